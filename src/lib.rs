@@ -1,0 +1,45 @@
+//! webrtc-netsim puts real webrtc-rs peers through simulated bad networks, on a virtual
+//! clock, deterministically.
+//!
+//! The code reads as the data flow of a run:
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`scenario`] | who calls whom over what network, for how long (built in code or from a file) |
+//! | [`world`] | builds hosts, links, relay and peers from a scenario, plays the call |
+//! | [`runtime`] | webrtc-rs's `Runtime` on one thread and one virtual clock, sockets on the sim network |
+//! | [`net`] | the network model: links (delay, jitter, loss, rate, queue) and routing; no async, no clock |
+//! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read |
+//! | [`peer`] | a real `PeerConnection` plus the app around it: signaling, synthetic media |
+//! | [`trace`] | every timestamped event of a run |
+//! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace |
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use webrtc_netsim::{LinkConfig, PeerSpec, Scenario};
+//!
+//! let link = LinkConfig { delay: Duration::from_millis(50), ..LinkConfig::default() };
+//! let run = Scenario::new("clean call")
+//!     .duration(Duration::from_secs(10))
+//!     .peer(PeerSpec::caller("alice").link(link.clone()))
+//!     .peer(PeerSpec::callee("bob").link(link))
+//!     .run()
+//!     .expect("the call runs");
+//! println!("connected after {:?}", run.metrics.connect_time);
+//! ```
+
+pub mod metrics;
+pub mod net;
+pub mod peer;
+pub mod runtime;
+pub mod scenario;
+pub mod signaling;
+pub mod trace;
+pub mod world;
+
+pub use metrics::{Metrics, StreamMetrics};
+pub use net::{LinkConfig, Loss, QueueLimit};
+pub use peer::{MediaPlan, Role};
+pub use scenario::{PeerSpec, Scenario};
+pub use trace::{Event, MediaKind, What};
+pub use world::{Run, RunError};

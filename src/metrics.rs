@@ -1,0 +1,268 @@
+//! Metrics, computed from the trace after the run (SPEC section 3).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::trace::{Event, What};
+
+/// The metrics of a whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Caller's `create_offer` → both peer connections `connected`; `None` if they never were.
+    pub connect_time: Option<Duration>,
+    /// Per stream (`bob<-alice:audio`), over the whole run.
+    pub streams: BTreeMap<String, StreamMetrics>,
+}
+
+/// A half-open window of virtual time, `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: Duration,
+    pub to: Duration,
+}
+
+impl Window {
+    pub fn contains(&self, at: Duration) -> bool {
+        self.from <= at && at < self.to
+    }
+}
+
+/// What one stream's receiver experienced within a window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamMetrics {
+    /// Packets (or messages) the sender handed to the stack in the window.
+    pub sent: u64,
+    /// Distinct ones of those that arrived.
+    pub received: u64,
+    /// Copies that arrived more than once.
+    pub duplicates: u64,
+    /// Arrivals with a lower sequence number than one already received.
+    pub out_of_order: u64,
+    /// Sent but never received, counting only those sent before the last one that arrived
+    /// (the ones after it may simply have been in flight when the call ended).
+    pub lost: u64,
+    /// `received ÷ sent`.
+    pub delivered: f64,
+    /// Longest time without an arrival while the sender was sending.
+    pub media_gap: Duration,
+    pub one_way_delay: Option<DelayStats>,
+    /// Video freezes (W3C `freezeCount`, as libwebrtc counts them); 0 for other media.
+    pub freezes: u64,
+}
+
+/// One-way delay percentiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DelayStats {
+    pub p50: Duration,
+    pub p95: Duration,
+    pub max: Duration,
+}
+
+impl Metrics {
+    /// Computes every metric over the run `[0, duration)`.
+    pub fn from_trace(trace: &[Event], duration: Duration) -> Metrics {
+        let window = Window {
+            from: Duration::ZERO,
+            to: duration,
+        };
+        let streams: BTreeSet<&str> = trace
+            .iter()
+            .filter_map(|event| match &event.what {
+                What::MediaSent { stream, .. } | What::MediaReceived { stream, .. } => Some(stream.as_str()),
+                _ => None,
+            })
+            .collect();
+        Metrics {
+            connect_time: connect_time(trace),
+            streams: streams
+                .into_iter()
+                .map(|stream| (stream.to_owned(), StreamMetrics::compute(trace, stream, window)))
+                .collect(),
+        }
+    }
+}
+
+/// Caller's offer → the later of the two peers' first `connected`.
+pub fn connect_time(trace: &[Event]) -> Option<Duration> {
+    let offered = trace.iter().find_map(|event| match &event.what {
+        What::OfferCreated { .. } => Some(event.at),
+        _ => None,
+    })?;
+    let mut connected: BTreeMap<&str, Duration> = BTreeMap::new();
+    let mut peers: BTreeSet<&str> = BTreeSet::new();
+    for event in trace {
+        if let What::PeerConnectionState { peer, state } = &event.what {
+            peers.insert(peer);
+            if state == "connected" && event.at >= offered {
+                connected.entry(peer).or_insert(event.at);
+            }
+        }
+    }
+    if peers.len() < 2 || connected.len() < peers.len() {
+        return None;
+    }
+    connected.values().max().map(|at| *at - offered)
+}
+
+impl StreamMetrics {
+    /// Metrics of `stream` for packets sent within `window`.
+    pub fn compute(trace: &[Event], stream: &str, window: Window) -> StreamMetrics {
+        let mut sent: BTreeMap<u64, (Duration, Option<u64>)> = BTreeMap::new();
+        let mut arrivals: Vec<(Duration, u64, Duration)> = Vec::new();
+        for event in trace {
+            match &event.what {
+                What::MediaSent {
+                    stream: s,
+                    seq,
+                    frame,
+                    ..
+                } if s == stream && window.contains(event.at) => {
+                    sent.insert(*seq, (event.at, *frame));
+                }
+                What::MediaReceived {
+                    stream: s,
+                    seq,
+                    sent_at,
+                    ..
+                } if s == stream && window.contains(*sent_at) => {
+                    arrivals.push((event.at, *seq, *sent_at));
+                }
+                _ => {}
+            }
+        }
+
+        let mut first_arrival: BTreeMap<u64, Duration> = BTreeMap::new();
+        let mut duplicates = 0;
+        let mut out_of_order = 0;
+        let mut highest: Option<u64> = None;
+        let mut delays = Vec::new();
+        for (at, seq, sent_at) in &arrivals {
+            if first_arrival.contains_key(seq) {
+                duplicates += 1;
+                continue;
+            }
+            first_arrival.insert(*seq, *at);
+            delays.push(*at - *sent_at);
+            if highest.is_some_and(|h| *seq < h) {
+                out_of_order += 1;
+            }
+            highest = highest.max(Some(*seq));
+        }
+        let received = first_arrival.keys().filter(|seq| sent.contains_key(seq)).count() as u64;
+        let lost = highest.map_or(0, |h| {
+            sent.range(..h)
+                .filter(|(seq, _)| !first_arrival.contains_key(seq))
+                .count() as u64
+        });
+        let last_sent = sent.values().map(|(at, _)| *at).max();
+
+        StreamMetrics {
+            sent: sent.len() as u64,
+            received,
+            duplicates,
+            out_of_order,
+            lost,
+            delivered: if sent.is_empty() {
+                0.0
+            } else {
+                received as f64 / sent.len() as f64
+            },
+            media_gap: media_gap(arrivals.iter().map(|(at, ..)| *at), last_sent),
+            one_way_delay: delay_stats(delays),
+            freezes: count_freezes(&frame_render_times(&sent, &first_arrival)),
+        }
+    }
+}
+
+/// Longest interval between consecutive arrivals, including the silence from the last
+/// arrival to the last send (media that stops arriving while still sent is a gap).
+fn media_gap(arrivals: impl Iterator<Item = Duration>, last_sent: Option<Duration>) -> Duration {
+    let mut times: Vec<Duration> = arrivals.collect();
+    times.sort();
+    let trailing = match (times.last(), last_sent) {
+        (Some(last), Some(sent)) if sent > *last => sent - *last,
+        _ => Duration::ZERO,
+    };
+    times
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .chain([trailing])
+        .max()
+        .unwrap_or_default()
+}
+
+fn delay_stats(mut delays: Vec<Duration>) -> Option<DelayStats> {
+    if delays.is_empty() {
+        return None;
+    }
+    delays.sort();
+    let percentile = |p: f64| delays[((delays.len() - 1) as f64 * p).round() as usize];
+    Some(DelayStats {
+        p50: percentile(0.50),
+        p95: percentile(0.95),
+        max: *delays.last()?,
+    })
+}
+
+/// When each video frame could be rendered: once all its packets arrived, in frame order
+/// (a frame completing after a later one was shown is never shown).
+fn frame_render_times(
+    sent: &BTreeMap<u64, (Duration, Option<u64>)>,
+    arrivals: &BTreeMap<u64, Duration>,
+) -> Vec<Duration> {
+    let mut frames: BTreeMap<u64, Option<Duration>> = BTreeMap::new();
+    for (seq, (_, frame)) in sent {
+        let Some(frame) = frame else { continue };
+        let complete = frames.entry(*frame).or_insert(Some(Duration::ZERO));
+        *complete = match (*complete, arrivals.get(seq)) {
+            (Some(so_far), Some(at)) => Some(so_far.max(*at)),
+            _ => None,
+        };
+    }
+    let mut shown: Vec<Duration> = Vec::new();
+    for at in frames.into_values().flatten() {
+        if shown.last().is_none_or(|last| at >= *last) {
+            shown.push(at);
+        }
+    }
+    shown
+}
+
+/// Pause: no frame for longer than this is a pause (`pauseCount`), not a freeze.
+const PAUSE: Duration = Duration::from_secs(5);
+/// Frames before freezes can be counted.
+const MIN_FRAMES_FOR_FREEZE: usize = 5;
+/// Inter-frame intervals the mean is taken over.
+const FREEZE_WINDOW: usize = 30;
+
+/// libwebrtc's freeze count: an inter-frame interval ≥ max(3 × mean, mean + 150 ms), the mean
+/// over the last 30 intervals including this one; none before 5 frames; pauses excluded.
+fn count_freezes(render_times: &[Duration]) -> u64 {
+    let mut intervals: std::collections::VecDeque<Duration> = std::collections::VecDeque::new();
+    let mut freezes = 0;
+    for (index, pair) in render_times.windows(2).enumerate() {
+        let interval = pair[1] - pair[0];
+        if interval > PAUSE {
+            intervals.clear();
+            continue;
+        }
+        intervals.push_back(interval);
+        if intervals.len() > FREEZE_WINDOW {
+            intervals.pop_front();
+        }
+        let frames_so_far = index + 2;
+        if frames_so_far <= MIN_FRAMES_FOR_FREEZE {
+            continue;
+        }
+        let mean = intervals.iter().sum::<Duration>() / intervals.len() as u32;
+        if interval >= (mean * 3).max(mean + Duration::from_millis(150)) {
+            freezes += 1;
+        }
+    }
+    freezes
+}
+
+#[cfg(test)]
+mod tests;

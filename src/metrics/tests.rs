@@ -1,0 +1,145 @@
+//! Metric definitions checked on hand-made traces.
+
+use std::time::Duration;
+
+use super::*;
+use crate::trace::What;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn sent(at: u64, seq: u64, frame: Option<u64>) -> Event {
+    Event {
+        at: ms(at),
+        what: What::MediaSent {
+            stream: "s".into(),
+            seq,
+            size: 100,
+            frame,
+        },
+    }
+}
+
+fn received(at: u64, seq: u64, sent_at: u64, frame: Option<u64>) -> Event {
+    Event {
+        at: ms(at),
+        what: What::MediaReceived {
+            stream: "s".into(),
+            seq,
+            sent_at: ms(sent_at),
+            frame,
+        },
+    }
+}
+
+const ALL: Window = Window {
+    from: Duration::ZERO,
+    to: Duration::from_secs(100),
+};
+
+#[test]
+fn delivery_loss_duplicates_and_order_are_counted_from_sequence_numbers() {
+    let trace = vec![
+        sent(0, 0, None),
+        sent(20, 1, None),
+        sent(40, 2, None),
+        sent(60, 3, None),
+        received(50, 0, 0, None),
+        received(90, 2, 40, None),
+        received(91, 2, 40, None),
+        received(95, 1, 20, None),
+    ];
+    let m = StreamMetrics::compute(&trace, "s", ALL);
+    assert_eq!((m.sent, m.received, m.duplicates, m.out_of_order), (4, 3, 1, 1));
+    assert_eq!(
+        m.lost, 0,
+        "seq 3 was sent after the last arrival: maybe in flight, not lost"
+    );
+    assert_eq!(m.delivered, 0.75);
+    let delay = m.one_way_delay.unwrap();
+    assert_eq!((delay.p50, delay.max), (ms(50), ms(75)));
+}
+
+#[test]
+fn a_gap_counts_the_silence_after_the_last_arrival_while_sending_went_on() {
+    let mut trace: Vec<Event> = (0..10).map(|i| sent(i * 20, i, None)).collect();
+    trace.extend((0..3).map(|i| received(i * 20 + 5, i, i * 20, None)));
+    let m = StreamMetrics::compute(&trace, "s", ALL);
+    assert_eq!(m.media_gap, ms(180 - 45));
+    assert_eq!(m.lost, 0);
+}
+
+#[test]
+fn connect_time_runs_from_the_offer_to_the_later_connected_peer() {
+    let state = |at, peer: &str, state: &str| Event {
+        at: ms(at),
+        what: What::PeerConnectionState {
+            peer: peer.into(),
+            state: state.into(),
+        },
+    };
+    let offer = Event {
+        at: ms(10),
+        what: What::OfferCreated { peer: "alice".into() },
+    };
+    let trace = vec![
+        offer,
+        state(200, "alice", "connected"),
+        state(260, "bob", "connected"),
+    ];
+    assert_eq!(connect_time(&trace), Some(ms(250)));
+    assert_eq!(connect_time(&trace[..2]), None, "bob never connected");
+}
+
+/// Frame times: a steady 30 fps with one 400 ms hole after frame 20.
+fn render_times_with_hole(hole: Duration) -> Vec<Duration> {
+    let frame = Duration::from_nanos(33_333_333);
+    (0..40u32)
+        .map(|i| frame * i + if i > 20 { hole } else { Duration::ZERO })
+        .collect()
+}
+
+#[test]
+fn a_long_inter_frame_interval_is_a_freeze_and_a_five_second_one_a_pause() {
+    assert_eq!(count_freezes(&render_times_with_hole(Duration::ZERO)), 0);
+    assert_eq!(count_freezes(&render_times_with_hole(ms(400))), 1);
+    assert_eq!(
+        count_freezes(&render_times_with_hole(ms(100))),
+        0,
+        "133 ms < mean + 150 ms"
+    );
+    assert_eq!(
+        count_freezes(&render_times_with_hole(Duration::from_secs(6))),
+        0,
+        "a pause"
+    );
+}
+
+#[test]
+fn a_video_frame_renders_only_once_all_its_packets_arrived() {
+    let trace = vec![
+        sent(0, 0, Some(0)),
+        sent(0, 1, Some(0)),
+        sent(33, 2, Some(1)),
+        sent(33, 3, Some(1)),
+        received(40, 0, 0, Some(0)),
+        received(45, 1, 0, Some(0)),
+        received(70, 2, 33, Some(1)),
+    ];
+    let m = StreamMetrics::compute(&trace, "s", ALL);
+    let sent_map: BTreeMap<u64, (Duration, Option<u64>)> = [
+        (0, (ms(0), Some(0))),
+        (1, (ms(0), Some(0))),
+        (2, (ms(33), Some(1))),
+        (3, (ms(33), Some(1))),
+    ]
+    .into();
+    let arrivals: BTreeMap<u64, Duration> = [(0, ms(40)), (1, ms(45)), (2, ms(70))].into();
+    assert_eq!(
+        frame_render_times(&sent_map, &arrivals),
+        vec![ms(45)],
+        "frame 1 misses a packet"
+    );
+    assert_eq!(m.received, 3);
+}

@@ -1,0 +1,303 @@
+//! Synthetic media: what each peer sends and how the receiver reads it back.
+//!
+//! Every payload starts with a [`Probe`] (stream sequence number, virtual send time, video
+//! frame number), so the receiver can measure loss, delay, gaps and order without decoding
+//! anything. Audio is one Opus-typed packet per 20 ms; video is a VP8-typed frame 30 times a
+//! second, split into MTU-sized packets with the marker bit on the last; data is a numbered
+//! message on a reliable ordered channel every `data_interval`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::runtime::Runtime;
+
+use crate::runtime::SimRuntime;
+use crate::trace::{MediaKind, Recorder, StreamId, What};
+
+/// Audio: one packet per Opus frame.
+pub const AUDIO_PACKET_INTERVAL: Duration = Duration::from_millis(20);
+/// Audio packets are this big, like a 32 kbit/s Opus stream.
+pub const AUDIO_PACKET_SIZE: usize = 80;
+/// Video frame rate.
+pub const VIDEO_FPS: u32 = 30;
+/// Largest video RTP payload, leaving room for RTP, SRTP and UDP headers within 1500 bytes.
+pub const VIDEO_MAX_PAYLOAD: usize = 1100;
+
+const OPUS_PAYLOAD_TYPE: u8 = 111;
+const VP8_PAYLOAD_TYPE: u8 = 96;
+/// An Opus TOC byte (CELT fullband, 20 ms, one frame), so the payload looks like Opus.
+const OPUS_TOC: u8 = 0xFC;
+/// VP8 payload descriptor: S bit set on the first packet of a frame.
+const VP8_START_OF_FRAME: u8 = 0x10;
+const VP8_CONTINUATION: u8 = 0x00;
+
+/// The measurement header at the front of every synthetic payload, after one codec byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub seq: u64,
+    pub sent_at: Duration,
+    pub frame: u64,
+}
+
+impl Probe {
+    const LEN: usize = 24;
+
+    /// `codec_byte`, then the probe, then zero padding up to `size` bytes.
+    pub fn encode(&self, codec_byte: u8, size: usize) -> BytesMut {
+        let mut payload = BytesMut::with_capacity(size.max(1 + Self::LEN));
+        payload.extend_from_slice(&[codec_byte]);
+        payload.extend_from_slice(&self.seq.to_be_bytes());
+        payload.extend_from_slice(&(self.sent_at.as_nanos() as u64).to_be_bytes());
+        payload.extend_from_slice(&self.frame.to_be_bytes());
+        payload.resize(size.max(1 + Self::LEN), 0);
+        payload
+    }
+
+    /// Reads the probe back; `None` for a payload that is not ours.
+    pub fn decode(payload: &[u8]) -> Option<Probe> {
+        let field = |index: usize| -> Option<u64> {
+            let start = 1 + 8 * index;
+            Some(u64::from_be_bytes(
+                payload.get(start..start + 8)?.try_into().ok()?,
+            ))
+        };
+        Some(Probe {
+            seq: field(0)?,
+            sent_at: Duration::from_nanos(field(1)?),
+            frame: field(2)?,
+        })
+    }
+}
+
+/// The codec a synthetic track claims, as the SDP will advertise it.
+fn codec(kind: MediaKind) -> RTCRtpCodec {
+    match kind {
+        MediaKind::Audio => RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        _ => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+/// A local RTP track of `kind` with a fixed SSRC, ready for `add_track`.
+pub fn local_track(peer: &str, kind: MediaKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+    let rtp_kind = if kind == MediaKind::Audio {
+        RtpCodecKind::Audio
+    } else {
+        RtpCodecKind::Video
+    };
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        format!("{peer}-stream"),
+        format!("{peer}-{kind}"),
+        format!("{peer} {kind}"),
+        rtp_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: codec(kind),
+            ..Default::default()
+        }],
+    )))
+}
+
+/// Sends synthetic audio or video on `track` until virtual time `until`.
+pub async fn send_rtp(
+    runtime: SimRuntime,
+    recorder: Recorder,
+    stream: StreamId,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    video_bitrate_bps: u64,
+    until: Duration,
+) {
+    let name = stream.to_string();
+    let (period, payload_type) = match stream.kind {
+        MediaKind::Audio => (AUDIO_PACKET_INTERVAL, OPUS_PAYLOAD_TYPE),
+        _ => (Duration::from_secs(1) / VIDEO_FPS, VP8_PAYLOAD_TYPE),
+    };
+    let mut ticks = runtime.interval(period);
+    let mut seq: u64 = 0;
+    for frame in 0u64.. {
+        ticks.tick().await;
+        if runtime.elapsed() >= until {
+            return;
+        }
+        let sizes = match stream.kind {
+            MediaKind::Audio => vec![AUDIO_PACKET_SIZE],
+            _ => split_frame((video_bitrate_bps / 8 / u64::from(VIDEO_FPS)) as usize),
+        };
+        let rtp_timestamp = match stream.kind {
+            MediaKind::Audio => frame as u32 * 960,
+            _ => frame as u32 * (90_000 / VIDEO_FPS),
+        };
+        let last = sizes.len() - 1;
+        for (index, size) in sizes.into_iter().enumerate() {
+            let codec_byte = match stream.kind {
+                MediaKind::Audio => OPUS_TOC,
+                _ if index == 0 => VP8_START_OF_FRAME,
+                _ => VP8_CONTINUATION,
+            };
+            let probe = Probe {
+                seq,
+                sent_at: runtime.elapsed(),
+                frame,
+            };
+            let packet = rtc::rtp::packet::Packet {
+                header: rtc::rtp::header::Header {
+                    version: 2,
+                    payload_type,
+                    sequence_number: seq as u16,
+                    timestamp: rtp_timestamp,
+                    ssrc,
+                    marker: index == last && stream.kind == MediaKind::Video,
+                    ..Default::default()
+                },
+                payload: Bytes::from(probe.encode(codec_byte, size)),
+            };
+            match track.write_rtp(packet).await {
+                Ok(()) => recorder.record(
+                    probe.sent_at,
+                    What::MediaSent {
+                        stream: name.clone(),
+                        seq,
+                        size,
+                        frame: video_frame(stream.kind, frame),
+                    },
+                ),
+                Err(error) => recorder.record(
+                    probe.sent_at,
+                    What::Error {
+                        peer: stream.from.clone(),
+                        message: format!("write_rtp: {error}"),
+                    },
+                ),
+            }
+            seq += 1;
+        }
+    }
+}
+
+/// Splits a video frame of `frame_size` bytes into near-equal packets of at most
+/// [`VIDEO_MAX_PAYLOAD`] bytes.
+fn split_frame(frame_size: usize) -> Vec<usize> {
+    let count = frame_size.div_ceil(VIDEO_MAX_PAYLOAD).max(1);
+    let base = frame_size / count;
+    (0..count)
+        .map(|index| base + usize::from(index < frame_size % count))
+        .collect()
+}
+
+fn video_frame(kind: MediaKind, frame: u64) -> Option<u64> {
+    (kind == MediaKind::Video).then_some(frame)
+}
+
+/// Sends a numbered message on `channel` every `interval` until virtual time `until`.
+pub async fn send_data(
+    runtime: SimRuntime,
+    recorder: Recorder,
+    stream: StreamId,
+    channel: Arc<dyn DataChannel>,
+    interval: Duration,
+    until: Duration,
+) {
+    let name = stream.to_string();
+    let mut ticks = runtime.interval(interval);
+    for seq in 0u64.. {
+        ticks.tick().await;
+        if runtime.elapsed() >= until {
+            return;
+        }
+        let probe = Probe {
+            seq,
+            sent_at: runtime.elapsed(),
+            frame: 0,
+        };
+        let message = probe.encode(b'D', 64);
+        let size = message.len();
+        match channel.send(message).await {
+            Ok(()) => recorder.record(
+                probe.sent_at,
+                What::MediaSent {
+                    stream: name.clone(),
+                    seq,
+                    size,
+                    frame: None,
+                },
+            ),
+            Err(error) => {
+                recorder.record(
+                    probe.sent_at,
+                    What::Error {
+                        peer: stream.from.clone(),
+                        message: format!("data channel send: {error}"),
+                    },
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// Records a received payload of `stream`, if it carries a probe.
+pub fn record_received(runtime: &SimRuntime, recorder: &Recorder, stream: &StreamId, payload: &[u8]) {
+    if let Some(probe) = Probe::decode(payload) {
+        recorder.record(
+            runtime.elapsed(),
+            What::MediaReceived {
+                stream: stream.to_string(),
+                seq: probe.seq,
+                sent_at: probe.sent_at,
+                frame: video_frame(stream.kind, probe.frame),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_survives_encoding_and_padding() {
+        let probe = Probe {
+            seq: 7,
+            sent_at: Duration::from_micros(1_234_567),
+            frame: 42,
+        };
+        let payload = probe.encode(VP8_START_OF_FRAME, 1000);
+        assert_eq!(payload.len(), 1000);
+        assert_eq!(payload[0], VP8_START_OF_FRAME);
+        assert_eq!(Probe::decode(&payload), Some(probe));
+        assert_eq!(Probe::decode(&payload[..10]), None);
+    }
+
+    #[test]
+    fn frames_split_into_mtu_sized_packets_that_add_up() {
+        let sizes = split_frame(3333);
+        assert_eq!(sizes.len(), 4);
+        assert_eq!(sizes.iter().sum::<usize>(), 3333);
+        assert!(sizes.iter().all(|size| *size <= VIDEO_MAX_PAYLOAD));
+        assert_eq!(split_frame(500), vec![500]);
+    }
+}

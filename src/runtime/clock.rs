@@ -1,0 +1,142 @@
+//! The virtual clock: the one time base of a world.
+//!
+//! Time only moves when the executor finds every task idle and jumps to the next due event,
+//! so nothing here ever reads the wall clock.
+
+use std::collections::BTreeMap;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// How far virtual time 0 sits ahead of the wall clock, so that any stray `Instant::now()`
+/// in the stack is an hour in the past of every deadline and breaks loudly instead of
+/// working by accident (the trick of webrtc-rs's own `runtime/mock.rs`).
+const CLOCK_OFFSET: Duration = Duration::from_secs(3600);
+
+/// Virtual time plus the timers armed against it, ordered by `(deadline, id)` so that
+/// timers due at the same instant fire in the order they were armed.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    base: Instant,
+    now: Duration,
+    timers: BTreeMap<(Duration, u64), Option<Waker>>,
+    next_timer_id: u64,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        Clock {
+            base: Instant::now() + CLOCK_OFFSET,
+            now: Duration::ZERO,
+            timers: BTreeMap::new(),
+            next_timer_id: 0,
+        }
+    }
+
+    /// Virtual time since the world started.
+    pub(crate) fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// The `Instant` the webrtc stack sees for virtual time `at`.
+    pub(crate) fn instant_at(&self, at: Duration) -> Instant {
+        self.base + at
+    }
+
+    /// Arms a timer for `deadline`; returns the key to poll or cancel it with.
+    pub(crate) fn arm(&mut self, deadline: Duration) -> (Duration, u64) {
+        let key = (deadline, self.next_timer_id);
+        self.next_timer_id += 1;
+        self.timers.insert(key, None);
+        key
+    }
+
+    /// Whether the timer is due; if not, remembers `waker` to wake when it is.
+    pub(crate) fn poll_timer(&mut self, key: (Duration, u64), waker: &Waker) -> bool {
+        if self.now >= key.0 {
+            self.timers.remove(&key);
+            return true;
+        }
+        self.timers.insert(key, Some(waker.clone()));
+        false
+    }
+
+    pub(crate) fn cancel(&mut self, key: (Duration, u64)) {
+        self.timers.remove(&key);
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        self.timers.keys().next().map(|(deadline, _)| *deadline)
+    }
+
+    /// Moves time forward to `to` and returns the wakers of every timer now due, in order.
+    pub(crate) fn advance_to(&mut self, to: Duration) -> Vec<Waker> {
+        debug_assert!(to >= self.now, "virtual time never goes backwards");
+        self.now = to;
+        let mut due = Vec::new();
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > to {
+                break;
+            }
+            if let Some(waker) = entry.remove() {
+                due.push(waker);
+            }
+        }
+        due
+    }
+
+    /// Drops every armed timer (and the task references their wakers hold).
+    pub(crate) fn clear(&mut self) {
+        self.timers.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Counter(AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_then_arming_order_and_not_before() {
+        let mut clock = Clock::new();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let late = clock.arm(Duration::from_millis(20));
+        let early = clock.arm(Duration::from_millis(10));
+        assert!(!clock.poll_timer(late, &waker));
+        assert!(!clock.poll_timer(early, &waker));
+        assert_eq!(clock.next_deadline(), Some(Duration::from_millis(10)));
+
+        assert_eq!(clock.advance_to(Duration::from_millis(9)).len(), 0);
+        assert_eq!(clock.advance_to(Duration::from_millis(10)).len(), 1);
+        assert!(clock.poll_timer(early, &waker));
+        assert!(!clock.poll_timer(late, &waker));
+        assert_eq!(clock.advance_to(Duration::from_millis(25)).len(), 1);
+        assert_eq!(clock.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_fires() {
+        let mut clock = Clock::new();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let key = clock.arm(Duration::from_millis(5));
+        assert!(!clock.poll_timer(key, &Waker::from(counter.clone())));
+        clock.cancel(key);
+        assert!(clock.advance_to(Duration::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn virtual_instants_are_far_from_the_wall_clock() {
+        let clock = Clock::new();
+        let gap = clock.instant_at(Duration::ZERO) - Instant::now();
+        assert!(gap > Duration::from_secs(3000), "offset was {gap:?}");
+    }
+}

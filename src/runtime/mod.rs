@@ -1,0 +1,400 @@
+//! The virtual-time runtime: webrtc-rs's [`Runtime`] on one thread, one clock and the
+//! simulated network.
+//!
+//! * [`SimRuntime::spawn`] puts tasks on one FIFO run queue (via `async-task`), so the same
+//!   inputs always run in the same order.
+//! * When the queue is empty, [`SimRuntime::run_until`] jumps the clock to the earliest
+//!   timer or packet arrival: a 60 s call takes milliseconds, never a wall-clock sleep.
+//! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
+//!   datagrams go through [`Network`] and never through the kernel.
+
+mod clock;
+mod socket;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use webrtc::runtime::{AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, Runtime};
+
+use crate::net::{Datagram, Network};
+use clock::Clock;
+use socket::Inbox;
+pub use socket::SimUdpSocket;
+
+/// Why a run stopped before its main future finished.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stuck {
+    /// Every task is blocked and no timer or packet is due: nothing can ever happen again.
+    #[error("deadlock at virtual time {at:?}: every task is blocked and nothing is scheduled")]
+    Deadlock { at: Duration },
+    /// Virtual time reached the limit the caller set.
+    #[error("virtual time limit {limit:?} reached")]
+    TimeLimit { limit: Duration },
+}
+
+/// The runtime handed to every peer connection of one world. Cheap to clone.
+#[derive(Clone)]
+pub struct SimRuntime {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SimRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimRuntime")
+            .field("now", &self.elapsed())
+            .finish()
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    ready: Mutex<VecDeque<Runnable>>,
+}
+
+/// Everything the runtime's time and I/O act on, behind one lock (there is one thread).
+pub(crate) struct State {
+    pub(crate) clock: Clock,
+    pub(crate) network: Network,
+    sockets: BTreeMap<SocketAddr, Inbox>,
+    /// Every address a socket was ever bound to, for the "only 127/8" guarantee.
+    bound: Vec<SocketAddr>,
+    /// Names the simulated DNS resolves (`stun.netsim` → its address).
+    names: BTreeMap<String, IpAddr>,
+}
+
+impl SimRuntime {
+    /// A runtime over `network`, at virtual time zero.
+    pub fn new(network: Network) -> Self {
+        SimRuntime {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    clock: Clock::new(),
+                    network,
+                    sockets: BTreeMap::new(),
+                    bound: Vec::new(),
+                    names: BTreeMap::new(),
+                }),
+                ready: Mutex::new(VecDeque::new()),
+            }),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().expect("runtime state poisoned")
+    }
+
+    /// Virtual time since the world started.
+    pub fn elapsed(&self) -> Duration {
+        self.state().clock.now()
+    }
+
+    /// Runs `f` on the simulated network (to change links mid-call, read counters...).
+    pub fn with_network<T>(&self, f: impl FnOnce(&mut Network) -> T) -> T {
+        f(&mut self.state().network)
+    }
+
+    /// Makes `name` resolve to `ip` in [`Runtime::resolve_host`].
+    pub fn add_name(&self, name: &str, ip: IpAddr) {
+        self.state().names.insert(name.to_owned(), ip);
+    }
+
+    /// Every address a socket of this runtime was bound to.
+    pub fn bound_addresses(&self) -> Vec<SocketAddr> {
+        self.state().bound.clone()
+    }
+
+    /// Whether any live socket's real kernel socket has a datagram queued (it never should).
+    pub fn kernel_received_anything(&self) -> bool {
+        self.state().sockets.values().any(Inbox::kernel_has_datagram)
+    }
+
+    /// Drives `future` and every spawned task on the calling thread until `future` finishes,
+    /// jumping the clock whenever all tasks are idle. Fails if nothing can happen any more,
+    /// or if virtual time would pass `limit`.
+    pub fn run_until<F: Future>(&self, future: F, limit: Duration) -> Result<F::Output, Stuck> {
+        let main_wake = Arc::new(MainWake(AtomicBool::new(true)));
+        let main_waker = Waker::from(main_wake.clone());
+        let mut future = std::pin::pin!(future);
+        loop {
+            if main_wake.0.swap(false, Ordering::AcqRel)
+                && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
+            {
+                return Ok(output);
+            }
+            let next = self.shared.ready.lock().expect("run queue poisoned").pop_front();
+            if let Some(runnable) = next {
+                runnable.run();
+                continue;
+            }
+            if main_wake.0.load(Ordering::Acquire) {
+                continue;
+            }
+            self.advance_to_next_event(limit)?;
+        }
+    }
+
+    /// Everything is idle: jump to the next timer or packet arrival and wake what is due.
+    fn advance_to_next_event(&self, limit: Duration) -> Result<(), Stuck> {
+        let wakers = {
+            let mut state = self.state();
+            let next = match (state.clock.next_deadline(), state.network.next_event()) {
+                (Some(timer), Some(packet)) => timer.min(packet),
+                (Some(at), None) | (None, Some(at)) => at,
+                (None, None) => {
+                    return Err(Stuck::Deadlock {
+                        at: state.clock.now(),
+                    });
+                }
+            };
+            if next > limit {
+                return Err(Stuck::TimeLimit { limit });
+            }
+            let mut wakers = Vec::new();
+            let arrived = state.network.advance(next);
+            for (at, datagram) in arrived {
+                match state.sockets.get_mut(&datagram.to) {
+                    Some(inbox) => wakers.extend(inbox.push(datagram)),
+                    None => state.network.port_unreachable(at, &datagram),
+                }
+            }
+            wakers.extend(state.clock.advance_to(next));
+            wakers
+        };
+        wakers.into_iter().for_each(Waker::wake);
+        Ok(())
+    }
+
+    /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
+    /// and the runtime (which holds their wakers) free each other at the end of a world.
+    pub fn shut_down(&self) {
+        self.shared.ready.lock().expect("run queue poisoned").clear();
+        let mut state = self.state();
+        state.clock.clear();
+        state.sockets.values_mut().for_each(Inbox::clear);
+    }
+
+    pub(crate) fn send_datagram(&self, datagram: Datagram) {
+        let mut state = self.state();
+        let now = state.clock.now();
+        state.network.send(now, datagram);
+    }
+}
+
+/// Wakes the main future of [`SimRuntime::run_until`], which is polled in place.
+struct MainWake(AtomicBool);
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// A spawned task. Dropping it detaches the task, as the `Runtime` contract requires.
+struct SimJoinHandle(Mutex<Option<async_task::Task<()>>>);
+
+impl JoinHandle for SimJoinHandle {
+    fn detach(&self) {
+        if let Some(task) = self.0.lock().expect("join handle poisoned").take() {
+            task.detach();
+        }
+    }
+
+    fn abort(&self) {
+        self.0.lock().expect("join handle poisoned").take();
+    }
+
+    fn is_finished(&self) -> bool {
+        self.0
+            .lock()
+            .expect("join handle poisoned")
+            .as_ref()
+            .is_none_or(|task| task.is_finished())
+    }
+}
+
+impl Drop for SimJoinHandle {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+/// A timer on the virtual clock; dropping it disarms it.
+struct Sleep {
+    runtime: SimRuntime,
+    key: (Duration, u64),
+    done: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done {
+            return Poll::Ready(());
+        }
+        let due = self.runtime.state().clock.poll_timer(self.key, cx.waker());
+        self.done = due;
+        if due { Poll::Ready(()) } else { Poll::Pending }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if !self.done {
+            self.runtime.state().clock.cancel(self.key);
+        }
+    }
+}
+
+impl SimRuntime {
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        let key = self.state().clock.arm(deadline);
+        Sleep {
+            runtime: self.clone(),
+            key,
+            done: false,
+        }
+    }
+}
+
+/// Ticks at `start + n × period`, like tokio's default, so a slow tick does not drift.
+struct SimInterval {
+    runtime: SimRuntime,
+    next: Duration,
+    period: Duration,
+}
+
+impl AsyncInterval for SimInterval {
+    fn tick(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let deadline = self.next;
+        self.next += self.period;
+        Box::pin(self.runtime.sleep_until(deadline))
+    }
+}
+
+impl Runtime for SimRuntime {
+    fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
+        let shared = Arc::downgrade(&self.shared);
+        let schedule = move |runnable: Runnable| {
+            if let Some(shared) = shared.upgrade() {
+                shared
+                    .ready
+                    .lock()
+                    .expect("run queue poisoned")
+                    .push_back(runnable);
+            }
+        };
+        let (runnable, task) = async_task::spawn(future, schedule);
+        runnable.schedule();
+        Box::new(SimJoinHandle(Mutex::new(Some(task))))
+    }
+
+    fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        let local = socket.local_addr()?;
+        if !local.ip().is_loopback() || !local.is_ipv4() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("the simulation only binds 127.0.0.0/8 addresses, not {local}"),
+            ));
+        }
+        let mut state = self.state();
+        if !state.network.has_interface(local.ip()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no simulated interface has address {}", local.ip()),
+            ));
+        }
+        state.sockets.insert(local, Inbox::new(socket));
+        state.bound.push(local);
+        drop(state);
+        Ok(Arc::new(SimUdpSocket::new(self.clone(), local)))
+    }
+
+    fn wrap_tcp_listener(&self, _listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the simulated network carries UDP only",
+        ))
+    }
+
+    fn connect_tcp<'a>(
+        &'a self,
+        _remote_addr: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
+        Box::pin(async {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the simulated network carries UDP only",
+            ))
+        })
+    }
+
+    fn resolve_host<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
+        let resolved = self.resolve(host);
+        Box::pin(async move { resolved })
+    }
+
+    fn now(&self) -> Instant {
+        let state = self.state();
+        state.clock.instant_at(state.clock.now())
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let deadline = self.elapsed() + duration;
+        Box::pin(self.sleep_until(deadline))
+    }
+
+    fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
+        Box::new(SimInterval {
+            runtime: self.clone(),
+            next: self.elapsed(),
+            period,
+        })
+    }
+
+    fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
+        if let Err(stuck) = self.run_until(future, Duration::MAX) {
+            panic!("SimRuntime::block_on: {stuck}");
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "webrtc-netsim virtual time"
+    }
+}
+
+impl SimRuntime {
+    /// Resolves `host:port` through the simulated DNS; IP literals resolve to themselves.
+    fn resolve(&self, host: &str) -> io::Result<Vec<SocketAddr>> {
+        if let Ok(addr) = host.parse::<SocketAddr>() {
+            return Ok(vec![addr]);
+        }
+        let (name, port) = host.rsplit_once(':').ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("`{host}` is not host:port"))
+        })?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad port in `{host}`")))?;
+        let ip = self.state().names.get(name).copied().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the simulated DNS has no name `{name}`"),
+            )
+        })?;
+        Ok(vec![SocketAddr::new(ip, port)])
+    }
+}
+
+#[cfg(test)]
+mod tests;

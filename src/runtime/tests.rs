@@ -1,0 +1,160 @@
+//! Contracts of the virtual-time runtime, each pinned by a test that could fail.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use webrtc::runtime::Runtime;
+
+use super::*;
+use crate::net::{LinkConfig, Network};
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn runtime() -> SimRuntime {
+    SimRuntime::new(Network::new(LinkConfig::default(), 1))
+}
+
+#[test]
+fn an_hour_of_sleep_takes_no_wall_time() {
+    let rt = runtime();
+    let started = Instant::now();
+    let sleep = rt.sleep(Duration::from_secs(3600));
+    rt.run_until(sleep, Duration::MAX).expect("the sleep completes");
+    assert_eq!(rt.elapsed(), Duration::from_secs(3600));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn tasks_wake_in_deadline_order_then_spawn_order() {
+    let rt = runtime();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for (name, delay) in [("c", 30), ("a", 10), ("b", 10)] {
+        let (order, sleep) = (order.clone(), rt.sleep(ms(delay)));
+        rt.spawn(Box::pin(async move {
+            sleep.await;
+            order.lock().unwrap().push(name);
+        }));
+    }
+    rt.run_until(rt.sleep(ms(50)), Duration::MAX).unwrap();
+    assert_eq!(*order.lock().unwrap(), ["a", "b", "c"]);
+}
+
+#[test]
+fn a_run_where_nothing_can_happen_reports_a_deadlock() {
+    let rt = runtime();
+    let never = futures::future::pending::<()>();
+    assert_eq!(
+        rt.run_until(never, Duration::MAX),
+        Err(Stuck::Deadlock { at: Duration::ZERO })
+    );
+}
+
+#[test]
+fn a_run_stops_at_its_virtual_time_limit() {
+    let rt = runtime();
+    let result = rt.run_until(rt.sleep(Duration::from_secs(10)), Duration::from_secs(5));
+    assert_eq!(
+        result,
+        Err(Stuck::TimeLimit {
+            limit: Duration::from_secs(5)
+        })
+    );
+}
+
+#[test]
+fn a_dropped_sleep_disarms_its_timer() {
+    let rt = runtime();
+    drop(rt.sleep(Duration::from_secs(10)));
+    let never = futures::future::pending::<()>();
+    assert_eq!(
+        rt.run_until(never, Duration::MAX),
+        Err(Stuck::Deadlock { at: Duration::ZERO })
+    );
+}
+
+#[test]
+fn intervals_tick_at_start_plus_multiples_of_the_period() {
+    let rt = runtime();
+    let ticks = Arc::new(Mutex::new(Vec::new()));
+    let (recorded, clock) = (ticks.clone(), rt.clone());
+    rt.spawn(Box::pin(async move {
+        let mut interval = clock.interval(ms(20));
+        for _ in 0..4 {
+            interval.tick().await;
+            recorded.lock().unwrap().push(clock.elapsed());
+        }
+    }));
+    rt.run_until(rt.sleep(ms(100)), Duration::MAX).unwrap();
+    assert_eq!(*ticks.lock().unwrap(), [ms(0), ms(20), ms(40), ms(60)]);
+}
+
+#[test]
+fn a_datagram_arrives_after_the_link_delay_and_only_through_the_sim() {
+    let (alice, bob) = (
+        IpAddr::V4(Ipv4Addr::new(127, 77, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(127, 77, 0, 2)),
+    );
+    let mut network = Network::new(LinkConfig::default(), 1);
+    let access = LinkConfig {
+        delay: ms(15),
+        ..LinkConfig::default()
+    };
+    network.add_interface("alice", alice, access.clone(), access.clone());
+    network.add_interface("bob", bob, access.clone(), access);
+    let rt = SimRuntime::new(network);
+    let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
+    let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
+    let receiver = rt.wrap_udp_socket(bind(bob)).unwrap();
+    let to = receiver.local_addr().unwrap();
+
+    let (clock, from) = (rt.clone(), sender.local_addr().unwrap());
+    let received = rt
+        .run_until(
+            async move {
+                sender.send_to(b"hello", to).await.unwrap();
+                let mut buf = [0u8; 16];
+                let (len, source) = receiver.recv_from(&mut buf).await.unwrap();
+                (buf[..len].to_vec(), source, clock.elapsed())
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        received,
+        (b"hello".to_vec(), from, ms(30)),
+        "uplink 15 ms + downlink 15 ms"
+    );
+    assert!(!rt.kernel_received_anything());
+}
+
+#[test]
+fn wrapping_a_socket_outside_the_simulation_is_refused() {
+    let rt = runtime();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let error = rt.wrap_udp_socket(socket).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrNotAvailable);
+}
+
+#[test]
+fn simulated_names_resolve_and_unknown_ones_fail() {
+    let rt = runtime();
+    rt.add_name("stun.netsim", IpAddr::V4(Ipv4Addr::new(127, 9, 0, 1)));
+    let resolved = rt
+        .run_until(rt.resolve_host("stun.netsim:3478"), Duration::MAX)
+        .unwrap();
+    assert_eq!(
+        resolved.unwrap(),
+        vec!["127.9.0.1:3478".parse::<SocketAddr>().unwrap()]
+    );
+    let unknown = rt
+        .run_until(rt.resolve_host("nowhere.netsim:1"), Duration::MAX)
+        .unwrap();
+    assert_eq!(unknown.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+}

@@ -1,0 +1,204 @@
+//! The signaling relay, modelled on a WebSocket signaling server that cannot read what it
+//! forwards: the caller creates a session and gets a token, the callee joins with it, and
+//! every message goes, opaque and in order, to the other member after the relay's delay.
+//! The timeline can cut the relay (messages wait) and restore it (they flow again).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use webrtc::runtime::{Receiver, Runtime, Sender, channel};
+
+use crate::runtime::SimRuntime;
+use crate::trace::{Recorder, What};
+
+/// Messages a mailbox holds before the relay reports it full; far above any negotiation.
+const MAILBOX_CAPACITY: usize = 4096;
+
+/// Why the relay refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalingError {
+    #[error("no session has token `{0}`")]
+    UnknownToken(String),
+    #[error("session `{0}` already has two members")]
+    SessionFull(String),
+    #[error("`{0}` is not in any session")]
+    NotInSession(String),
+    #[error("`{0}` is already connected to the relay")]
+    AlreadyConnected(String),
+}
+
+/// One message the relay forwarded, as its log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    pub at: Duration,
+    pub from: String,
+    pub to: String,
+    pub bytes: usize,
+}
+
+/// The relay of one world. Cheap to clone; all clones are the same relay.
+#[derive(Clone)]
+pub struct Relay {
+    runtime: SimRuntime,
+    recorder: Recorder,
+    state: Arc<Mutex<RelayState>>,
+}
+
+struct RelayState {
+    delay: Duration,
+    cut: bool,
+    next_token: u64,
+    /// Session token → its members, caller first.
+    sessions: BTreeMap<String, Vec<String>>,
+    mailboxes: BTreeMap<String, Sender<Vec<u8>>>,
+    /// When the last message to each peer is delivered: delivery stays in order even if
+    /// the delay shrinks, as on the TCP connection under a WebSocket.
+    last_delivery: BTreeMap<String, Duration>,
+    /// Messages waiting for a cut relay to be restored.
+    held: Vec<(String, String, Vec<u8>)>,
+    log: Vec<Forwarded>,
+}
+
+impl Relay {
+    /// A relay forwarding after `delay`; `token_seed` makes its session tokens.
+    pub fn new(runtime: SimRuntime, recorder: Recorder, delay: Duration, token_seed: u64) -> Self {
+        Relay {
+            runtime,
+            recorder,
+            state: Arc::new(Mutex::new(RelayState {
+                delay,
+                cut: false,
+                next_token: token_seed,
+                sessions: BTreeMap::new(),
+                mailboxes: BTreeMap::new(),
+                last_delivery: BTreeMap::new(),
+                held: Vec::new(),
+                log: Vec::new(),
+            })),
+        }
+    }
+
+    /// Opens `peer`'s connection to the relay; what the relay forwards to it arrives here.
+    pub fn connect(&self, peer: &str) -> Result<Receiver<Vec<u8>>, SignalingError> {
+        let mut state = self.lock();
+        if state.mailboxes.contains_key(peer) {
+            return Err(SignalingError::AlreadyConnected(peer.to_owned()));
+        }
+        let (sender, receiver) = channel(MAILBOX_CAPACITY);
+        state.mailboxes.insert(peer.to_owned(), sender);
+        Ok(receiver)
+    }
+
+    /// The caller opens a session; the token is what it shares with the callee.
+    pub fn create_session(&self, caller: &str) -> String {
+        let token = {
+            let mut state = self.lock();
+            state.next_token = crate::net::sub_seed(state.next_token, 1);
+            let token = format!("{:012x}", state.next_token >> 16);
+            state.sessions.insert(token.clone(), vec![caller.to_owned()]);
+            token
+        };
+        self.record(What::SessionCreated {
+            peer: caller.to_owned(),
+            token: token.clone(),
+        });
+        token
+    }
+
+    /// The callee joins the session `token` names.
+    pub fn join(&self, token: &str, callee: &str) -> Result<(), SignalingError> {
+        let result = {
+            let mut state = self.lock();
+            match state.sessions.get_mut(token) {
+                None => Err(SignalingError::UnknownToken(token.to_owned())),
+                Some(members) if members.len() >= 2 => Err(SignalingError::SessionFull(token.to_owned())),
+                Some(members) => {
+                    members.push(callee.to_owned());
+                    Ok(())
+                }
+            }
+        };
+        self.record(What::SessionJoined {
+            peer: callee.to_owned(),
+            accepted: result.is_ok(),
+        });
+        result
+    }
+
+    /// Forwards `message` from `from` to the other member of its session.
+    pub fn send(&self, from: &str, message: Vec<u8>) -> Result<(), SignalingError> {
+        let mut state = self.lock();
+        let to = state
+            .sessions
+            .values()
+            .find(|members| members.len() == 2 && members.iter().any(|m| m == from))
+            .and_then(|members| members.iter().find(|m| *m != from).cloned())
+            .ok_or_else(|| SignalingError::NotInSession(from.to_owned()))?;
+        if state.cut {
+            state.held.push((from.to_owned(), to, message));
+            return Ok(());
+        }
+        self.forward(&mut state, from.to_owned(), to, message);
+        Ok(())
+    }
+
+    /// What the relay has delivered so far, in order.
+    pub fn log(&self) -> Vec<Forwarded> {
+        self.lock().log.clone()
+    }
+
+    /// Changes the forwarding delay for messages sent from now on.
+    pub fn set_delay(&self, delay: Duration) {
+        self.lock().delay = delay;
+    }
+
+    /// Cuts the relay: messages wait until [`Relay::restore`].
+    pub fn cut(&self) {
+        self.lock().cut = true;
+    }
+
+    /// Restores a cut relay and forwards what waited, in order.
+    pub fn restore(&self) {
+        let mut state = self.lock();
+        state.cut = false;
+        for (from, to, message) in std::mem::take(&mut state.held) {
+            self.forward(&mut state, from, to, message);
+        }
+    }
+
+    fn forward(&self, state: &mut RelayState, from: String, to: String, message: Vec<u8>) {
+        let now = self.runtime.elapsed();
+        let previous = state.last_delivery.get(&to).copied().unwrap_or_default();
+        let deliver_at = (now + state.delay).max(previous);
+        state.last_delivery.insert(to.clone(), deliver_at);
+        let Some(mailbox) = state.mailboxes.get(&to).cloned() else {
+            return;
+        };
+        let relay = self.clone();
+        let wait = self.runtime.sleep(deliver_at - now);
+        self.runtime.spawn(Box::pin(async move {
+            wait.await;
+            let at = relay.runtime.elapsed();
+            relay.lock().log.push(Forwarded {
+                at,
+                from: from.clone(),
+                to: to.clone(),
+                bytes: message.len(),
+            });
+            relay.record(What::Relayed { from, to });
+            let _ = mailbox.try_send(message);
+        }));
+    }
+
+    fn record(&self, what: What) {
+        self.recorder.record(self.runtime.elapsed(), what);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RelayState> {
+        self.state.lock().expect("relay poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests;

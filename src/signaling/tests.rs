@@ -1,0 +1,98 @@
+//! The relay joins by token, forwards unchanged and in order, and holds messages while cut.
+
+use std::time::Duration;
+
+use webrtc::runtime::Runtime;
+
+use super::*;
+use crate::net::{LinkConfig, Network};
+
+const DELAY: Duration = Duration::from_millis(30);
+
+fn relay() -> (SimRuntime, Relay) {
+    let runtime = SimRuntime::new(Network::new(LinkConfig::default(), 1));
+    let relay = Relay::new(runtime.clone(), Recorder::default(), DELAY, 9);
+    (runtime, relay)
+}
+
+#[test]
+fn a_wrong_token_is_refused_with_a_clear_error() {
+    let (_, relay) = relay();
+    let token = relay.create_session("alice");
+    let error = relay.join("not-the-token", "bob").unwrap_err();
+    assert_eq!(error, SignalingError::UnknownToken("not-the-token".into()));
+    assert_eq!(error.to_string(), "no session has token `not-the-token`");
+    assert_eq!(
+        relay.send("alice", b"offer".to_vec()),
+        Err(SignalingError::NotInSession("alice".into()))
+    );
+    relay.join(&token, "bob").expect("the right token is accepted");
+    assert_eq!(
+        relay.join(&token, "mallory"),
+        Err(SignalingError::SessionFull(token))
+    );
+}
+
+#[test]
+fn messages_arrive_unchanged_in_order_after_the_delay() {
+    let (runtime, relay) = relay();
+    let mut bob = relay.connect("bob").unwrap();
+    let token = relay.create_session("alice");
+    relay.join(&token, "bob").unwrap();
+    let messages: Vec<Vec<u8>> = vec![b"{\"offer\":1}".to_vec(), vec![0, 255, 7], b"candidate".to_vec()];
+    for message in &messages {
+        relay.send("alice", message.clone()).unwrap();
+    }
+    let clock = runtime.clone();
+    let received = runtime
+        .run_until(
+            async move {
+                let mut received = Vec::new();
+                for _ in 0..3 {
+                    received.push((bob.recv().await.unwrap(), clock.elapsed()));
+                }
+                received
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        received.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+        messages
+    );
+    assert!(received.iter().all(|(_, at)| *at == DELAY), "{received:?}");
+    assert_eq!(
+        relay.log().iter().map(|f| f.bytes).collect::<Vec<_>>(),
+        [11, 3, 9]
+    );
+}
+
+#[test]
+fn a_cut_relay_holds_messages_until_restored() {
+    let (runtime, relay) = relay();
+    let mut alice = relay.connect("alice").unwrap();
+    let token = relay.create_session("alice");
+    relay.join(&token, "bob").unwrap();
+    relay.cut();
+    relay.send("bob", b"answer".to_vec()).unwrap();
+
+    let restore_at = Duration::from_secs(2);
+    let (clock, restorer) = (runtime.clone(), relay.clone());
+    let wait = runtime.sleep(restore_at);
+    runtime.spawn(Box::pin(async move {
+        wait.await;
+        restorer.restore();
+    }));
+    let (message, at) = runtime
+        .run_until(
+            async move { (alice.recv().await.unwrap(), clock.elapsed()) },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(message, b"answer");
+    assert_eq!(
+        at,
+        restore_at + DELAY,
+        "held until restored, then forwarded after the delay"
+    );
+}

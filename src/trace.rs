@@ -1,0 +1,182 @@
+//! The trace: every timestamped thing that happened in a run, in order.
+//!
+//! Metrics are computed from the trace after the run, never during it. Values webrtc-rs
+//! draws at random (ICE ufrag/pwd) appear as per-run aliases (`ufrag#1`, `ufrag#2`...) so
+//! that the same seed gives a byte-identical trace; what matters is *that* they changed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::net::{Hop, Undelivered};
+
+/// Which media a stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Audio,
+    Video,
+    Data,
+}
+
+impl std::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::Data => "data",
+        })
+    }
+}
+
+/// One direction of one medium: `bob<-alice:audio` is the audio Bob receives from Alice.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct StreamId {
+    pub from: String,
+    pub to: String,
+    pub kind: MediaKind,
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}<-{}:{}", self.to, self.from, self.kind)
+    }
+}
+
+/// A timestamped event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Virtual time since the world started.
+    pub at: Duration,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum What {
+    /// The caller opened a session on the signaling relay.
+    SessionCreated {
+        peer: String,
+        token: String,
+    },
+    /// The callee joined it (or was refused).
+    SessionJoined {
+        peer: String,
+        accepted: bool,
+    },
+    /// The relay forwarded a message it cannot read. (Its size is in the relay's own log:
+    /// SDP sizes vary run to run with webrtc-rs's random session ids.)
+    Relayed {
+        from: String,
+        to: String,
+    },
+    /// The caller started negotiating (`create_offer`): `connect_time` starts here.
+    OfferCreated {
+        peer: String,
+    },
+    /// A peer applied a local description: its ICE credentials, as run aliases.
+    LocalDescription {
+        peer: String,
+        sdp_type: String,
+        ufrag: String,
+        pwd: String,
+    },
+    SignalingState {
+        peer: String,
+        state: String,
+    },
+    IceGatheringState {
+        peer: String,
+        state: String,
+    },
+    IceConnectionState {
+        peer: String,
+        state: String,
+    },
+    PeerConnectionState {
+        peer: String,
+        state: String,
+    },
+    /// A local ICE candidate was gathered.
+    Candidate {
+        peer: String,
+        candidate: String,
+    },
+    /// A media packet or data-channel message was handed to the stack (`frame`: the video
+    /// frame it belongs to).
+    MediaSent {
+        stream: String,
+        seq: u64,
+        size: usize,
+        frame: Option<u64>,
+    },
+    /// A media packet or data-channel message reached the receiving application.
+    MediaReceived {
+        stream: String,
+        seq: u64,
+        sent_at: Duration,
+        frame: Option<u64>,
+    },
+    /// The network dropped a datagram.
+    NetworkDrop {
+        from: String,
+        to: String,
+        size: usize,
+        hop: Option<Hop>,
+        reason: Undelivered,
+    },
+    /// Something a peer reported as an error.
+    Error {
+        peer: String,
+        message: String,
+    },
+}
+
+/// The shared, append-only trace of one run, with the alias table for random values.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    inner: Arc<Mutex<RecorderState>>,
+}
+
+#[derive(Debug, Default)]
+struct RecorderState {
+    events: Vec<Event>,
+    aliases: BTreeMap<(String, String), String>,
+    alias_counts: BTreeMap<String, usize>,
+}
+
+impl Recorder {
+    pub fn record(&self, at: Duration, what: What) {
+        self.lock().events.push(Event { at, what });
+    }
+
+    /// A stable per-run name for a random `value` of some `kind`: the first ufrag seen is
+    /// `ufrag#1`, the next different one `ufrag#2`, and the same value keeps its name.
+    pub fn alias(&self, kind: &str, value: &str) -> String {
+        let mut state = self.lock();
+        let key = (kind.to_owned(), value.to_owned());
+        if let Some(alias) = state.aliases.get(&key) {
+            return alias.clone();
+        }
+        let count = state.alias_counts.entry(kind.to_owned()).or_default();
+        *count += 1;
+        let alias = format!("{kind}#{count}");
+        state.aliases.insert(key, alias.clone());
+        alias
+    }
+
+    /// The events recorded so far, in time order.
+    pub fn events(&self) -> Vec<Event> {
+        let mut events = self.lock().events.clone();
+        events.sort_by_key(|event| event.at);
+        events
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecorderState> {
+        self.inner.lock().expect("trace recorder poisoned")
+    }
+}

@@ -1,0 +1,193 @@
+//! Two real webrtc-rs peers calling each other over the simulated network, checked from
+//! the trace.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use webrtc_netsim::metrics::{StreamMetrics, Window};
+use webrtc_netsim::{LinkConfig, Loss, PeerSpec, Run, Scenario};
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Alice calls Bob with audio, video and data; each access link adds `one_way / 2` in each
+/// direction, so a packet takes `one_way` from one peer to the other.
+fn call(one_way: Duration, duration: Duration, seed: u64) -> Run {
+    let link = LinkConfig {
+        delay: one_way / 2,
+        ..LinkConfig::default()
+    };
+    Scenario::new("clean call")
+        .seed(seed)
+        .duration(duration)
+        .peer(PeerSpec::caller("alice").link(link.clone()))
+        .peer(PeerSpec::callee("bob").link(link))
+        .run()
+        .expect("the call runs to its end")
+}
+
+const STREAMS: [&str; 6] = [
+    "bob<-alice:audio",
+    "bob<-alice:video",
+    "bob<-alice:data",
+    "alice<-bob:audio",
+    "alice<-bob:video",
+    "alice<-bob:data",
+];
+
+#[test]
+fn two_peers_connect_over_a_50ms_link_and_deliver_everything() {
+    let run = call(ms(50), Duration::from_secs(10), 7);
+
+    let connect = run.metrics.connect_time.expect("both peers reach connected");
+    assert!(
+        connect >= ms(300),
+        "an ICE check plus a DTLS handshake take at least 3 RTT; got {connect:?}"
+    );
+    assert!(
+        connect < Duration::from_secs(1),
+        "the harness adds no delay of its own; got {connect:?}"
+    );
+
+    // The first packets race the far end's DTLS completion (webrtc-rs drops SRTP that arrives
+    // before its keys): steady state starts once both sides are connected.
+    let steady = Window {
+        from: connect + ms(100),
+        to: Duration::from_secs(10),
+    };
+    for stream in STREAMS {
+        let metrics = StreamMetrics::compute(&run.trace, stream, steady);
+        assert!(metrics.sent > 0, "{stream}: nothing was sent");
+        assert_eq!(
+            metrics.received, metrics.sent,
+            "{stream}: a clean link delivers everything: {metrics:?}"
+        );
+        let delay = metrics.one_way_delay.expect("packets arrived");
+        assert!(
+            delay.p50.abs_diff(ms(50)) <= ms(1),
+            "{stream}: one-way delay p50 {:?} is not 50 ms",
+            delay.p50
+        );
+    }
+    let audio = &run.metrics.streams["bob<-alice:audio"];
+    assert!(
+        audio.media_gap <= ms(21),
+        "audio is one packet per 20 ms; gap {:?}",
+        audio.media_gap
+    );
+}
+
+#[test]
+fn loss_on_a_link_shows_in_delivery_and_the_network_counts_every_drop() {
+    let lossy = LinkConfig {
+        delay: ms(10),
+        loss: Loss::Random(0.05),
+        ..LinkConfig::default()
+    };
+    let run = Scenario::new("lossy uplink")
+        .seed(3)
+        .duration(Duration::from_secs(20))
+        .peer(PeerSpec::caller("alice").link(LinkConfig {
+            delay: ms(10),
+            ..LinkConfig::default()
+        }))
+        .peer(PeerSpec::callee("bob").link(LinkConfig {
+            loss: Loss::Random(0.0),
+            ..lossy.clone()
+        }))
+        .core(LinkConfig::default())
+        .run()
+        .expect("the call runs");
+    let clean = &run.metrics.streams["bob<-alice:audio"];
+    assert!(
+        clean.delivered > 0.99,
+        "no loss was configured towards bob: {clean:?}"
+    );
+
+    let run = Scenario::new("lossy uplink")
+        .seed(3)
+        .duration(Duration::from_secs(20))
+        .peer(PeerSpec::caller("alice").link(LinkConfig {
+            delay: ms(10),
+            ..LinkConfig::default()
+        }))
+        .peer(PeerSpec::callee("bob").link(lossy))
+        .run()
+        .expect("the call runs");
+    let audio = &run.metrics.streams["bob<-alice:audio"];
+    // 5 % on bob's downlink; audio has no retransmission, so about 5 % goes missing.
+    assert!(
+        (0.90..0.985).contains(&audio.delivered),
+        "5 % loss should show: {audio:?}"
+    );
+    let counters = &run.counters;
+    assert!(
+        counters.dropped > 0,
+        "the network recorded no drops: {counters:?}"
+    );
+    assert!(
+        counters.balanced(),
+        "every datagram is delivered, dropped or in flight: {counters:?}"
+    );
+}
+
+/// What a determinism check compares: the whole trace, serialized.
+fn trace_hash(run: &Run) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    serde_json::to_string(&run.trace)
+        .expect("the trace serializes")
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+#[test]
+fn a_60s_call_runs_in_a_blink_and_the_same_seed_gives_the_same_trace() {
+    let started = Instant::now();
+    let first = call(ms(40), Duration::from_secs(60), 11);
+    let wall = started.elapsed();
+    println!(
+        "60 s of virtual call took {wall:?} wall ({:.0}x real time), {} events",
+        60.0 / wall.as_secs_f64(),
+        first.trace.len()
+    );
+    assert!(
+        first.metrics.streams["bob<-alice:video"].received > 1500,
+        "video flowed all call long"
+    );
+
+    let second = call(ms(40), Duration::from_secs(60), 11);
+    assert_eq!(
+        first.trace.len(),
+        second.trace.len(),
+        "same seed, same number of events"
+    );
+    assert_eq!(
+        trace_hash(&first),
+        trace_hash(&second),
+        "same seed must give a byte-identical trace"
+    );
+    assert_eq!(first.metrics, second.metrics);
+}
+
+#[test]
+fn sockets_bind_only_loopback_and_no_datagram_goes_through_the_kernel() {
+    let run = call(ms(20), Duration::from_secs(3), 5);
+    assert!(!run.bound_addresses.is_empty());
+    for address in &run.bound_addresses {
+        assert!(address.ip().is_loopback(), "{address} is outside 127.0.0.0/8");
+    }
+    assert!(
+        !run.kernel_received_anything,
+        "a datagram went through the kernel"
+    );
+    let counters = &run.counters;
+    assert!(
+        counters.delivered > 100,
+        "the simulated network carried the call: {counters:?}"
+    );
+    assert!(
+        counters.balanced(),
+        "every datagram is delivered, dropped or in flight: {counters:?}"
+    );
+}
