@@ -63,6 +63,11 @@ impl Scenario {
         self
     }
 
+    pub fn signaling_delay(mut self, delay: Duration) -> Self {
+        self.signaling_delay = delay;
+        self
+    }
+
     pub fn peer(mut self, peer: PeerSpec) -> Self {
         self.peers.push(peer);
         self

@@ -121,14 +121,51 @@ fn loss_on_a_link_shows_in_delivery_and_the_network_counts_every_drop() {
         (0.90..0.985).contains(&audio.delivered),
         "5 % loss should show: {audio:?}"
     );
-    let counters = &run.counters;
     assert!(
-        counters.dropped > 0,
-        "the network recorded no drops: {counters:?}"
+        run.counters.dropped > 0,
+        "the network recorded no drops: {:?}",
+        run.counters
     );
+    assert_every_datagram_accounted_for(&run);
+}
+
+fn assert_every_datagram_accounted_for(run: &Run) {
+    let counters = &run.counters;
     assert!(
         counters.balanced(),
         "every datagram is delivered, dropped or in flight: {counters:?}"
+    );
+}
+
+#[test]
+fn offer_and_answer_travel_through_the_relay() {
+    let connect_time = |relay_delay| {
+        let run = Scenario::new("slow relay")
+            .signaling_delay(relay_delay)
+            .duration(Duration::from_secs(3))
+            .peer(PeerSpec::caller("alice"))
+            .peer(PeerSpec::callee("bob"))
+            .run()
+            .expect("the call runs");
+        run.metrics.connect_time.expect("connected")
+    };
+    let fast = connect_time(ms(10));
+    let slow = connect_time(ms(300));
+    // The caller cannot finish DTLS before the answer (with the fingerprint) has crossed
+    // the relay back, after the offer crossed it: two crossings at least.
+    assert!(
+        slow >= ms(2 * 300),
+        "relay 300 ms each way, yet connected after {slow:?}"
+    );
+    // The callee starts ICE checks as soon as the offer lands, so the extra time is at least
+    // one crossing, not necessarily two.
+    assert!(
+        slow >= fast + ms(290),
+        "relay 300 ms: {slow:?}, relay 10 ms: {fast:?}"
+    );
+    assert!(
+        slow <= fast + ms(2 * 300 + 200),
+        "relay 300 ms: {slow:?}, relay 10 ms: {fast:?}"
     );
 }
 
@@ -181,13 +218,10 @@ fn sockets_bind_only_loopback_and_no_datagram_goes_through_the_kernel() {
         !run.kernel_received_anything,
         "a datagram went through the kernel"
     );
-    let counters = &run.counters;
     assert!(
-        counters.delivered > 100,
-        "the simulated network carried the call: {counters:?}"
+        run.counters.delivered > 100,
+        "the network carried the call: {:?}",
+        run.counters
     );
-    assert!(
-        counters.balanced(),
-        "every datagram is delivered, dropped or in flight: {counters:?}"
-    );
+    assert_every_datagram_accounted_for(&run);
 }

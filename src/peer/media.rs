@@ -131,7 +131,6 @@ pub async fn send_rtp(
     video_bitrate_bps: u64,
     until: Duration,
 ) {
-    let name = stream.to_string();
     let (period, payload_type) = match stream.kind {
         MediaKind::Audio => (AUDIO_PACKET_INTERVAL, OPUS_PAYLOAD_TYPE),
         _ => (Duration::from_secs(1) / VIDEO_FPS, VP8_PAYLOAD_TYPE),
@@ -175,24 +174,19 @@ pub async fn send_rtp(
                 },
                 payload: Bytes::from(probe.encode(codec_byte, size)),
             };
-            match track.write_rtp(packet).await {
-                Ok(()) => recorder.record(
-                    probe.sent_at,
-                    What::MediaSent {
-                        stream: name.clone(),
-                        seq,
-                        size,
-                        frame: video_frame(stream.kind, frame),
-                    },
-                ),
-                Err(error) => recorder.record(
-                    probe.sent_at,
-                    What::Error {
-                        peer: stream.from.clone(),
-                        message: format!("write_rtp: {error}"),
-                    },
-                ),
-            }
+            let frame = video_frame(stream.kind, frame);
+            let result = track.write_rtp(packet).await;
+            record_handoff(
+                &recorder,
+                &stream,
+                Handoff {
+                    at: probe.sent_at,
+                    seq,
+                    size,
+                    frame,
+                },
+                result,
+            );
             seq += 1;
         }
     }
@@ -221,7 +215,6 @@ pub async fn send_data(
     interval: Duration,
     until: Duration,
 ) {
-    let name = stream.to_string();
     let mut ticks = runtime.interval(interval);
     for seq in 0u64.. {
         ticks.tick().await;
@@ -235,28 +228,54 @@ pub async fn send_data(
         };
         let message = probe.encode(b'D', 64);
         let size = message.len();
-        match channel.send(message).await {
-            Ok(()) => recorder.record(
-                probe.sent_at,
-                What::MediaSent {
-                    stream: name.clone(),
-                    seq,
-                    size,
-                    frame: None,
-                },
-            ),
-            Err(error) => {
-                recorder.record(
-                    probe.sent_at,
-                    What::Error {
-                        peer: stream.from.clone(),
-                        message: format!("data channel send: {error}"),
-                    },
-                );
-                return;
-            }
+        let result = channel.send(message).await;
+        if !record_handoff(
+            &recorder,
+            &stream,
+            Handoff {
+                at: probe.sent_at,
+                seq,
+                size,
+                frame: None,
+            },
+            result,
+        ) {
+            return;
         }
     }
+}
+
+/// One payload handed to the stack.
+struct Handoff {
+    at: Duration,
+    seq: u64,
+    size: usize,
+    frame: Option<u64>,
+}
+
+/// Records what became of a handoff: sent, or the error the stack gave. Returns whether
+/// it was sent.
+fn record_handoff(
+    recorder: &Recorder,
+    stream: &StreamId,
+    handoff: Handoff,
+    result: webrtc::error::Result<()>,
+) -> bool {
+    let Handoff { at, seq, size, frame } = handoff;
+    let what = match &result {
+        Ok(()) => What::MediaSent {
+            stream: stream.to_string(),
+            seq,
+            size,
+            frame,
+        },
+        Err(error) => What::Error {
+            peer: stream.from.clone(),
+            message: format!("sending {stream}: {error}"),
+        },
+    };
+    recorder.record(at, what);
+    result.is_ok()
 }
 
 /// Records a received payload of `stream`, if it carries a probe.
