@@ -101,6 +101,12 @@ pub enum What {
         peer: String,
         state: String,
     },
+    /// ICE selected this candidate pair (`host alice:5000`, `host bob:5000`).
+    SelectedPair {
+        peer: String,
+        local: String,
+        remote: String,
+    },
     /// A local ICE candidate was gathered.
     Candidate {
         peer: String,

@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use webrtc_netsim::metrics::{StreamMetrics, Window};
-use webrtc_netsim::{LinkConfig, Loss, PeerSpec, Run, Scenario};
+use webrtc_netsim::{LinkConfig, Loss, PeerSpec, Run, Scenario, What};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -48,6 +48,25 @@ fn two_peers_connect_over_a_50ms_link_and_deliver_everything() {
     assert!(
         connect < Duration::from_secs(1),
         "the harness adds no delay of its own; got {connect:?}"
+    );
+
+    let selected: Vec<_> = run
+        .trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::SelectedPair { peer, local, remote } => {
+                Some((peer.as_str(), local.as_str(), remote.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ("bob", "host bob:5000", "host alice:5000"),
+            ("alice", "host alice:5000", "host bob:5000")
+        ],
+        "each side selects the host pair once"
     );
 
     // The first packets race the far end's DTLS completion (webrtc-rs drops SRTP that arrives

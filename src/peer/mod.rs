@@ -6,7 +6,7 @@ pub mod media;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
@@ -16,9 +16,10 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
-    RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, RTCSignalingState, Registry, SettingEngineBuilder, register_default_interceptors,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidate,
+    RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState, Registry, SettingEngineBuilder,
+    register_default_interceptors,
 };
 use webrtc::runtime::{Receiver, Runtime};
 
@@ -77,6 +78,8 @@ struct PeerContext {
     book: Arc<AddressBook>,
     tracks: Vec<(MediaKind, u32, Arc<TrackLocalStaticRTP>)>,
     media_started: AtomicBool,
+    /// The connection itself, for queries the callbacks cannot make (they run on its driver).
+    connection: OnceLock<Weak<dyn PeerConnection>>,
 }
 
 impl PeerContext {
@@ -129,6 +132,43 @@ impl PeerContext {
         }
     }
 
+    /// Records the candidate pair ICE selected. Runs as its own task: asking the connection
+    /// from inside a callback would wait on the driver that is running the callback.
+    fn record_selected_pair(self: &Arc<Self>) {
+        let Some(connection) = self.connection.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let context = self.clone();
+        self.runtime.spawn(Box::pin(async move {
+            let dtls = match connection.sctp().await {
+                Some(sctp) => Some(sctp.transport()),
+                None => match connection.get_senders().await.first() {
+                    Some(sender) => sender.transport().await.ok().flatten(),
+                    None => None,
+                },
+            };
+            let Some(dtls) = dtls else { return };
+            match dtls.ice_transport().get_selected_candidate_pair().await {
+                Ok(Some(pair)) => context.record(What::SelectedPair {
+                    peer: context.name.clone(),
+                    local: context.describe(pair.local()),
+                    remote: context.describe(pair.remote()),
+                }),
+                Ok(None) => {}
+                Err(error) => context.error(format!("selected candidate pair: {error}")),
+            }
+        }));
+    }
+
+    /// A candidate as the trace shows it: `host alice:5000`.
+    fn describe(&self, candidate: &RTCIceCandidate) -> String {
+        format!(
+            "{} {}",
+            candidate.typ,
+            self.book.label_text(&candidate.address, candidate.port)
+        )
+    }
+
     /// Reads a data channel's events; sends our numbered messages once it opens.
     fn watch_data_channel(self: &Arc<Self>, channel: Arc<dyn DataChannel>) {
         let context = self.clone();
@@ -165,10 +205,9 @@ struct Callbacks(Arc<PeerContext>);
 impl PeerConnectionEventHandler for Callbacks {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         let candidate = &event.candidate;
-        let address = self.0.book.label_text(&candidate.address, candidate.port);
         self.0.record(What::Candidate {
             peer: self.0.name.clone(),
-            candidate: format!("{} {address}", candidate.typ),
+            candidate: self.0.describe(candidate),
         });
         match candidate.to_json() {
             Ok(init) => self.0.signal(&Signal::Candidate(init)),
@@ -195,6 +234,9 @@ impl PeerConnectionEventHandler for Callbacks {
             peer: self.0.name.clone(),
             state: state.to_string(),
         });
+        if state == RTCIceConnectionState::Connected {
+            self.0.record_selected_pair();
+        }
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
@@ -282,6 +324,7 @@ impl Peer {
             book,
             tracks,
             media_started: AtomicBool::new(false),
+            connection: OnceLock::new(),
         });
 
         let mut media_engine = MediaEngine::default();
@@ -302,6 +345,7 @@ impl Peer {
                 .build()
                 .await?,
         );
+        let _ = context.connection.set(Arc::downgrade(&connection));
         for (_, _, track) in &context.tracks {
             connection.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
         }
