@@ -135,6 +135,11 @@ pub enum What {
         hop: Option<Hop>,
         reason: Undelivered,
     },
+    /// What a STUN or TURN server did (an allocation, a 401...).
+    Server {
+        server: String,
+        note: String,
+    },
     /// Something a peer reported as an error.
     Error {
         peer: String,

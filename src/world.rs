@@ -9,15 +9,18 @@ use std::time::{Duration, Instant};
 use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
-use crate::net::{Counters, Network, sub_seed};
+use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
 use crate::peer::{MediaPlan, Peer, PeerSetup, Role};
 use crate::runtime::{SimRuntime, Stuck};
-use crate::scenario::Scenario;
+use crate::scenario::{IceServer, Scenario, Servers};
 use crate::signaling::Relay;
 use crate::trace::{Event, Recorder, What};
 
 /// The port every peer binds on its interface address.
 const PEER_PORT: u16 = 5000;
+/// The simulated DNS names of the servers.
+const STUN_NAME: &str = "stun.netsim";
+const TURN_NAME: &str = "turn.netsim";
 /// After the senders stop, the world runs this long so packets in flight arrive before the
 /// peers hang up; what is still in flight after it counts as lost.
 const DRAIN: Duration = Duration::from_secs(1);
@@ -76,6 +79,13 @@ impl AddressBook {
         }
     }
 
+    /// `text` with every `ip:` of a known address replaced by its name (server notes).
+    pub fn relabel(&self, text: &str) -> String {
+        self.names.iter().fold(text.to_owned(), |text, (ip, name)| {
+            text.replace(&format!("{ip}:"), &format!("{name}:"))
+        })
+    }
+
     /// Like [`AddressBook::label`], for an address given as text (as candidates carry it).
     pub fn label_text(&self, ip: &str, port: u16) -> String {
         match ip.parse::<IpAddr>() {
@@ -110,10 +120,88 @@ impl AddressBlock {
         Err(last_error.unwrap_or_else(|| std::io::Error::other("no block tried")))
     }
 
-    /// The address of the `index`-th host.
-    fn host(&self, index: usize) -> IpAddr {
-        IpAddr::V4(Ipv4Addr::new(127, self.second_octet, 0, index as u8 + 1))
+    /// `127.K.network.host`: network 0 is the public core, network n > 0 the private
+    /// network behind the n-th NAT.
+    fn address(&self, network: u8, host: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(127, self.second_octet, network, host))
     }
+}
+
+/// Builds the network of `scenario` in `block`: each peer on the core or behind its own
+/// NAT, then the servers. Returns it with the address book and each peer's address.
+fn build_network(
+    scenario: &Scenario,
+    peers: [&crate::scenario::PeerSpec; 2],
+    block: &AddressBlock,
+) -> (Network, AddressBook, Vec<IpAddr>) {
+    let mut network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
+    let mut book = AddressBook::default();
+    let mut peer_addresses = Vec::new();
+    for (index, spec) in peers.into_iter().enumerate() {
+        let index = index as u8;
+        let ip = match &spec.nat {
+            None => block.address(0, index + 1),
+            Some(_) => block.address(index + 1, 1),
+        };
+        network.add_interface(&spec.name, ip, spec.uplink.clone(), spec.downlink.clone());
+        book.names.insert(ip, spec.name.clone());
+        if let Some(nat) = &spec.nat {
+            let public_ip = block.address(0, 100 + index);
+            let name = format!("nat-{}", spec.name);
+            network.add_nat(&name, public_ip, nat.clone(), ip);
+            book.names.insert(public_ip, name);
+        }
+        peer_addresses.push(ip);
+    }
+    (network, book, peer_addresses)
+}
+
+/// Puts the scenario's STUN and TURN servers on core hosts and names them in the DNS.
+fn start_servers(
+    servers: &Servers,
+    block: &AddressBlock,
+    runtime: &SimRuntime,
+    book: &mut AddressBook,
+) -> Result<(), String> {
+    if servers.stun {
+        let ip = block.address(0, 200);
+        runtime.with_network(|network| {
+            network.add_interface("stun", ip, LinkConfig::default(), LinkConfig::default());
+            network.add_server(ip, Box::new(StunServer));
+        });
+        runtime.add_name(STUN_NAME, ip);
+        book.names.insert(ip, "stun".to_owned());
+    }
+    if let Some(credentials) = &servers.turn {
+        let ip = block.address(0, 201);
+        let users = BTreeMap::from([(credentials.user.clone(), credentials.password.clone())]);
+        let server = TurnServer::new(ip, users)?;
+        runtime.with_network(|network| {
+            network.add_interface("turn", ip, LinkConfig::default(), LinkConfig::default());
+            network.add_server(ip, Box::new(server));
+        });
+        runtime.add_name(TURN_NAME, ip);
+        book.names.insert(ip, "turn".to_owned());
+    }
+    Ok(())
+}
+
+/// The `RTCIceServer`s a peer is configured with.
+fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
+    servers
+        .iter()
+        .map(|server| match server {
+            IceServer::Stun => webrtc::peer_connection::RTCIceServer {
+                urls: vec![format!("stun:{STUN_NAME}:3478")],
+                ..Default::default()
+            },
+            IceServer::Turn(credentials) => webrtc::peer_connection::RTCIceServer {
+                urls: vec![format!("turn:{TURN_NAME}:{TURN_PORT}?transport=udp")],
+                username: credentials.user.clone(),
+                credential: credentials.password.clone(),
+            },
+        })
+        .collect()
 }
 
 /// Runs `scenario` to its end.
@@ -141,14 +229,17 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
         scenario: scenario.name.clone(),
         source,
     })?;
-    let mut network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
-    let mut book = AddressBook::default();
-    let mut setups = Vec::new();
-    for (index, (spec, remote)) in [(caller, callee), (callee, caller)].into_iter().enumerate() {
-        let ip = block.host(index);
-        network.add_interface(&spec.name, ip, spec.uplink.clone(), spec.downlink.clone());
-        book.names.insert(ip, spec.name.clone());
-        setups.push(PeerSetup {
+    let (network, mut book, addresses) = build_network(scenario, [caller, callee], &block);
+    let runtime = SimRuntime::new(network);
+    start_servers(&scenario.servers, &block, &runtime, &mut book).map_err(|message| RunError::Setup {
+        scenario: scenario.name.clone(),
+        message,
+    })?;
+    let setups = [(caller, callee), (callee, caller)]
+        .into_iter()
+        .zip(addresses)
+        .enumerate()
+        .map(|(index, ((spec, remote), ip))| PeerSetup {
             name: spec.name.clone(),
             remote: remote.name.clone(),
             role: spec.role,
@@ -157,11 +248,12 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
                 ..spec.media.clone()
             },
             address: SocketAddr::new(ip, PEER_PORT),
+            ice_servers: ice_servers(&spec.ice_servers),
+            relay_only: spec.relay_only,
             seed: sub_seed(scenario.seed, 100 + index as u64),
-        });
-    }
+        })
+        .collect();
     let book = Arc::new(book);
-    let runtime = SimRuntime::new(network);
     let recorder = Recorder::default();
     let relay = Relay::new(
         runtime.clone(),
@@ -207,6 +299,15 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
                 size: drop.size,
                 hop: drop.hop,
                 reason: drop.reason,
+            },
+        );
+    }
+    for note in runtime.with_network(|network| network.take_notes()) {
+        recorder.record(
+            note.at,
+            What::Server {
+                server: note.server,
+                note: book.relabel(&note.note),
             },
         );
     }

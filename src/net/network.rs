@@ -1,10 +1,11 @@
-//! Hosts, their access links and the core between them: where every datagram goes, when it
-//! arrives, and why it was dropped.
+//! Hosts, their access links, NAT boxes, servers and the core between them: where every
+//! datagram goes, when it arrives, and why it was dropped.
 //!
-//! A datagram hops `sender's uplink → core → receiver's downlink`, and each hop is processed
-//! at the virtual time the datagram reaches it, so queues see packets in true arrival order
-//! even when they come from links of different delays. The runtime asks for
-//! [`Network::next_event`] and hands time in through [`Network::advance`].
+//! A datagram hops `sender's uplink → (its NAT) → core → (the receiver's NAT) → receiver's
+//! downlink`, and each hop is processed at the virtual time the datagram reaches it, so
+//! queues see packets in true arrival order even when they come from links of different
+//! delays. The runtime asks for [`Network::next_event`] and hands time in through
+//! [`Network::advance`].
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::link::{DropReason, Link, LinkConfig, Verdict};
+use super::nat::{Nat, NatConfig, NatDrop};
 
 /// One UDP datagram on the simulated wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub struct Datagram {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Hop {
     Uplink(String),
+    Nat(String),
     Core,
     Downlink(String),
 }
@@ -35,7 +38,9 @@ pub enum Hop {
 pub enum Undelivered {
     /// A link dropped it (loss, queue, MTU, outage).
     Link(DropReason),
-    /// No interface owns the destination address.
+    /// A NAT dropped it (no binding, filtered, no hairpinning).
+    Nat(NatDrop),
+    /// No interface owns the destination address (or it is private to another network).
     NoRoute,
     /// The destination interface exists but no socket is bound to the port.
     PortUnreachable,
@@ -72,12 +77,37 @@ impl Counters {
     }
 }
 
-/// A network interface of a simulated host: its address and its access link.
+/// A host in the core that answers datagrams itself (STUN, TURN): it owns every port of
+/// its address.
+pub trait Server: std::fmt::Debug + Send {
+    /// A datagram reached the server at `now`; returns what the server sends in response,
+    /// and notes for the trace (a 401, an allocation...).
+    fn receive(&mut self, now: Duration, datagram: Datagram) -> Reply;
+}
+
+/// What a [`Server`] does with one datagram.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub datagrams: Vec<Datagram>,
+    pub notes: Vec<String>,
+}
+
+/// Something a server did, for the trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerNote {
+    pub at: Duration,
+    pub server: String,
+    pub note: String,
+}
+
+/// A network interface of a simulated host: its access link, and the NAT (by public
+/// address) it sits behind, if any.
 #[derive(Debug)]
 struct Interface {
     host: String,
     uplink: Link,
     downlink: Link,
+    behind: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,12 +127,16 @@ struct InFlight {
 #[derive(Debug)]
 pub struct Network {
     interfaces: BTreeMap<IpAddr, Interface>,
+    /// NAT boxes by public address, with the name the trace gives them.
+    nats: BTreeMap<IpAddr, (String, Nat)>,
+    servers: BTreeMap<IpAddr, Box<dyn Server>>,
     core: Link,
     /// Datagrams between hops, ordered by `(time they reach the next hop, sequence)`.
     in_flight: BTreeMap<(Duration, u64), InFlight>,
     next_sequence: u64,
     counters: Counters,
     drops: Vec<Drop>,
+    notes: Vec<ServerNote>,
     seed: u64,
 }
 
@@ -111,11 +145,14 @@ impl Network {
     pub fn new(core: LinkConfig, seed: u64) -> Self {
         Network {
             interfaces: BTreeMap::new(),
+            nats: BTreeMap::new(),
+            servers: BTreeMap::new(),
             core: Link::new(core, sub_seed(seed, u64::MAX)),
             in_flight: BTreeMap::new(),
             next_sequence: 0,
             counters: Counters::default(),
             drops: Vec::new(),
+            notes: Vec::new(),
             seed,
         }
     }
@@ -129,8 +166,26 @@ impl Network {
                 host: host.to_owned(),
                 uplink: Link::new(uplink, sub_seed(self.seed, 2 * index)),
                 downlink: Link::new(downlink, sub_seed(self.seed, 2 * index + 1)),
+                behind: None,
             },
         );
+    }
+
+    /// Puts a NAT named `name` with public address `public_ip` between the interface at
+    /// `private_ip` and the core. Several interfaces may share one NAT.
+    pub fn add_nat(&mut self, name: &str, public_ip: IpAddr, config: NatConfig, private_ip: IpAddr) {
+        let seed = sub_seed(self.seed, 1_000 + self.nats.len() as u64);
+        self.nats
+            .entry(public_ip)
+            .or_insert_with(|| (name.to_owned(), Nat::new(public_ip, config, seed)));
+        if let Some(interface) = self.interfaces.get_mut(&private_ip) {
+            interface.behind = Some(public_ip);
+        }
+    }
+
+    /// Puts a server on the interface at `ip` (add the interface first).
+    pub fn add_server(&mut self, ip: IpAddr, server: Box<dyn Server>) {
+        self.servers.insert(ip, server);
     }
 
     /// Changes an interface's access link from now on (congestion, loss burst, outage).
@@ -144,12 +199,17 @@ impl Network {
         true
     }
 
+    /// The NAT with public address `public_ip`, to change or reset it mid-call.
+    pub fn nat_mut(&mut self, public_ip: IpAddr) -> Option<&mut Nat> {
+        self.nats.get_mut(&public_ip).map(|(_, nat)| nat)
+    }
+
     /// Whether some interface owns `ip`.
     pub fn has_interface(&self, ip: IpAddr) -> bool {
         self.interfaces.contains_key(&ip)
     }
 
-    /// A datagram leaves a socket at `now`.
+    /// A datagram leaves a socket (or a server) at `now`.
     pub fn send(&mut self, now: Duration, datagram: Datagram) {
         self.counters.sent += 1;
         let Some(interface) = self.interfaces.get_mut(&datagram.from.ip()) else {
@@ -166,8 +226,9 @@ impl Network {
         self.in_flight.keys().next().map(|(at, _)| *at)
     }
 
-    /// Moves every datagram due by `now` through its hops; returns the ones that reached
-    /// their destination interface, in arrival order, with their arrival time.
+    /// Moves every datagram due by `now` through its hops (servers answer on arrival);
+    /// returns the ones that reached a host socket's interface, in arrival order, with
+    /// their arrival time.
     pub fn advance(&mut self, now: Duration) -> Vec<(Duration, Datagram)> {
         let mut arrived = Vec::new();
         while let Some(entry) = self.in_flight.first_entry() {
@@ -177,25 +238,98 @@ impl Network {
             }
             let InFlight { datagram, next } = entry.remove();
             match next {
-                Next::Core => {
-                    let verdicts = self.core.transmit(at, datagram.payload.len());
-                    self.schedule(at, datagram, verdicts, Hop::Core, Next::Downlink);
-                }
-                Next::Downlink => match self.interfaces.get_mut(&datagram.to.ip()) {
-                    None => self.drop(at, &datagram, None, Undelivered::NoRoute),
-                    Some(interface) => {
-                        let hop = Hop::Downlink(interface.host.clone());
-                        let verdicts = interface.downlink.transmit(at, datagram.payload.len());
-                        self.schedule(at, datagram, verdicts, hop, Next::Arrive);
-                    }
-                },
+                Next::Core => self.enter_core(at, datagram),
+                Next::Downlink => self.leave_core(at, datagram),
                 Next::Arrive => {
                     self.counters.delivered += 1;
-                    arrived.push((at, datagram));
+                    let destination = datagram.to.ip();
+                    match self.servers.get_mut(&destination) {
+                        Some(server) => {
+                            let reply = server.receive(at, datagram);
+                            self.answer(at, destination, reply);
+                        }
+                        None => arrived.push((at, datagram)),
+                    }
                 }
             }
         }
         arrived
+    }
+
+    /// Past the sender's uplink: through its NAT (or hairpinned back), then into the core.
+    fn enter_core(&mut self, at: Duration, mut datagram: Datagram) {
+        let behind = self.interfaces.get(&datagram.from.ip()).and_then(|i| i.behind);
+        if let Some(public_ip) = behind {
+            let (name, nat) = self
+                .nats
+                .get_mut(&public_ip)
+                .expect("interfaces sit behind known NATs");
+            let hop = Hop::Nat(name.clone());
+            if datagram.to.ip() == public_ip {
+                match nat.hairpin(at, datagram.from, datagram.to) {
+                    Ok((source, destination)) => {
+                        datagram.from = source;
+                        datagram.to = destination;
+                        return self.forward_to_downlink(at, datagram);
+                    }
+                    Err(reason) => return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason)),
+                }
+            }
+            match nat.outbound(at, datagram.from, datagram.to) {
+                Ok(source) => datagram.from = source,
+                Err(reason) => return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason)),
+            }
+        }
+        let verdicts = self.core.transmit(at, datagram.payload.len());
+        self.schedule(at, datagram, verdicts, Hop::Core, Next::Downlink);
+    }
+
+    /// Out of the core: through the receiver's NAT, if the address is one, to its downlink.
+    fn leave_core(&mut self, at: Duration, mut datagram: Datagram) {
+        if let Some((name, nat)) = self.nats.get_mut(&datagram.to.ip()) {
+            match nat.inbound(at, datagram.from, datagram.to) {
+                Ok(destination) => datagram.to = destination,
+                Err(reason) => {
+                    let hop = Hop::Nat(name.clone());
+                    return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason));
+                }
+            }
+        } else if self
+            .interfaces
+            .get(&datagram.to.ip())
+            .is_some_and(|i| i.behind.is_some())
+        {
+            // A private address seen from the core: not routable.
+            return self.drop(at, &datagram, None, Undelivered::NoRoute);
+        }
+        self.forward_to_downlink(at, datagram);
+    }
+
+    fn forward_to_downlink(&mut self, at: Duration, datagram: Datagram) {
+        match self.interfaces.get_mut(&datagram.to.ip()) {
+            None => self.drop(at, &datagram, None, Undelivered::NoRoute),
+            Some(interface) => {
+                let hop = Hop::Downlink(interface.host.clone());
+                let verdicts = interface.downlink.transmit(at, datagram.payload.len());
+                self.schedule(at, datagram, verdicts, hop, Next::Arrive);
+            }
+        }
+    }
+
+    /// Sends what the server at `server_ip` answered, and keeps its notes for the trace.
+    fn answer(&mut self, at: Duration, server_ip: IpAddr, reply: Reply) {
+        for datagram in reply.datagrams {
+            self.send(at, datagram);
+        }
+        let server = self
+            .interfaces
+            .get(&server_ip)
+            .map_or_else(|| server_ip.to_string(), |i| i.host.clone());
+        self.notes.extend(reply.notes.into_iter().map(|note| ServerNote {
+            at,
+            server: server.clone(),
+            note,
+        }));
     }
 
     /// Records that a datagram reached its interface but found no socket on its port.
@@ -215,6 +349,11 @@ impl Network {
     /// Takes the drops recorded since the last call.
     pub fn take_drops(&mut self) -> Vec<Drop> {
         std::mem::take(&mut self.drops)
+    }
+
+    /// Takes the server notes recorded since the last call.
+    pub fn take_notes(&mut self) -> Vec<ServerNote> {
+        std::mem::take(&mut self.notes)
     }
 
     fn schedule(&mut self, now: Duration, datagram: Datagram, verdicts: Vec<Verdict>, hop: Hop, next: Next) {
@@ -255,3 +394,6 @@ pub fn sub_seed(seed: u64, component: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,10 +16,10 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidate,
-    RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState, Registry, SettingEngineBuilder,
-    register_default_interceptors,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidate, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+    RTCSignalingState, Registry, SettingEngineBuilder, register_default_interceptors,
 };
 use webrtc::runtime::{Receiver, Runtime};
 
@@ -283,6 +283,9 @@ pub struct PeerSetup {
     pub media: MediaPlan,
     /// The address its socket binds (an address of its simulated interface).
     pub address: SocketAddr,
+    pub ice_servers: Vec<RTCIceServer>,
+    /// Use relay candidates only.
+    pub relay_only: bool,
     /// Seed for values the harness chooses for it (SSRCs).
     pub seed: u64,
 }
@@ -334,8 +337,18 @@ impl Peer {
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(true)
             .build();
+        let policy = if setup.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        };
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(setup.ice_servers.clone())
+            .with_ice_transport_policy(policy)
+            .build();
         let connection: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
+                .with_configuration(configuration)
                 .with_setting_engine(settings)
                 .with_media_engine(media_engine)
                 .with_interceptor_registry(interceptors)

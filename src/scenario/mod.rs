@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::net::LinkConfig;
+use crate::net::{LinkConfig, NatConfig};
 use crate::peer::{MediaPlan, Role};
 use crate::trace::MediaKind;
 use crate::world::{self, Run, RunError};
@@ -20,7 +20,33 @@ pub struct Scenario {
     pub core: LinkConfig,
     /// How long the signaling relay takes to forward a message.
     pub signaling_delay: Duration,
+    /// The STUN and TURN servers in the core.
+    pub servers: Servers,
     pub peers: Vec<PeerSpec>,
+}
+
+/// Servers the world runs in its core. Peers find them as `stun.netsim:3478` and
+/// `turn.netsim:3478`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Servers {
+    pub stun: bool,
+    /// A TURN server accepting this user.
+    pub turn: Option<Credentials>,
+}
+
+/// A TURN user name and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+/// An ICE server a peer is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IceServer {
+    Stun,
+    /// The TURN server, with the credentials this peer presents (which may be wrong).
+    Turn(Credentials),
 }
 
 /// One peer and its access network.
@@ -33,6 +59,11 @@ pub struct PeerSpec {
     pub uplink: LinkConfig,
     /// From the core.
     pub downlink: LinkConfig,
+    /// The NAT between its access link and the core, if any.
+    pub nat: Option<NatConfig>,
+    pub ice_servers: Vec<IceServer>,
+    /// `ice_transport_policy = relay`: gather and use relay candidates only.
+    pub relay_only: bool,
 }
 
 impl Scenario {
@@ -44,6 +75,7 @@ impl Scenario {
             duration: Duration::from_secs(10),
             core: LinkConfig::default(),
             signaling_delay: Duration::from_millis(20),
+            servers: Servers::default(),
             peers: Vec::new(),
         }
     }
@@ -68,6 +100,11 @@ impl Scenario {
         self
     }
 
+    pub fn servers(mut self, servers: Servers) -> Self {
+        self.servers = servers;
+        self
+    }
+
     pub fn peer(mut self, peer: PeerSpec) -> Self {
         self.peers.push(peer);
         self
@@ -88,6 +125,9 @@ impl PeerSpec {
             media: MediaPlan::default(),
             uplink: LinkConfig::default(),
             downlink: LinkConfig::default(),
+            nat: None,
+            ice_servers: Vec::new(),
+            relay_only: false,
         }
     }
 
@@ -102,6 +142,23 @@ impl PeerSpec {
     /// What it sends.
     pub fn media(mut self, kinds: &[MediaKind]) -> Self {
         self.media.kinds = kinds.to_vec();
+        self
+    }
+
+    /// Puts it behind a NAT.
+    pub fn nat(mut self, nat: NatConfig) -> Self {
+        self.nat = Some(nat);
+        self
+    }
+
+    pub fn ice_servers(mut self, servers: Vec<IceServer>) -> Self {
+        self.ice_servers = servers;
+        self
+    }
+
+    /// Uses relay candidates only (`ice_transport_policy = relay`).
+    pub fn relay_only(mut self) -> Self {
+        self.relay_only = true;
         self
     }
 

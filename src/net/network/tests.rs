@@ -1,0 +1,155 @@
+//! Routing through links, NATs and servers, without webrtc.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use super::*;
+use crate::net::nat::NatConfig;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn ip(last: u8, network: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 60, network, last))
+}
+
+fn at(ip: IpAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(ip, port)
+}
+
+/// Echoes every datagram back to where it came from, as a STUN server would.
+#[derive(Debug)]
+struct Echo;
+
+impl Server for Echo {
+    fn receive(&mut self, _now: Duration, datagram: Datagram) -> Reply {
+        Reply {
+            datagrams: vec![Datagram {
+                from: datagram.to,
+                to: datagram.from,
+                payload: datagram.payload,
+            }],
+            notes: vec!["echoed".to_owned()],
+        }
+    }
+}
+
+/// Alice (private 127.60.1.1) behind a port-restricted NAT (127.60.0.100); Bob and an echo
+/// server on public addresses; 10 ms on every access link.
+fn network() -> Network {
+    let access = LinkConfig {
+        delay: ms(10),
+        ..LinkConfig::default()
+    };
+    let mut network = Network::new(LinkConfig::default(), 1);
+    network.add_interface("alice", ip(1, 1), access.clone(), access.clone());
+    network.add_nat(
+        "nat-alice",
+        ip(100, 0),
+        NatConfig::port_restricted_cone(),
+        ip(1, 1),
+    );
+    network.add_interface("bob", ip(2, 0), access.clone(), access.clone());
+    network.add_interface("echo", ip(200, 0), access.clone(), access);
+    network.add_server(ip(200, 0), Box::new(Echo));
+    network
+}
+
+fn run(network: &mut Network, until: Duration) -> Vec<(Duration, Datagram)> {
+    let mut arrived = Vec::new();
+    while let Some(next) = network.next_event().filter(|next| *next <= until) {
+        arrived.extend(network.advance(next));
+    }
+    arrived
+}
+
+#[test]
+fn a_reply_comes_back_through_the_nat_that_translated_the_request() {
+    let mut network = network();
+    let alice = at(ip(1, 1), 5000);
+    network.send(
+        ms(0),
+        Datagram {
+            from: alice,
+            to: at(ip(200, 0), 3478),
+            payload: b"ping".to_vec(),
+        },
+    );
+    let arrived = run(&mut network, Duration::from_secs(1));
+    assert_eq!(arrived.len(), 1, "the echo came back: {arrived:?}");
+    let (when, datagram) = &arrived[0];
+    assert_eq!(*when, ms(40), "four 10 ms access-link hops");
+    assert_eq!(datagram.to, alice, "translated back to the private address");
+    assert_eq!(datagram.from, at(ip(200, 0), 3478));
+    let notes = network.take_notes();
+    assert_eq!(
+        (notes[0].server.as_str(), notes[0].note.as_str()),
+        ("echo", "echoed")
+    );
+    assert!(network.counters().balanced());
+}
+
+#[test]
+fn an_unsolicited_datagram_is_dropped_by_the_nat_with_its_reason() {
+    let mut network = network();
+    network.send(
+        ms(0),
+        Datagram {
+            from: at(ip(2, 0), 5000),
+            to: at(ip(100, 0), 5000),
+            payload: vec![1],
+        },
+    );
+    assert!(run(&mut network, Duration::from_secs(1)).is_empty());
+    let drops = network.take_drops();
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0].hop, Some(Hop::Nat("nat-alice".into())));
+    assert!(
+        matches!(drops[0].reason, Undelivered::Nat(_)),
+        "{:?}",
+        drops[0].reason
+    );
+}
+
+#[test]
+fn a_private_address_is_not_routable_from_the_core() {
+    let mut network = network();
+    network.send(
+        ms(0),
+        Datagram {
+            from: at(ip(2, 0), 5000),
+            to: at(ip(1, 1), 5000),
+            payload: vec![1],
+        },
+    );
+    assert!(run(&mut network, Duration::from_secs(1)).is_empty());
+    assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);
+}
+
+#[test]
+fn after_alice_writes_to_bob_bob_can_answer_through_the_mapping() {
+    let mut network = network();
+    let (alice, bob) = (at(ip(1, 1), 5000), at(ip(2, 0), 6000));
+    network.send(
+        ms(0),
+        Datagram {
+            from: alice,
+            to: bob,
+            payload: b"hi".to_vec(),
+        },
+    );
+    let arrived = run(&mut network, ms(100));
+    let mapped = arrived[0].1.from;
+    assert_eq!(mapped.ip(), ip(100, 0), "bob sees the NAT's public address");
+    network.send(
+        ms(100),
+        Datagram {
+            from: bob,
+            to: mapped,
+            payload: b"hello".to_vec(),
+        },
+    );
+    let arrived = run(&mut network, ms(200));
+    assert_eq!(arrived.iter().map(|(_, d)| d.to).collect::<Vec<_>>(), [alice]);
+}

@@ -1,0 +1,225 @@
+//! Real peers behind simulated NATs (RFC 4787), gathering through the simulated STUN and
+//! TURN servers: who can reach whom, and over which candidate pair.
+
+use std::time::Duration;
+
+use webrtc_netsim::metrics::{StreamMetrics, Window};
+use webrtc_netsim::net::NatConfig;
+use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
+use webrtc_netsim::{MediaKind, PeerSpec, Run, Scenario, What};
+
+/// Long enough for a call that cannot connect to reach `failed` (webrtc-rs: 5 s to
+/// `disconnected`... 30 s in all from the first check).
+const LONG_ENOUGH_TO_FAIL: Duration = Duration::from_secs(32);
+
+fn credentials(password: &str) -> Credentials {
+    Credentials {
+        user: "qa".into(),
+        password: password.into(),
+    }
+}
+
+/// Alice (behind `alice_nat`) calls Bob (behind `bob_nat`) with audio; both use STUN, and
+/// TURN too when `turn` is set.
+fn call(alice_nat: &str, bob_nat: &str, turn: bool, duration: Duration) -> Run {
+    let mut ice_servers = vec![IceServer::Stun];
+    if turn {
+        ice_servers.push(IceServer::Turn(credentials("secret")));
+    }
+    let peer = |spec: PeerSpec, nat: &str| {
+        spec.nat(NatConfig::from_shorthand(nat).expect("a NAT shorthand"))
+            .ice_servers(ice_servers.clone())
+            .media(&[MediaKind::Audio])
+    };
+    Scenario::new(&format!("{alice_nat} calls {bob_nat}"))
+        .duration(duration)
+        .servers(Servers {
+            stun: true,
+            turn: turn.then(|| credentials("secret")),
+        })
+        .peer(peer(PeerSpec::caller("alice"), alice_nat))
+        .peer(peer(PeerSpec::callee("bob"), bob_nat))
+        .run()
+        .expect("the call runs")
+}
+
+/// The candidate types of the last pair each peer selected, e.g. `srflx-prflx`.
+fn selected_pair(run: &Run, peer: &str) -> Option<String> {
+    run.trace.iter().rev().find_map(|event| match &event.what {
+        What::SelectedPair {
+            peer: p,
+            local,
+            remote,
+        } if p == peer => {
+            let kind = |candidate: &str| candidate.split(' ').next().unwrap_or_default().to_owned();
+            Some(format!("{}-{}", kind(local), kind(remote)))
+        }
+        _ => None,
+    })
+}
+
+fn last_state(run: &Run, peer: &str) -> String {
+    run.trace
+        .iter()
+        .rev()
+        .find_map(|event| match &event.what {
+            What::PeerConnectionState { peer: p, state } if p == peer && state != "closed" => {
+                Some(state.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Whether RFC 4787 behaviour lets a direct path form between these two NATs.
+fn direct_path_possible(a: &str, b: &str) -> bool {
+    let hard = |x: &str, y: &str| x == "symmetric" && (y == "symmetric" || y == "port-restricted-cone");
+    !hard(a, b) && !hard(b, a)
+}
+
+#[test]
+fn the_connectivity_matrix_follows_rfc_4787_and_turn_rescues_the_hard_cells() {
+    let mut table = String::from("caller \\ callee        ");
+    for bob in NatConfig::SHORTHANDS {
+        table += &format!("| {bob:<30}");
+    }
+    let mut failures = Vec::new();
+    for alice in NatConfig::SHORTHANDS {
+        table += &format!("\n{alice:<23}");
+        for bob in NatConfig::SHORTHANDS {
+            let mut cell = Vec::new();
+            for turn in [false, true] {
+                let run = call(alice, bob, turn, LONG_ENOUGH_TO_FAIL);
+                let connected = run.metrics.connect_time.is_some();
+                let pair = selected_pair(&run, "alice").unwrap_or_else(|| "-".into());
+                cell.push(if connected {
+                    pair.clone()
+                } else {
+                    last_state(&run, "alice")
+                });
+
+                let should_connect = turn || direct_path_possible(alice, bob);
+                if connected != should_connect {
+                    failures.push(format!(
+                        "{alice} → {bob}, TURN {turn}: connected {connected}, expected {should_connect}"
+                    ));
+                }
+                if !should_connect
+                    && (last_state(&run, "alice"), last_state(&run, "bob"))
+                        != ("failed".into(), "failed".into())
+                {
+                    failures.push(format!(
+                        "{alice} → {bob} without TURN must end failed on both sides"
+                    ));
+                }
+                if turn && !direct_path_possible(alice, bob) && !pair.contains("relay") {
+                    failures.push(format!(
+                        "{alice} → {bob} with TURN selected {pair}, not a relay pair"
+                    ));
+                }
+                if connected && !turn && pair.contains("relay") {
+                    failures.push(format!(
+                        "{alice} → {bob} without TURN cannot have a relay pair: {pair}"
+                    ));
+                }
+            }
+            table += &format!("| {:<30}", cell.join(" / turn: "));
+        }
+    }
+    println!("{table}");
+    assert!(failures.is_empty(), "{}\n\n{table}", failures.join("\n"));
+}
+
+#[test]
+fn a_wrong_turn_password_gives_no_relay_candidate_and_the_trace_shows_the_401() {
+    let run = Scenario::new("wrong TURN password")
+        .duration(Duration::from_secs(3))
+        .servers(Servers {
+            stun: false,
+            turn: Some(credentials("secret")),
+        })
+        .peer(
+            PeerSpec::caller("alice")
+                .ice_servers(vec![IceServer::Turn(credentials("wrong"))])
+                .media(&[MediaKind::Audio]),
+        )
+        .peer(PeerSpec::callee("bob").media(&[MediaKind::Audio]))
+        .run()
+        .expect("the call runs");
+    let relay_candidates = run
+        .trace
+        .iter()
+        .filter(|e| matches!(&e.what, What::Candidate { peer, candidate } if peer == "alice" && candidate.starts_with("relay")))
+        .count();
+    assert_eq!(
+        relay_candidates, 0,
+        "a rejected allocation gives no relay candidate"
+    );
+    let refused = run.trace.iter().any(|e| {
+        matches!(&e.what, What::Server { server, note } if server == "turn" && note.starts_with("401") && note.contains("wrong password"))
+    });
+    assert!(
+        refused,
+        "the trace shows the TURN server's 401 for the wrong password"
+    );
+}
+
+/// Both peers on public addresses, allowed to use relay candidates only.
+fn relay_only_call(relay_only: bool) -> Run {
+    let servers = vec![IceServer::Turn(credentials("secret"))];
+    let peer = |spec: PeerSpec| {
+        let spec = spec.ice_servers(servers.clone());
+        if relay_only { spec.relay_only() } else { spec }
+    };
+    Scenario::new("relay only")
+        .duration(Duration::from_secs(10))
+        .servers(Servers {
+            stun: false,
+            turn: Some(credentials("secret")),
+        })
+        .peer(peer(PeerSpec::caller("alice")))
+        .peer(peer(PeerSpec::callee("bob")))
+        .run()
+        .expect("the call runs")
+}
+
+#[test]
+fn relay_policy_connects_only_through_turn_and_media_flows_as_well_as_direct() {
+    let relayed = relay_only_call(true);
+    let direct = relay_only_call(false);
+    assert_eq!(selected_pair(&relayed, "alice").as_deref(), Some("relay-relay"));
+    assert_eq!(selected_pair(&direct, "alice").as_deref(), Some("host-host"));
+    let gathered_non_relay = relayed
+        .trace
+        .iter()
+        .any(|e| matches!(&e.what, What::Candidate { candidate, .. } if !candidate.starts_with("relay")));
+    assert!(
+        !gathered_non_relay,
+        "with ice_transport_policy = relay only relay candidates are gathered"
+    );
+
+    for stream in [
+        "bob<-alice:audio",
+        "bob<-alice:video",
+        "alice<-bob:audio",
+        "alice<-bob:data",
+    ] {
+        let steady = |run: &Run| {
+            let from = run.metrics.connect_time.expect("connected") + Duration::from_millis(100);
+            StreamMetrics::compute(
+                &run.trace,
+                stream,
+                Window {
+                    from,
+                    to: Duration::from_secs(10),
+                },
+            )
+        };
+        let (through_turn, straight) = (steady(&relayed), steady(&direct));
+        assert_eq!(
+            through_turn.delivered, 1.0,
+            "{stream} through TURN: {through_turn:?}"
+        );
+        assert_eq!(straight.delivered, 1.0, "{stream} direct: {straight:?}");
+    }
+}
