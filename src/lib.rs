@@ -9,6 +9,7 @@
 //! | [`world`] | builds hosts, links, relay and peers from a scenario, plays the call |
 //! | [`runtime`] | webrtc-rs's `Runtime` on one thread and one virtual clock, sockets on the sim network |
 //! | [`net`] | the network model: links (delay, jitter, loss, rate, queue) and routing; no async, no clock |
+//! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts |
 //! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read |
 //! | [`peer`] | a real `PeerConnection` plus the app around it: signaling, synthetic media |
 //! | [`trace`] | every timestamped event of a run |
@@ -34,12 +35,14 @@ pub mod peer;
 pub mod runtime;
 pub mod scenario;
 pub mod signaling;
+pub mod timeline;
 pub mod trace;
 pub mod world;
 
 pub use metrics::{Metrics, StreamMetrics};
 pub use net::{LinkConfig, Loss, QueueLimit};
-pub use peer::{MediaPlan, Role};
+pub use peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
 pub use scenario::{PeerSpec, Scenario};
+pub use timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 pub use trace::{Event, MediaKind, What};
 pub use world::{Run, RunError};

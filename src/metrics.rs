@@ -7,6 +7,9 @@ use serde::Serialize;
 
 use crate::trace::{Event, What};
 
+mod recovery;
+pub use recovery::{NETWORK_EVENTS, Reconnect, Restart, reconnect_time};
+
 /// The metrics of a whole run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metrics {
@@ -14,6 +17,10 @@ pub struct Metrics {
     pub connect_time: Option<Duration>,
     /// Per stream (`bob<-alice:audio`), over the whole run.
     pub streams: BTreeMap<String, StreamMetrics>,
+    /// Every ICE restart, with its evidence.
+    pub restarts: Vec<Restart>,
+    /// Reconnection after every network event of the timeline.
+    pub reconnects: Vec<Reconnect>,
 }
 
 /// A half-open window of virtual time, `[from, to)`.
@@ -80,6 +87,8 @@ impl Metrics {
                 .into_iter()
                 .map(|stream| (stream.to_owned(), StreamMetrics::compute(trace, stream, window)))
                 .collect(),
+            restarts: recovery::restarts(trace),
+            reconnects: recovery::reconnects(trace),
         }
     }
 }

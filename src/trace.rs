@@ -78,6 +78,11 @@ pub enum What {
     OfferCreated {
         peer: String,
     },
+    /// A peer called `restart_ice()` (`reason`: the timeline, or its app policy).
+    RestartIce {
+        peer: String,
+        reason: String,
+    },
     /// A peer applied a local description: its ICE credentials, as run aliases.
     LocalDescription {
         peer: String,
@@ -134,6 +139,11 @@ pub enum What {
         size: usize,
         hop: Option<Hop>,
         reason: Undelivered,
+    },
+    /// A timeline action took effect (`action`: its name, as `after = ...` uses it).
+    Timeline {
+        action: String,
+        detail: String,
     },
     /// What a STUN or TURN server did (an allocation, a 401...).
     Server {

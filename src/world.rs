@@ -1,19 +1,20 @@
-//! Builds a world from a [`Scenario`] — addresses, network, runtime, relay, peers — plays
-//! the call on the virtual clock, and hands back the trace.
+//! Builds a world from a [`Scenario`] — addresses, network, servers, runtime, relay, peers —
+//! plays the call and its timeline on the virtual clock, and hands back the trace.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
-use crate::peer::{MediaPlan, Peer, PeerSetup, Role};
+use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
 use crate::runtime::{SimRuntime, Stuck};
-use crate::scenario::{IceServer, Scenario, Servers};
+use crate::scenario::{IceServer, PeerSpec, Scenario, Servers};
 use crate::signaling::Relay;
+use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
 use crate::trace::{Event, Recorder, What};
 
 /// The port every peer binds on its interface address.
@@ -64,16 +65,20 @@ pub struct Run {
 }
 
 /// Names for the world's addresses, so the trace reads `alice:5000` and stays the same
-/// whichever 127.x block the run happened to get.
+/// whichever 127.x block the run happened to get. Grows as hosts move.
 #[derive(Debug, Default)]
 pub struct AddressBook {
-    names: BTreeMap<IpAddr, String>,
+    names: Mutex<BTreeMap<IpAddr, String>>,
 }
 
 impl AddressBook {
+    fn name(&self, ip: IpAddr, name: String) {
+        self.names.lock().expect("address book poisoned").insert(ip, name);
+    }
+
     /// `name:port` for a known address, the address itself otherwise.
     pub fn label(&self, addr: SocketAddr) -> String {
-        match self.names.get(&addr.ip()) {
+        match self.names.lock().expect("address book poisoned").get(&addr.ip()) {
             Some(name) => format!("{name}:{}", addr.port()),
             None => addr.to_string(),
         }
@@ -81,7 +86,8 @@ impl AddressBook {
 
     /// `text` with every `ip:` of a known address replaced by its name (server notes).
     pub fn relabel(&self, text: &str) -> String {
-        self.names.iter().fold(text.to_owned(), |text, (ip, name)| {
+        let names = self.names.lock().expect("address book poisoned");
+        names.iter().fold(text.to_owned(), |text, (ip, name)| {
             text.replace(&format!("{ip}:"), &format!("{name}:"))
         })
     }
@@ -121,139 +127,42 @@ impl AddressBlock {
     }
 
     /// `127.K.network.host`: network 0 is the public core, network n > 0 the private
-    /// network behind the n-th NAT.
+    /// network behind a NAT.
     fn address(&self, network: u8, host: u8) -> IpAddr {
         IpAddr::V4(Ipv4Addr::new(127, self.second_octet, network, host))
     }
 }
 
-/// Builds the network of `scenario` in `block`: each peer on the core or behind its own
-/// NAT, then the servers. Returns it with the address book and each peer's address.
-fn build_network(
-    scenario: &Scenario,
-    peers: [&crate::scenario::PeerSpec; 2],
-    block: &AddressBlock,
-) -> (Network, AddressBook, Vec<IpAddr>) {
-    let mut network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
-    let mut book = AddressBook::default();
-    let mut peer_addresses = Vec::new();
-    for (index, spec) in peers.into_iter().enumerate() {
-        let index = index as u8;
-        let ip = match &spec.nat {
-            None => block.address(0, index + 1),
-            Some(_) => block.address(index + 1, 1),
-        };
-        network.add_interface(&spec.name, ip, spec.uplink.clone(), spec.downlink.clone());
-        book.names.insert(ip, spec.name.clone());
-        if let Some(nat) = &spec.nat {
-            let public_ip = block.address(0, 100 + index);
-            let name = format!("nat-{}", spec.name);
-            network.add_nat(&name, public_ip, nat.clone(), ip);
-            book.names.insert(public_ip, name);
-        }
-        peer_addresses.push(ip);
-    }
-    (network, book, peer_addresses)
+/// Where a peer is attached right now; a `change_address` moves it.
+#[derive(Debug)]
+struct Attachment {
+    ip: IpAddr,
+    /// The public address of the NAT in front of it, if any.
+    nat: Option<IpAddr>,
+    bind: BindAddress,
 }
 
-/// Puts the scenario's STUN and TURN servers on core hosts and names them in the DNS.
-fn start_servers(
-    servers: &Servers,
-    block: &AddressBlock,
-    runtime: &SimRuntime,
-    book: &mut AddressBook,
-) -> Result<(), String> {
-    if servers.stun {
-        let ip = block.address(0, 200);
-        runtime.with_network(|network| {
-            network.add_interface("stun", ip, LinkConfig::default(), LinkConfig::default());
-            network.add_server(ip, Box::new(StunServer));
-        });
-        runtime.add_name(STUN_NAME, ip);
-        book.names.insert(ip, "stun".to_owned());
-    }
-    if let Some(credentials) = &servers.turn {
-        let ip = block.address(0, 201);
-        let users = BTreeMap::from([(credentials.user.clone(), credentials.password.clone())]);
-        let server = TurnServer::new(ip, users)?;
-        runtime.with_network(|network| {
-            network.add_interface("turn", ip, LinkConfig::default(), LinkConfig::default());
-            network.add_server(ip, Box::new(server));
-        });
-        runtime.add_name(TURN_NAME, ip);
-        book.names.insert(ip, "turn".to_owned());
-    }
-    Ok(())
-}
-
-/// The `RTCIceServer`s a peer is configured with.
-fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
-    servers
-        .iter()
-        .map(|server| match server {
-            IceServer::Stun => webrtc::peer_connection::RTCIceServer {
-                urls: vec![format!("stun:{STUN_NAME}:3478")],
-                ..Default::default()
-            },
-            IceServer::Turn(credentials) => webrtc::peer_connection::RTCIceServer {
-                urls: vec![format!("turn:{TURN_NAME}:{TURN_PORT}?transport=udp")],
-                username: credentials.user.clone(),
-                credential: credentials.password.clone(),
-            },
-        })
-        .collect()
+/// One running world.
+struct World {
+    block: AddressBlock,
+    runtime: SimRuntime,
+    recorder: Recorder,
+    relay: Relay,
+    book: Arc<AddressBook>,
+    attachments: Mutex<BTreeMap<String, Attachment>>,
+    /// Networks used so far, so every move gets a fresh one.
+    networks: Mutex<u8>,
 }
 
 /// Runs `scenario` to its end.
 pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
     let started = Instant::now();
-    let invalid = |message: &str| RunError::Invalid {
-        scenario: scenario.name.clone(),
-        message: message.to_owned(),
-    };
-    let caller = scenario
-        .peers
-        .iter()
-        .find(|p| p.role == Role::Caller)
-        .ok_or_else(|| invalid("no caller"))?;
-    let callee = scenario
-        .peers
-        .iter()
-        .find(|p| p.role == Role::Callee)
-        .ok_or_else(|| invalid("no callee"))?;
-    if scenario.peers.len() != 2 {
-        return Err(invalid("a call has exactly two peers, one caller and one callee"));
-    }
-
+    let [caller, callee] = call_parties(scenario)?;
     let block = AddressBlock::reserve().map_err(|source| RunError::NoAddresses {
         scenario: scenario.name.clone(),
         source,
     })?;
-    let (network, mut book, addresses) = build_network(scenario, [caller, callee], &block);
-    let runtime = SimRuntime::new(network);
-    start_servers(&scenario.servers, &block, &runtime, &mut book).map_err(|message| RunError::Setup {
-        scenario: scenario.name.clone(),
-        message,
-    })?;
-    let setups = [(caller, callee), (callee, caller)]
-        .into_iter()
-        .zip(addresses)
-        .enumerate()
-        .map(|(index, ((spec, remote), ip))| PeerSetup {
-            name: spec.name.clone(),
-            remote: remote.name.clone(),
-            role: spec.role,
-            media: MediaPlan {
-                until: scenario.duration,
-                ..spec.media.clone()
-            },
-            address: SocketAddr::new(ip, PEER_PORT),
-            ice_servers: ice_servers(&spec.ice_servers),
-            relay_only: spec.relay_only,
-            seed: sub_seed(scenario.seed, 100 + index as u64),
-        })
-        .collect();
-    let book = Arc::new(book);
+    let runtime = SimRuntime::new(Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1)));
     let recorder = Recorder::default();
     let relay = Relay::new(
         runtime.clone(),
@@ -261,15 +170,43 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
         scenario.signaling_delay,
         sub_seed(scenario.seed, 2),
     );
-
-    let call = play_call(
-        setups,
-        runtime.clone(),
-        recorder.clone(),
+    let world = Arc::new(World {
+        block,
+        runtime: runtime.clone(),
+        recorder: recorder.clone(),
         relay,
-        book.clone(),
-        scenario.duration,
-    );
+        book: Arc::new(AddressBook::default()),
+        attachments: Mutex::new(BTreeMap::new()),
+        networks: Mutex::new(0),
+    });
+    world
+        .start_servers(&scenario.servers)
+        .map_err(|message| RunError::Setup {
+            scenario: scenario.name.clone(),
+            message,
+        })?;
+    let setups: Vec<PeerSetup> = [(caller, callee), (callee, caller)]
+        .into_iter()
+        .enumerate()
+        .map(|(index, (spec, remote))| PeerSetup {
+            name: spec.name.clone(),
+            remote: remote.name.clone(),
+            role: spec.role,
+            media: MediaPlan {
+                until: scenario.duration,
+                ..spec.media.clone()
+            },
+            policy: spec.policy,
+            address: world.attach(spec),
+            ice_servers: ice_servers(&spec.ice_servers),
+            relay_only: spec.relay_only,
+            seed: sub_seed(scenario.seed, 100 + index as u64),
+        })
+        .collect();
+
+    let call = world
+        .clone()
+        .play(setups, scenario.timeline.clone(), scenario.duration);
     let outcome = runtime.run_until(call, scenario.duration + DRAIN + CLOSING_GRACE);
     runtime.shut_down();
     let kernel_received_anything = match outcome {
@@ -288,29 +225,7 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
             });
         }
     };
-
-    for drop in runtime.with_network(|network| network.take_drops()) {
-        let at = drop.at;
-        recorder.record(
-            at,
-            What::NetworkDrop {
-                from: book.label(drop.from),
-                to: book.label(drop.to),
-                size: drop.size,
-                hop: drop.hop,
-                reason: drop.reason,
-            },
-        );
-    }
-    for note in runtime.with_network(|network| network.take_notes()) {
-        recorder.record(
-            note.at,
-            What::Server {
-                server: note.server,
-                note: book.relabel(&note.note),
-            },
-        );
-    }
+    world.record_network_evidence();
     let trace = recorder.events();
     Ok(Run {
         metrics: Metrics::from_trace(&trace, scenario.duration),
@@ -322,46 +237,353 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
     })
 }
 
-/// The call itself, as the two apps play it: build, meet on the relay, offer, talk, hang up.
-/// Returns whether the kernel received any datagram on the peers' real sockets.
-async fn play_call(
-    setups: Vec<PeerSetup>,
-    runtime: SimRuntime,
-    recorder: Recorder,
-    relay: Relay,
-    book: Arc<AddressBook>,
-    duration: Duration,
-) -> Result<bool, String> {
-    let mut peers = Vec::new();
-    for setup in setups {
-        let inbox = relay.connect(&setup.name).map_err(|e| e.to_string())?;
-        let name = setup.name.clone();
-        let peer = Peer::build(
-            setup,
-            runtime.clone(),
-            recorder.clone(),
-            relay.clone(),
-            book.clone(),
-        )
-        .await
-        .map_err(|e| format!("building peer `{name}`: {e}"))?;
-        runtime.spawn(Box::pin(peer.clone().handle_signals(inbox)));
-        peers.push((name, peer));
+/// The caller and the callee, or why the scenario is not a call.
+fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
+    let invalid = |message: &str| RunError::Invalid {
+        scenario: scenario.name.clone(),
+        message: message.to_owned(),
+    };
+    let caller = scenario
+        .peers
+        .iter()
+        .find(|p| p.role == Role::Caller)
+        .ok_or_else(|| invalid("no caller"))?;
+    let callee = scenario
+        .peers
+        .iter()
+        .find(|p| p.role == Role::Callee)
+        .ok_or_else(|| invalid("no callee"))?;
+    if scenario.peers.len() != 2 {
+        return Err(invalid("a call has exactly two peers, one caller and one callee"));
     }
-    let [(caller_name, caller), (callee_name, callee)] =
-        <[_; 2]>::try_from(peers).map_err(|_| "two peers")?;
+    for timed in &scenario.timeline {
+        if let Some(peer) = timed.action.peer()
+            && !scenario.peers.iter().any(|p| p.name == peer)
+        {
+            return Err(invalid(&format!(
+                "the timeline names `{peer}`, who is not in the call"
+            )));
+        }
+    }
+    Ok([caller, callee])
+}
 
-    let token = relay.create_session(&caller_name);
-    relay.join(&token, &callee_name).map_err(|e| e.to_string())?;
-    caller
-        .call()
-        .await
-        .map_err(|e| format!("`{caller_name}` could not offer: {e}"))?;
+impl World {
+    /// Puts the scenario's STUN and TURN servers on core hosts and names them in the DNS.
+    fn start_servers(&self, servers: &Servers) -> Result<(), String> {
+        if servers.stun {
+            let ip = self.block.address(0, 200);
+            self.runtime.with_network(|network| {
+                network.add_interface("stun", ip, LinkConfig::default(), LinkConfig::default());
+                network.add_server(ip, Box::new(StunServer));
+            });
+            self.runtime.add_name(STUN_NAME, ip);
+            self.book.name(ip, "stun".to_owned());
+        }
+        if let Some(credentials) = &servers.turn {
+            let ip = self.block.address(0, 201);
+            let users = BTreeMap::from([(credentials.user.clone(), credentials.password.clone())]);
+            let server = TurnServer::new(ip, users)?;
+            self.runtime.with_network(|network| {
+                network.add_interface("turn", ip, LinkConfig::default(), LinkConfig::default());
+                network.add_server(ip, Box::new(server));
+            });
+            self.runtime.add_name(TURN_NAME, ip);
+            self.book.name(ip, "turn".to_owned());
+        }
+        Ok(())
+    }
 
-    let remaining = (duration + DRAIN).saturating_sub(runtime.elapsed());
-    runtime.sleep(remaining).await;
-    let kernel_received_anything = runtime.kernel_received_anything();
-    caller.close().await;
-    callee.close().await;
-    Ok(kernel_received_anything)
+    /// Gives a peer its first interface; returns the address it binds.
+    fn attach(&self, spec: &PeerSpec) -> BindAddress {
+        let (ip, nat) = self.new_interface(
+            &spec.name,
+            spec.nat.clone(),
+            spec.uplink.clone(),
+            spec.downlink.clone(),
+        );
+        let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
+        let attachment = Attachment {
+            ip,
+            nat,
+            bind: bind.clone(),
+        };
+        self.attachments
+            .lock()
+            .expect("attachments poisoned")
+            .insert(spec.name.clone(), attachment);
+        bind
+    }
+
+    /// Adds an interface for `peer` on a network of its own: public, or private behind a new
+    /// NAT. Returns its address and the NAT's public address.
+    fn new_interface(
+        &self,
+        peer: &str,
+        nat: Option<crate::net::NatConfig>,
+        uplink: LinkConfig,
+        downlink: LinkConfig,
+    ) -> (IpAddr, Option<IpAddr>) {
+        let network_number = {
+            let mut networks = self.networks.lock().expect("networks poisoned");
+            *networks += 1;
+            *networks
+        };
+        let (ip, nat_ip) = match nat {
+            None => (self.block.address(0, network_number), None),
+            Some(_) => (
+                self.block.address(network_number, 1),
+                Some(self.block.address(0, 100 + network_number)),
+            ),
+        };
+        self.book.name(ip, peer.to_owned());
+        self.runtime.with_network(|network| {
+            network.add_interface(peer, ip, uplink, downlink);
+            if let (Some(config), Some(public_ip)) = (nat, nat_ip) {
+                let name = if network_number <= 2 {
+                    format!("nat-{peer}")
+                } else {
+                    format!("nat-{peer}-{network_number}")
+                };
+                network.add_nat(&name, public_ip, config, ip);
+                self.book.name(public_ip, name);
+            }
+        });
+        (ip, nat_ip)
+    }
+
+    /// The call itself, as the two apps play it: build, meet on the relay, offer, let the
+    /// timeline happen, hang up. Returns whether the kernel received any datagram on the
+    /// peers' real sockets.
+    async fn play(
+        self: Arc<Self>,
+        setups: Vec<PeerSetup>,
+        timeline: Vec<TimedAction>,
+        duration: Duration,
+    ) -> Result<bool, String> {
+        let mut peers = BTreeMap::new();
+        let mut order = Vec::new();
+        for setup in setups {
+            let inbox = self.relay.connect(&setup.name).map_err(|e| e.to_string())?;
+            let name = setup.name.clone();
+            let peer = Peer::build(
+                setup,
+                self.runtime.clone(),
+                self.recorder.clone(),
+                self.relay.clone(),
+                self.book.clone(),
+            )
+            .await
+            .map_err(|e| format!("building peer `{name}`: {e}"))?;
+            self.runtime.spawn(Box::pin(peer.clone().handle_signals(inbox)));
+            order.push(name.clone());
+            peers.insert(name, peer);
+        }
+        let (caller, callee) = (&order[0], &order[1]);
+        let token = self.relay.create_session(caller);
+        self.relay.join(&token, callee).map_err(|e| e.to_string())?;
+        peers[caller]
+            .call()
+            .await
+            .map_err(|e| format!("`{caller}` could not offer: {e}"))?;
+
+        let mut timeline = timeline;
+        timeline.sort_by_key(|timed| timed.at);
+        for TimedAction { at, action } in timeline {
+            self.runtime
+                .sleep(at.saturating_sub(self.runtime.elapsed()))
+                .await;
+            self.apply(&action, &peers).await;
+        }
+        self.runtime
+            .sleep((duration + DRAIN).saturating_sub(self.runtime.elapsed()))
+            .await;
+        let kernel_received_anything = self.runtime.kernel_received_anything();
+        for peer in peers.values() {
+            peer.close().await;
+        }
+        Ok(kernel_received_anything)
+    }
+
+    /// Carries out one timeline action and records it.
+    async fn apply(self: &Arc<Self>, action: &Action, peers: &BTreeMap<String, Arc<Peer>>) {
+        let detail = match action {
+            Action::Link {
+                peer,
+                direction,
+                change,
+            } => {
+                let ip = self.attachment_ip(peer);
+                self.runtime.with_network(|network| {
+                    let Some((up, down)) = network.access_link(ip) else {
+                        return;
+                    };
+                    let up = if *direction == Direction::Down {
+                        up
+                    } else {
+                        change.apply(&up)
+                    };
+                    let down = if *direction == Direction::Up {
+                        down
+                    } else {
+                        change.apply(&down)
+                    };
+                    network.set_access_link(ip, up, down);
+                });
+                format!("{peer}'s link changes ({direction:?}): {change:?}")
+            }
+            Action::Outage { peer, duration } => {
+                self.set_link_up(peer, false);
+                let (world, peer_name, wait) = (self.clone(), peer.clone(), self.runtime.sleep(*duration));
+                self.runtime.spawn(Box::pin(async move {
+                    wait.await;
+                    world.set_link_up(&peer_name, true);
+                    world.record(What::Timeline {
+                        action: "outage_end".to_owned(),
+                        detail: format!("{peer_name}'s link is back"),
+                    });
+                }));
+                format!("{peer}'s link goes down for {duration:?}")
+            }
+            Action::ChangeAddress { peer, nat, link } => self.change_address(peer, nat.clone(), link.clone()),
+            Action::NatReset { peer } => self.with_nat(peer, |nat| nat.reset()),
+            Action::Nat { peer, config } => self.with_nat(peer, |nat| nat.set_config(config.clone())),
+            Action::Signaling(change) => {
+                match change {
+                    SignalingChange::Cut => self.relay.cut(),
+                    SignalingChange::Restore => self.relay.restore(),
+                    SignalingChange::Delay(delay) => self.relay.set_delay(*delay),
+                }
+                format!("signaling relay: {change:?}")
+            }
+            Action::SetIceServers { peer, servers } => {
+                peers[peer].set_ice_servers(ice_servers(servers)).await;
+                format!("{peer} sets ICE servers {servers:?}")
+            }
+            Action::RestartIce { peer } => {
+                self.record_timeline(action, format!("{peer} restarts ICE"));
+                peers[peer].restart_ice("timeline").await;
+                return;
+            }
+            Action::Close { peer } => {
+                peers[peer].close().await;
+                format!("{peer} hangs up")
+            }
+        };
+        self.record_timeline(action, detail);
+    }
+
+    fn record_timeline(&self, action: &Action, detail: String) {
+        self.record(What::Timeline {
+            action: action.name().to_owned(),
+            detail,
+        });
+    }
+
+    fn record(&self, what: What) {
+        self.recorder.record(self.runtime.elapsed(), what);
+    }
+
+    fn attachment_ip(&self, peer: &str) -> IpAddr {
+        self.attachments.lock().expect("attachments poisoned")[peer].ip
+    }
+
+    fn set_link_up(&self, peer: &str, up: bool) {
+        let ip = self.attachment_ip(peer);
+        self.runtime.with_network(|network| {
+            if let Some((uplink, downlink)) = network.access_link(ip) {
+                network.set_access_link(ip, LinkConfig { up, ..uplink }, LinkConfig { up, ..downlink });
+            }
+        });
+    }
+
+    /// Runs `f` on the NAT in front of `peer`; describes what happened.
+    fn with_nat(&self, peer: &str, f: impl FnOnce(&mut crate::net::Nat)) -> String {
+        let nat_ip = self.attachments.lock().expect("attachments poisoned")[peer].nat;
+        let Some(nat_ip) = nat_ip else {
+            return format!("{peer} is behind no NAT: nothing to change");
+        };
+        self.runtime
+            .with_network(|network| network.nat_mut(nat_ip).map(f));
+        format!(
+            "the NAT in front of {peer} ({})",
+            self.book.label(SocketAddr::new(nat_ip, 0))
+        )
+    }
+
+    /// Moves `peer` to a new network: the old interface disappears, the next bind (an ICE
+    /// restart) lands on the new address.
+    fn change_address(
+        &self,
+        peer: &str,
+        nat: Option<crate::net::NatConfig>,
+        link: Option<LinkConfig>,
+    ) -> String {
+        let old_ip = self.attachment_ip(peer);
+        let (uplink, downlink) = match link {
+            Some(link) => (link.clone(), link),
+            None => self
+                .runtime
+                .with_network(|network| network.access_link(old_ip))
+                .unwrap_or_default(),
+        };
+        let (ip, nat_ip) = self.new_interface(peer, nat, uplink, downlink);
+        self.runtime
+            .with_network(|network| network.remove_interface(old_ip));
+        let mut attachments = self.attachments.lock().expect("attachments poisoned");
+        let attachment = attachments.get_mut(peer).expect("every peer is attached");
+        attachment.ip = ip;
+        attachment.nat = nat_ip;
+        attachment.bind.set(SocketAddr::new(ip, PEER_PORT));
+        let behind = nat_ip
+            .map(|nat| format!(" behind {}", self.book.label(SocketAddr::new(nat, 0))))
+            .unwrap_or_default();
+        format!("{peer} moves to a new network{behind}")
+    }
+
+    /// Adds what the network saw (drops, server notes) to the trace, with names for addresses.
+    fn record_network_evidence(&self) {
+        let (drops, notes) = self
+            .runtime
+            .with_network(|network| (network.take_drops(), network.take_notes()));
+        for drop in drops {
+            self.recorder.record(
+                drop.at,
+                What::NetworkDrop {
+                    from: self.book.label(drop.from),
+                    to: self.book.label(drop.to),
+                    size: drop.size,
+                    hop: drop.hop,
+                    reason: drop.reason,
+                },
+            );
+        }
+        for note in notes {
+            self.recorder.record(
+                note.at,
+                What::Server {
+                    server: note.server,
+                    note: self.book.relabel(&note.note),
+                },
+            );
+        }
+    }
+}
+
+/// The `RTCIceServer`s a peer is configured with.
+fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
+    servers
+        .iter()
+        .map(|server| match server {
+            IceServer::Stun => webrtc::peer_connection::RTCIceServer {
+                urls: vec![format!("stun:{STUN_NAME}:3478")],
+                ..Default::default()
+            },
+            IceServer::Turn(credentials) => webrtc::peer_connection::RTCIceServer {
+                urls: vec![format!("turn:{TURN_NAME}:{TURN_PORT}?transport=udp")],
+                username: credentials.user.clone(),
+                credential: credentials.password.clone(),
+            },
+        })
+        .collect()
 }

@@ -199,6 +199,27 @@ impl Network {
         true
     }
 
+    /// The access link settings of the interface at `ip`: (uplink, downlink).
+    pub fn access_link(&self, ip: IpAddr) -> Option<(LinkConfig, LinkConfig)> {
+        self.interfaces
+            .get(&ip)
+            .map(|i| (i.uplink.config().clone(), i.downlink.config().clone()))
+    }
+
+    /// Takes the interface at `ip` away (a host leaving a network): datagrams from or to
+    /// it find no route from now on. Its NAT goes too if nothing else sits behind it.
+    pub fn remove_interface(&mut self, ip: IpAddr) {
+        if let Some(interface) = self.interfaces.remove(&ip)
+            && let Some(public_ip) = interface.behind
+            && !self
+                .interfaces
+                .values()
+                .any(|other| other.behind == Some(public_ip))
+        {
+            self.nats.remove(&public_ip);
+        }
+    }
+
     /// The NAT with public address `public_ip`, to change or reset it mid-call.
     pub fn nat_mut(&mut self, public_ip: IpAddr) -> Option<&mut Nat> {
         self.nats.get_mut(&public_ip).map(|(_, nat)| nat)

@@ -1,32 +1,28 @@
-//! A peer: a real webrtc-rs `PeerConnection` plus the small application around it that a
-//! real app has — it signals through the relay, trickles candidates, answers offers, and
-//! sends synthetic media once connected.
+//! A peer: a real webrtc-rs `PeerConnection` plus the small application around it (see
+//! [`app`]) that a real calling app has.
 
+mod app;
 pub mod media;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
 use serde::{Deserialize, Serialize};
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidate, RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
-    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
-    RTCSignalingState, Registry, SettingEngineBuilder, register_default_interceptors,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceConnectionState,
+    RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder, register_default_interceptors,
 };
-use webrtc::runtime::{Receiver, Runtime};
+use webrtc::runtime::Receiver;
 
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
-use crate::trace::{MediaKind, Recorder, StreamId, What};
+use crate::trace::{MediaKind, Recorder, What};
 use crate::world::AddressBook;
+use app::{App, Callbacks};
 
 /// Who starts the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,218 +55,44 @@ impl Default for MediaPlan {
     }
 }
 
-/// What the peers say to each other through the relay. The relay never reads it.
-#[derive(Debug, Serialize, Deserialize)]
-enum Signal {
-    Offer(RTCSessionDescription),
-    Answer(RTCSessionDescription),
-    Candidate(RTCIceCandidateInit),
+/// "Restart ICE `delay` after it happens, at most `max_attempts` times in the call."
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartPolicy {
+    pub delay: Duration,
+    pub max_attempts: u32,
 }
 
-/// Everything a peer's callbacks and tasks share.
-struct PeerContext {
-    name: String,
-    remote: String,
-    media: MediaPlan,
-    runtime: SimRuntime,
-    recorder: Recorder,
-    relay: Relay,
-    book: Arc<AddressBook>,
-    tracks: Vec<(MediaKind, u32, Arc<TrackLocalStaticRTP>)>,
-    media_started: AtomicBool,
-    /// The connection itself, for queries the callbacks cannot make (they run on its driver).
-    connection: OnceLock<Weak<dyn PeerConnection>>,
+/// What the app does when ICE goes bad, as real apps decide it. `None`: nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppPolicy {
+    pub on_disconnected: Option<RestartPolicy>,
+    pub on_failed: Option<RestartPolicy>,
 }
 
-impl PeerContext {
-    fn record(&self, what: What) {
-        self.recorder.record(self.runtime.elapsed(), what);
+/// The address a peer binds, which the world can move (a phone changing networks). webrtc-rs
+/// resolves it again at every ICE-restart rebind, so the restart gathers on the new address.
+#[derive(Debug, Clone)]
+pub struct BindAddress(Arc<Mutex<SocketAddr>>);
+
+impl BindAddress {
+    pub fn new(address: SocketAddr) -> Self {
+        BindAddress(Arc::new(Mutex::new(address)))
     }
 
-    fn error(&self, message: String) {
-        self.record(What::Error {
-            peer: self.name.clone(),
-            message,
-        });
+    pub fn get(&self) -> SocketAddr {
+        *self.0.lock().expect("address poisoned")
     }
 
-    fn signal(&self, signal: &Signal) {
-        let message = serde_json::to_vec(signal).expect("signals always serialize");
-        if let Err(error) = self.relay.send(&self.name, message) {
-            self.error(format!("signaling: {error}"));
-        }
-    }
-
-    fn stream(&self, kind: MediaKind, outgoing: bool) -> StreamId {
-        let (from, to) = if outgoing {
-            (&self.name, &self.remote)
-        } else {
-            (&self.remote, &self.name)
-        };
-        StreamId {
-            from: from.clone(),
-            to: to.clone(),
-            kind,
-        }
-    }
-
-    /// Starts the audio and video senders, once, when the call first connects.
-    fn start_media(&self) {
-        if self.media_started.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        for (kind, ssrc, track) in &self.tracks {
-            self.runtime.spawn(Box::pin(media::send_rtp(
-                self.runtime.clone(),
-                self.recorder.clone(),
-                self.stream(*kind, true),
-                track.clone(),
-                *ssrc,
-                self.media.video_bitrate_bps,
-                self.media.until,
-            )));
-        }
-    }
-
-    /// Records the candidate pair ICE selected. Runs as its own task: asking the connection
-    /// from inside a callback would wait on the driver that is running the callback.
-    fn record_selected_pair(self: &Arc<Self>) {
-        let Some(connection) = self.connection.get().and_then(Weak::upgrade) else {
-            return;
-        };
-        let context = self.clone();
-        self.runtime.spawn(Box::pin(async move {
-            let dtls = match connection.sctp().await {
-                Some(sctp) => Some(sctp.transport()),
-                None => match connection.get_senders().await.first() {
-                    Some(sender) => sender.transport().await.ok().flatten(),
-                    None => None,
-                },
-            };
-            let Some(dtls) = dtls else { return };
-            match dtls.ice_transport().get_selected_candidate_pair().await {
-                Ok(Some(pair)) => context.record(What::SelectedPair {
-                    peer: context.name.clone(),
-                    local: context.describe(pair.local()),
-                    remote: context.describe(pair.remote()),
-                }),
-                Ok(None) => {}
-                Err(error) => context.error(format!("selected candidate pair: {error}")),
-            }
-        }));
-    }
-
-    /// A candidate as the trace shows it: `host alice:5000`.
-    fn describe(&self, candidate: &RTCIceCandidate) -> String {
-        format!(
-            "{} {}",
-            candidate.typ,
-            self.book.label_text(&candidate.address, candidate.port)
-        )
-    }
-
-    /// Reads a data channel's events; sends our numbered messages once it opens.
-    fn watch_data_channel(self: &Arc<Self>, channel: Arc<dyn DataChannel>) {
-        let context = self.clone();
-        self.runtime.spawn(Box::pin(async move {
-            let incoming = context.stream(MediaKind::Data, false);
-            while let Some(event) = channel.poll().await {
-                match event {
-                    DataChannelEvent::OnOpen if context.media.kinds.contains(&MediaKind::Data) => {
-                        context.runtime.spawn(Box::pin(media::send_data(
-                            context.runtime.clone(),
-                            context.recorder.clone(),
-                            context.stream(MediaKind::Data, true),
-                            channel.clone(),
-                            context.media.data_interval,
-                            context.media.until,
-                        )));
-                    }
-                    DataChannelEvent::OnMessage(message) => {
-                        media::record_received(&context.runtime, &context.recorder, &incoming, &message.data)
-                    }
-                    DataChannelEvent::OnClose => break,
-                    _ => {}
-                }
-            }
-        }));
+    pub fn set(&self, address: SocketAddr) {
+        *self.0.lock().expect("address poisoned") = address;
     }
 }
 
-/// The peer connection's callbacks: they record every state change into the trace and do
-/// what the app would do.
-struct Callbacks(Arc<PeerContext>);
+impl std::net::ToSocketAddrs for BindAddress {
+    type Iter = std::option::IntoIter<SocketAddr>;
 
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Callbacks {
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let candidate = &event.candidate;
-        self.0.record(What::Candidate {
-            peer: self.0.name.clone(),
-            candidate: self.0.describe(candidate),
-        });
-        match candidate.to_json() {
-            Ok(init) => self.0.signal(&Signal::Candidate(init)),
-            Err(error) => self.0.error(format!("candidate to_json: {error}")),
-        }
-    }
-
-    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
-        self.0.record(What::SignalingState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-    }
-
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.0.record(What::IceGatheringState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-    }
-
-    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        self.0.record(What::IceConnectionState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-        if state == RTCIceConnectionState::Connected {
-            self.0.record_selected_pair();
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.0.record(What::PeerConnectionState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-        if state == RTCPeerConnectionState::Connected {
-            self.0.start_media();
-        }
-    }
-
-    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-        self.0.watch_data_channel(channel);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let context = self.0.clone();
-        let kind = match track.kind().await {
-            rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio => MediaKind::Audio,
-            _ => MediaKind::Video,
-        };
-        self.0.runtime.spawn(Box::pin(async move {
-            let stream = context.stream(kind, false);
-            while let Some(event) = track.poll().await {
-                match event {
-                    TrackRemoteEvent::OnRtpPacket(packet) => {
-                        media::record_received(&context.runtime, &context.recorder, &stream, &packet.payload)
-                    }
-                    TrackRemoteEvent::OnEnded => break,
-                    _ => {}
-                }
-            }
-        }));
+    fn to_socket_addrs(&self) -> std::io::Result<Self::Iter> {
+        Ok(Some(self.get()).into_iter())
     }
 }
 
@@ -281,8 +103,9 @@ pub struct PeerSetup {
     pub remote: String,
     pub role: Role,
     pub media: MediaPlan,
+    pub policy: AppPolicy,
     /// The address its socket binds (an address of its simulated interface).
-    pub address: SocketAddr,
+    pub address: BindAddress,
     pub ice_servers: Vec<RTCIceServer>,
     /// Use relay candidates only.
     pub relay_only: bool,
@@ -292,10 +115,8 @@ pub struct PeerSetup {
 
 /// A running peer.
 pub struct Peer {
-    context: Arc<PeerContext>,
+    app: Arc<App>,
     connection: Arc<dyn PeerConnection>,
-    /// Remote candidates that arrived before the remote description, as apps buffer them.
-    early_candidates: Mutex<Vec<RTCIceCandidateInit>>,
 }
 
 impl Peer {
@@ -317,25 +138,32 @@ impl Peer {
                 (*kind, ssrc, media::local_track(&setup.name, *kind, ssrc))
             })
             .collect();
-        let context = Arc::new(PeerContext {
+        let app = Arc::new(App {
             name: setup.name.clone(),
             remote: setup.remote.clone(),
             media: setup.media.clone(),
+            policy: setup.policy,
             runtime: runtime.clone(),
             recorder,
             relay,
             book,
             tracks,
             media_started: AtomicBool::new(false),
+            policy_restarts: AtomicU32::new(0),
+            ice_state: Mutex::new(RTCIceConnectionState::New),
+            early_candidates: Mutex::new(Vec::new()),
             connection: OnceLock::new(),
         });
 
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
         let interceptors = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        // Discarding the old generation's local candidates on restart is what makes
+        // webrtc-rs rebind its sockets, and so gather on a moved address.
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(true)
+            .with_discard_local_candidates_during_ice_restart(true)
             .build();
         let policy = if setup.relay_only {
             RTCIceTransportPolicy::Relay
@@ -353,119 +181,53 @@ impl Peer {
                 .with_media_engine(media_engine)
                 .with_interceptor_registry(interceptors)
                 .with_runtime(Arc::new(runtime))
-                .with_handler(Arc::new(Callbacks(context.clone())))
+                .with_handler(Arc::new(Callbacks(app.clone())))
                 .with_udp_addrs(vec![setup.address])
                 .build()
                 .await?,
         );
-        let _ = context.connection.set(Arc::downgrade(&connection));
-        for (_, _, track) in &context.tracks {
+        let _ = app.connection.set(Arc::downgrade(&connection));
+        for (_, _, track) in &app.tracks {
             connection.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
         }
         if setup.role == Role::Caller && setup.media.kinds.contains(&MediaKind::Data) {
             let channel = connection.create_data_channel("netsim-data", None).await?;
-            context.watch_data_channel(channel);
+            app.watch_data_channel(channel);
         }
-        Ok(Arc::new(Peer {
-            context,
-            connection,
-            early_candidates: Mutex::new(Vec::new()),
-        }))
+        Ok(Arc::new(Peer { app, connection }))
     }
 
     /// The caller's first move: offer, apply it, send it.
-    pub async fn call(&self) -> Result<(), webrtc::error::Error> {
-        self.context.record(What::OfferCreated {
-            peer: self.context.name.clone(),
+    pub async fn call(&self) -> Result<(), String> {
+        self.app.record(What::OfferCreated {
+            peer: self.app.name.clone(),
         });
-        let offer = self.connection.create_offer(None).await?;
-        self.apply_local(offer.clone()).await?;
-        self.context.signal(&Signal::Offer(offer));
-        Ok(())
+        self.app.offer().await
+    }
+
+    /// `restart_ice()` and a new offer, as the app does when the timeline says so.
+    pub async fn restart_ice(&self, reason: &str) {
+        if let Err(error) = self.app.restart_ice(reason).await {
+            self.app.error(error);
+        }
+    }
+
+    /// `set_configuration()` with new ICE servers.
+    pub async fn set_ice_servers(&self, servers: Vec<RTCIceServer>) {
+        if let Err(error) = self.app.set_ice_servers(servers).await {
+            self.app.error(error);
+        }
     }
 
     /// Handles what the relay brings, until the relay connection closes.
-    pub async fn handle_signals(self: Arc<Self>, mut inbox: Receiver<Vec<u8>>) {
-        while let Some(message) = inbox.recv().await {
-            if let Err(error) = self.handle_signal(&message).await {
-                self.context.error(error);
-            }
-        }
-    }
-
-    async fn handle_signal(&self, message: &[u8]) -> Result<(), String> {
-        let signal: Signal = serde_json::from_slice(message).map_err(|e| format!("bad signal: {e}"))?;
-        match signal {
-            Signal::Offer(offer) => {
-                self.apply_remote(offer).await?;
-                let answer = self
-                    .connection
-                    .create_answer(None)
-                    .await
-                    .map_err(|e| format!("create_answer: {e}"))?;
-                self.apply_local(answer.clone())
-                    .await
-                    .map_err(|e| format!("set_local_description: {e}"))?;
-                self.context.signal(&Signal::Answer(answer));
-            }
-            Signal::Answer(answer) => self.apply_remote(answer).await?,
-            Signal::Candidate(candidate) => {
-                if self.connection.remote_description().await.is_none() {
-                    self.early_candidates
-                        .lock()
-                        .expect("candidates poisoned")
-                        .push(candidate);
-                } else {
-                    self.connection
-                        .add_ice_candidate(candidate)
-                        .await
-                        .map_err(|e| format!("add_ice_candidate: {e}"))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn apply_local(&self, description: RTCSessionDescription) -> Result<(), webrtc::error::Error> {
-        let (ufrag, pwd) = ice_credentials(&description.sdp);
-        self.context.record(What::LocalDescription {
-            peer: self.context.name.clone(),
-            sdp_type: description.sdp_type.to_string(),
-            ufrag: self.context.recorder.alias("ufrag", &ufrag),
-            pwd: self.context.recorder.alias("pwd", &pwd),
-        });
-        self.connection.set_local_description(description).await
-    }
-
-    async fn apply_remote(&self, description: RTCSessionDescription) -> Result<(), String> {
-        self.connection
-            .set_remote_description(description)
-            .await
-            .map_err(|e| format!("set_remote_description: {e}"))?;
-        let early = std::mem::take(&mut *self.early_candidates.lock().expect("candidates poisoned"));
-        for candidate in early {
-            self.connection
-                .add_ice_candidate(candidate)
-                .await
-                .map_err(|e| format!("add_ice_candidate: {e}"))?;
-        }
-        Ok(())
+    pub async fn handle_signals(self: Arc<Self>, inbox: Receiver<Vec<u8>>) {
+        self.app.clone().handle_signals(inbox).await
     }
 
     /// Ends the call.
     pub async fn close(&self) {
         if let Err(error) = self.connection.close().await {
-            self.context.error(format!("close: {error}"));
+            self.app.error(format!("close: {error}"));
         }
     }
-}
-
-/// The ICE ufrag and pwd an SDP carries (the first of each).
-fn ice_credentials(sdp: &str) -> (String, String) {
-    let attribute = |name: &str| {
-        sdp.lines()
-            .find_map(|line| line.trim().strip_prefix(name).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    (attribute("a=ice-ufrag:"), attribute("a=ice-pwd:"))
 }

@@ -1,10 +1,12 @@
 //! A scenario: who calls whom over what network, for how long. Built in code here; scenario
 //! files are parsed into the same type.
 
+
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
-use crate::peer::{MediaPlan, Role};
+use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+use crate::timeline::{Action, TimedAction};
 use crate::trace::MediaKind;
 use crate::world::{self, Run, RunError};
 
@@ -23,6 +25,8 @@ pub struct Scenario {
     /// The STUN and TURN servers in the core.
     pub servers: Servers,
     pub peers: Vec<PeerSpec>,
+    /// What changes while the call runs.
+    pub timeline: Vec<TimedAction>,
 }
 
 /// Servers the world runs in its core. Peers find them as `stun.netsim:3478` and
@@ -64,6 +68,8 @@ pub struct PeerSpec {
     pub ice_servers: Vec<IceServer>,
     /// `ice_transport_policy = relay`: gather and use relay candidates only.
     pub relay_only: bool,
+    /// What its app does when ICE goes bad.
+    pub policy: AppPolicy,
 }
 
 impl Scenario {
@@ -77,6 +83,7 @@ impl Scenario {
             signaling_delay: Duration::from_millis(20),
             servers: Servers::default(),
             peers: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 
@@ -105,6 +112,12 @@ impl Scenario {
         self
     }
 
+    /// Adds `action` to the timeline at virtual time `at`.
+    pub fn at(mut self, at: Duration, action: Action) -> Self {
+        self.timeline.push(TimedAction { at, action });
+        self
+    }
+
     pub fn peer(mut self, peer: PeerSpec) -> Self {
         self.peers.push(peer);
         self
@@ -128,6 +141,7 @@ impl PeerSpec {
             nat: None,
             ice_servers: Vec::new(),
             relay_only: false,
+            policy: AppPolicy::default(),
         }
     }
 
@@ -153,6 +167,18 @@ impl PeerSpec {
 
     pub fn ice_servers(mut self, servers: Vec<IceServer>) -> Self {
         self.ice_servers = servers;
+        self
+    }
+
+    /// Restarts ICE when ICE reports `failed`.
+    pub fn on_failed(mut self, restart: RestartPolicy) -> Self {
+        self.policy.on_failed = Some(restart);
+        self
+    }
+
+    /// Restarts ICE when ICE reports `disconnected` (and still is after the delay).
+    pub fn on_disconnected(mut self, restart: RestartPolicy) -> Self {
+        self.policy.on_disconnected = Some(restart);
         self
     }
 

@@ -1,0 +1,199 @@
+//! How a call recovers: ICE restarts (SPEC `restart_time` and its evidence) and
+//! reconnection after network events (`reconnect_time`, per direction).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::trace::{Event, What};
+
+/// Timeline actions after which the network under a peer has changed, and the call must
+/// find its way again. An outage counts from its end.
+pub const NETWORK_EVENTS: [&str; 4] = ["change_address", "outage_end", "nat_reset", "nat"];
+
+/// One ICE restart, and the evidence that it happened as ICE says it should.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restart {
+    pub at: Duration,
+    /// Who called `restart_ice()`.
+    pub peer: String,
+    /// `timeline`, `on_failed`, `on_disconnected`.
+    pub reason: String,
+    /// `restart_ice()` → both peers ICE-connected again under their new credentials.
+    pub restart_time: Option<Duration>,
+    /// The restarting peer's offer carried a new ufrag and pwd...
+    pub offer_credentials_changed: bool,
+    /// ...and the answer did too.
+    pub answer_credentials_changed: bool,
+    /// The restarting peer's selected pair before and after.
+    pub pair_before: Option<String>,
+    pub pair_after: Option<String>,
+    /// Media packets (all streams) that arrived while the restart negotiated: media that
+    /// kept flowing on the old pair.
+    pub received_while_restarting: u64,
+}
+
+/// Reconnection after one network event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reconnect {
+    /// The timeline action (`change_address`, `outage_end`...).
+    pub action: String,
+    pub at: Duration,
+    /// Per stream: the event → the first packet sent after it that arrived; `None` if none did.
+    pub reconnect_time: BTreeMap<String, Option<Duration>>,
+}
+
+/// Every ICE restart in the trace.
+pub fn restarts(trace: &[Event]) -> Vec<Restart> {
+    let starts: Vec<(Duration, &str, &str)> = trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::RestartIce { peer, reason } => Some((event.at, peer.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    let peers: BTreeSet<&str> = trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::LocalDescription { peer, .. } => Some(peer.as_str()),
+            _ => None,
+        })
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(index, &(at, peer, reason))| {
+            let until = starts.get(index + 1).map_or(Duration::MAX, |next| next.0);
+            let during = |event: &&Event| event.at >= at && event.at < until;
+            let reconnected: Vec<Option<Duration>> = peers
+                .iter()
+                .map(|p| connected_after_new_credentials(trace, p, at, until))
+                .collect();
+            let restart_time = reconnected
+                .iter()
+                .copied()
+                .collect::<Option<Vec<_>>>()
+                .and_then(|times| times.into_iter().max().map(|done| done - at));
+            let done = restart_time.map_or(until, |time| at + time);
+            let offer = credentials_changed(trace, peer, "offer", at);
+            let answer = peers
+                .iter()
+                .filter(|p| **p != peer)
+                .any(|p| credentials_changed(trace, p, "answer", at));
+            Restart {
+                at,
+                peer: peer.to_owned(),
+                reason: reason.to_owned(),
+                restart_time,
+                offer_credentials_changed: offer,
+                answer_credentials_changed: answer,
+                pair_before: selected_pair(trace.iter().rev().filter(|e| e.at < at), peer),
+                pair_after: selected_pair(trace.iter().filter(during), peer),
+                received_while_restarting: trace
+                    .iter()
+                    .filter(|e| e.at > at && e.at < done && matches!(e.what, What::MediaReceived { .. }))
+                    .count() as u64,
+            }
+        })
+        .collect()
+}
+
+/// Reconnection after every network event of the timeline.
+pub fn reconnects(trace: &[Event]) -> Vec<Reconnect> {
+    let streams: BTreeSet<&str> = trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::MediaSent { stream, .. } => Some(stream.as_str()),
+            _ => None,
+        })
+        .collect();
+    trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::Timeline { action, .. } if NETWORK_EVENTS.contains(&action.as_str()) => {
+                Some((event.at, action))
+            }
+            _ => None,
+        })
+        .map(|(at, action)| Reconnect {
+            action: action.clone(),
+            at,
+            reconnect_time: streams
+                .iter()
+                .map(|stream| (stream.to_string(), reconnect_time(trace, stream, at)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// `at` → the first packet of `stream` sent at or after `at` that arrived.
+pub fn reconnect_time(trace: &[Event], stream: &str, at: Duration) -> Option<Duration> {
+    trace.iter().find_map(|event| match &event.what {
+        What::MediaReceived {
+            stream: s, sent_at, ..
+        } if s == stream && *sent_at >= at => Some(event.at - at),
+        _ => None,
+    })
+}
+
+/// When `peer` was ICE-connected again after applying new credentials, within `[at, until)`.
+fn connected_after_new_credentials(
+    trace: &[Event],
+    peer: &str,
+    at: Duration,
+    until: Duration,
+) -> Option<Duration> {
+    let mut renegotiated = false;
+    trace
+        .iter()
+        .filter(|e| e.at >= at && e.at < until)
+        .find_map(|event| match &event.what {
+            What::LocalDescription { peer: p, .. } if p == peer => {
+                renegotiated = true;
+                None
+            }
+            What::IceConnectionState { peer: p, state }
+                if p == peer && renegotiated && state == "connected" =>
+            {
+                Some(event.at)
+            }
+            _ => None,
+        })
+}
+
+/// Whether `peer`'s first `sdp_type` description after `at` has a ufrag and pwd different
+/// from its previous description.
+fn credentials_changed(trace: &[Event], peer: &str, sdp_type: &str, at: Duration) -> bool {
+    let credentials = |event: &Event| match &event.what {
+        What::LocalDescription {
+            peer: p,
+            sdp_type: t,
+            ufrag,
+            pwd,
+        } if p == peer => Some((t.clone(), ufrag.clone(), pwd.clone())),
+        _ => None,
+    };
+    let before = trace.iter().rev().filter(|e| e.at < at).find_map(credentials);
+    let after = trace
+        .iter()
+        .filter(|e| e.at >= at)
+        .find_map(credentials)
+        .filter(|(t, ..)| t == sdp_type);
+    match (before, after) {
+        (Some((_, old_ufrag, old_pwd)), Some((_, ufrag, pwd))) => old_ufrag != ufrag && old_pwd != pwd,
+        _ => false,
+    }
+}
+
+/// The first selected pair of `peer` among `events`, as `local → remote`.
+fn selected_pair<'a>(mut events: impl Iterator<Item = &'a Event>, peer: &str) -> Option<String> {
+    events.find_map(|event| match &event.what {
+        What::SelectedPair {
+            peer: p,
+            local,
+            remote,
+        } if p == peer => Some(format!("{local} → {remote}")),
+        _ => None,
+    })
+}
