@@ -1,7 +1,6 @@
 //! A scenario: who calls whom over what network, for how long. Built in code here; scenario
 //! files are parsed into the same type.
 
-
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
