@@ -31,6 +31,9 @@ pub struct LinkChange {
     pub loss: Option<Loss>,
     /// `Some(None)` lifts the rate limit.
     pub rate_bps: Option<Option<u64>>,
+    /// `Some(Some(trace))` puts a recorded link (Mahimahi trace) in place of the rate,
+    /// starting over unless it equals the current trace; `Some(None)` removes it.
+    pub trace: Option<Option<crate::net::DeliveryTrace>>,
     pub queue: Option<QueueLimit>,
     pub duplicate: Option<f64>,
     pub mtu: Option<usize>,
@@ -45,6 +48,7 @@ impl LinkChange {
             reorder: self.reorder.unwrap_or(config.reorder),
             loss: self.loss.clone().unwrap_or_else(|| config.loss.clone()),
             rate_bps: self.rate_bps.unwrap_or(config.rate_bps),
+            trace: self.trace.clone().unwrap_or_else(|| config.trace.clone()),
             queue: self.queue.unwrap_or(config.queue),
             duplicate: self.duplicate.unwrap_or(config.duplicate),
             mtu: self.mtu.unwrap_or(config.mtu),

@@ -413,7 +413,7 @@ impl World {
                 direction,
                 change,
             } => {
-                let ip = self.attachment_ip(peer);
+                let (ip, now) = (self.attachment_ip(peer), self.runtime.elapsed());
                 self.runtime.with_network(|network| {
                     let Some((up, down)) = network.access_link(ip) else {
                         return;
@@ -428,7 +428,7 @@ impl World {
                     } else {
                         change.apply(&down)
                     };
-                    network.set_access_link(ip, up, down);
+                    network.set_access_link(now, ip, up, down);
                 });
                 format!("{peer}'s link changes ({direction:?}): {change:?}")
             }
@@ -489,10 +489,15 @@ impl World {
     }
 
     fn set_link_up(&self, peer: &str, up: bool) {
-        let ip = self.attachment_ip(peer);
+        let (ip, now) = (self.attachment_ip(peer), self.runtime.elapsed());
         self.runtime.with_network(|network| {
             if let Some((uplink, downlink)) = network.access_link(ip) {
-                network.set_access_link(ip, LinkConfig { up, ..uplink }, LinkConfig { up, ..downlink });
+                network.set_access_link(
+                    now,
+                    ip,
+                    LinkConfig { up, ..uplink },
+                    LinkConfig { up, ..downlink },
+                );
             }
         });
     }

@@ -12,14 +12,38 @@
 //! 2. larger than the MTU → [`DropReason::Mtu`]
 //! 3. random or bursty loss → [`DropReason::Loss`]
 //! 4. the bottleneck queue is full → [`DropReason::QueueFull`]
-//! 5. otherwise it is serialized at the bottleneck rate, then delayed by the
+//! 5. otherwise it is serialized at the bottleneck rate (or waits for the
+//!    delivery opportunities of a trace, see below), then delayed by the
 //!    propagation delay plus jitter, and possibly duplicated.
+//!
+//! # Trace-driven bottleneck
+//!
+//! With [`LinkConfig::trace`] set, a Mahimahi packet-delivery trace replaces
+//! `rate_bps` as the bottleneck (see [`super::mahimahi`] for the format). The
+//! queue is the same FIFO with the same drop-tail [`QueueLimit`]; packets leave
+//! it at the trace's opportunities by mahimahi's byte accounting: every
+//! opportunity grants 1500 bytes to the packet at the head of the queue, what
+//! that packet does not need goes to the next one, a packet leaves with the
+//! opportunity that completes it, and bytes no queued packet can take are lost.
+//! A packet only gets bytes from opportunities strictly after it entered the
+//! link (as in mahimahi, where the opportunities of the millisecond a packet
+//! arrives in have already gone by), so even an idle `1` trace takes up to 1 ms
+//! per packet, like serialization does.
+//!
+//! The trace's time zero is when it was applied: [`Link::set_config_at`] (or
+//! [`Link::new_at`]) gives that moment; [`Link::new`] and [`Link::set_config`],
+//! which are not told the time, start the trace at the first packet that enters
+//! the link after it was applied. Applying a config whose trace is equal to the
+//! current one (an outage toggling `up`, a delay change) keeps the trace running
+//! where it is; applying a different trace (or removing it) starts over.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use super::mahimahi::{DeliveryTrace, OPPORTUNITY_BYTES};
 
 /// Settings of one link direction; every field changeable while a call runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -36,8 +60,12 @@ pub struct LinkConfig {
     pub loss: Loss,
     /// Bottleneck rate in bits per second; `None` = infinite. `Some(0)`
     /// carries nothing: every packet that reaches the queue is dropped as
-    /// [`DropReason::QueueFull`].
+    /// [`DropReason::QueueFull`]. Ignored while `trace` is set.
     pub rate_bps: Option<u64>,
+    /// A recorded link (Mahimahi packet-delivery trace) as the bottleneck
+    /// instead of `rate_bps`; `None` = use `rate_bps`. See the module docs for
+    /// how packets are paced and when the trace starts.
+    pub trace: Option<DeliveryTrace>,
     /// Drop-tail limit of the bottleneck queue.
     pub queue: QueueLimit,
     /// Probability `0..=1` that a packet is delivered twice.
@@ -59,6 +87,7 @@ impl Default for LinkConfig {
             reorder: false,
             loss: Loss::None,
             rate_bps: None,
+            trace: None,
             queue: QueueLimit::Packets(1000),
             duplicate: 0.0,
             mtu: 1500,
@@ -86,13 +115,18 @@ pub enum Loss {
 
 /// Drop-tail limit of the bottleneck queue. The packet currently being
 /// serialized counts as queued, so `Packets(1)` means "no waiting room".
+/// With a trace as the bottleneck, a packet counts as queued until the
+/// opportunity that completes it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub enum QueueLimit {
     /// Queued bytes plus the new packet may not exceed this.
     Bytes(usize),
     /// At most this many packets in the queue.
     Packets(usize),
-    /// A packet may wait at most this long before its serialization starts.
+    /// A packet may wait at most this long before its serialization starts,
+    /// i.e. until the packets ahead of it have left. With a trace this is the
+    /// actual backlog time under the trace (when the last queued packet leaves
+    /// at the trace's coming opportunities), not an estimate from its mean rate.
     Time(Duration),
 }
 
@@ -129,6 +163,13 @@ pub struct Link {
     queued_bytes: usize,
     /// When the bottleneck finishes sending the last accepted packet.
     busy_until: Duration,
+    /// When the current trace started (its time zero); `None` until the first
+    /// packet if it was applied without a time.
+    trace_origin: Option<Duration>,
+    /// The trace opportunity the last accepted packet left in (its number,
+    /// counted from the trace start) and the bytes still free in it; `None`
+    /// when the last packet did not leave by the current trace.
+    trace_slot: Option<(u64, usize)>,
     /// Latest arrival time handed out; keeps order when `reorder` is false.
     last_arrival: Duration,
     /// Previous `now`, to catch callers that go back in time.
@@ -136,7 +177,8 @@ pub struct Link {
 }
 
 impl Link {
-    /// A link in its initial state; all randomness derives from `seed`.
+    /// A link in its initial state; all randomness derives from `seed`. A trace
+    /// in `config` starts with the first packet; see [`Link::new_at`].
     pub fn new(config: LinkConfig, seed: u64) -> Self {
         let stream = |n| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -152,9 +194,20 @@ impl Link {
             queue: VecDeque::new(),
             queued_bytes: 0,
             busy_until: Duration::ZERO,
+            trace_origin: None,
+            trace_slot: None,
             last_arrival: Duration::ZERO,
             last_now: Duration::ZERO,
         }
+    }
+
+    /// Like [`Link::new`], created at `now`: a trace in `config` starts at `now`.
+    pub fn new_at(now: Duration, config: LinkConfig, seed: u64) -> Self {
+        let mut link = Link::new(config, seed);
+        if link.config.trace.is_some() {
+            link.trace_origin = Some(now);
+        }
+        link
     }
 
     pub fn config(&self) -> &LinkConfig {
@@ -162,8 +215,25 @@ impl Link {
     }
 
     /// Applies from the next packet on; packets already accepted keep their
-    /// times, and the bottleneck still has to drain its backlog.
+    /// times, and the bottleneck still has to drain its backlog. A new trace
+    /// starts with the next packet; prefer [`Link::set_config_at`] when the
+    /// time is known.
     pub fn set_config(&mut self, config: LinkConfig) {
+        self.apply_config(None, config);
+    }
+
+    /// [`Link::set_config`] at virtual time `now`: a new trace starts at `now`.
+    /// A trace equal to the current one keeps running from where it is.
+    pub fn set_config_at(&mut self, now: Duration, config: LinkConfig) {
+        self.apply_config(Some(now), config);
+    }
+
+    fn apply_config(&mut self, now: Option<Duration>, config: LinkConfig) {
+        // Cheap: equal traces usually share their timestamps (`Arc::ptr_eq`).
+        if config.trace != self.config.trace {
+            self.trace_origin = config.trace.as_ref().and(now);
+            self.trace_slot = None;
+        }
         self.config = config;
     }
 
@@ -232,21 +302,60 @@ impl Link {
             QueueLimit::Packets(limit) => self.queue.len() >= limit,
             QueueLimit::Time(limit) => self.busy_until.saturating_sub(now) > limit,
         };
-        if full || self.config.rate_bps == Some(0) {
+        if full || (self.config.trace.is_none() && self.config.rate_bps == Some(0)) {
             return None;
         }
 
-        // Even with an infinite rate the backlog left by an earlier, slower
-        // rate has to drain first: the queue is FIFO.
-        let serialization = self
-            .config
-            .rate_bps
-            .map_or(Duration::ZERO, |rate| serialization_time(size, rate));
-        let departure = now.max(self.busy_until) + serialization;
+        let departure = if self.config.trace.is_some() {
+            self.trace_departure(now, size)
+        } else {
+            // Even with an infinite rate the backlog left by an earlier, slower
+            // rate has to drain first: the queue is FIFO.
+            let serialization = self
+                .config
+                .rate_bps
+                .map_or(Duration::ZERO, |rate| serialization_time(size, rate));
+            now.max(self.busy_until) + serialization
+        };
         self.busy_until = departure;
         self.queue.push_back((departure, size));
         self.queued_bytes += size;
         Some(departure)
+    }
+
+    /// When a packet of `size` bytes entering at `now` leaves a trace-driven
+    /// bottleneck, by mahimahi's byte accounting (see the module docs). Every
+    /// packet ahead of it has been given its departure already (FIFO), so the
+    /// answer depends only on the last one: the packet takes what is left of
+    /// the opportunity that one left in, if that comes after `now`, then whole
+    /// opportunities after both `now` and the queue ahead.
+    fn trace_departure(&mut self, now: Duration, size: usize) -> Duration {
+        let trace = self.config.trace.as_ref().expect("trace mode");
+        let origin = *self.trace_origin.get_or_insert(now);
+        let (mut index, mut left) = match self.trace_slot {
+            Some((index, left)) if self.busy_until > now => (index, left),
+            _ => {
+                // Strictly after: opportunities fall on whole milliseconds of
+                // the trace, and a nanosecond later excludes exactly `t` itself.
+                let after = now.max(self.busy_until).saturating_sub(origin) + Duration::from_nanos(1);
+                (trace.first_at_or_after(after), OPPORTUNITY_BYTES)
+            }
+        };
+        let mut need = size;
+        loop {
+            if left > 0 {
+                let granted = need.min(left);
+                need -= granted;
+                left -= granted;
+                if need == 0 {
+                    break;
+                }
+            }
+            index = index.saturating_add(1);
+            left = OPPORTUNITY_BYTES;
+        }
+        self.trace_slot = Some((index, left));
+        origin + trace.opportunity_time(index)
     }
 
     /// Arrival time of a copy that left the bottleneck at `departure`, no
@@ -342,13 +451,28 @@ mod tests {
     /// drop-tail rule packet by packet against the queue reconstructed from
     /// the verdicts, plus the delivered rate. Returns the measured rate.
     fn overload(queue: QueueLimit, sizes: &[usize]) -> f64 {
-        const RATE: u64 = 1_000_000;
+        let config = LinkConfig {
+            rate_bps: Some(1_000_000),
+            ..LinkConfig::default()
+        };
+        overload_on(config, 1_000_000, 0.05, queue, sizes)
+    }
+
+    /// [`overload`] on any bottleneck (`config` with its delay and queue
+    /// replaced) whose long-run rate is `rate_bps`: sends at twice that, wants
+    /// the delivered rate within `tolerance` (a share) of it.
+    fn overload_on(
+        config: LinkConfig,
+        rate_bps: u64,
+        tolerance: f64,
+        queue: QueueLimit,
+        sizes: &[usize],
+    ) -> f64 {
         let delay = 20 * MS;
         let config = LinkConfig {
             delay,
-            rate_bps: Some(RATE),
             queue,
-            ..LinkConfig::default()
+            ..config
         };
         let mut link = Link::new(config, 7);
         // Accepted packets: (departure from the bottleneck, size).
@@ -388,7 +512,7 @@ mod tests {
                 ref other => panic!("{queue:?}: unexpected verdicts {other:?}"),
             }
             // 2 Mbit/s: the gap is the packet's own time at twice the rate.
-            now += serialization_time(size, 2 * RATE);
+            now += serialization_time(size, 2 * rate_bps);
         }
         assert!(limit_reached && drops > 0, "{queue:?}: the queue never filled");
 
@@ -402,8 +526,9 @@ mod tests {
             accepted.len()
         );
         assert!(
-            (rate - RATE as f64).abs() <= 0.05 * RATE as f64,
-            "{queue:?}: delivered {rate:.0} bit/s, want 1 Mbit/s ± 5 %"
+            (rate - rate_bps as f64).abs() <= tolerance * rate_bps as f64,
+            "{queue:?}: delivered {rate:.0} bit/s, want {rate_bps} bit/s ± {} %",
+            tolerance * 100.0
         );
         rate
     }
@@ -603,5 +728,323 @@ mod tests {
             c.len(),
             drops(&c)
         );
+    }
+
+    fn trace(text: &str) -> Option<DeliveryTrace> {
+        Some(DeliveryTrace::parse(text).unwrap())
+    }
+
+    fn shipped_trace(file: &str) -> Option<DeliveryTrace> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("traces")
+            .join(file);
+        Some(DeliveryTrace::load(&path).unwrap())
+    }
+
+    fn trace_link(text: &str, mtu: usize) -> Link {
+        let config = LinkConfig {
+            trace: trace(text),
+            mtu,
+            ..LinkConfig::default()
+        };
+        Link::new_at(Duration::ZERO, config, 1)
+    }
+
+    /// Sends `(time, size)` packets and returns their single arrival each.
+    fn arrivals(link: &mut Link, packets: &[(Duration, usize)]) -> Vec<Duration> {
+        packets
+            .iter()
+            .map(|&(at, size)| match link.transmit(at, size)[..] {
+                [Verdict::Deliver(arrival)] => arrival,
+                ref other => panic!("{size} B at {at:?}: want one delivery, got {other:?}"),
+            })
+            .collect()
+    }
+
+    fn ms(list: &[u64]) -> Vec<Duration> {
+        list.iter().map(|&n| MS * n as u32).collect()
+    }
+
+    #[test]
+    fn one_ms_trace_carries_12_mbps_under_overload() {
+        let config = LinkConfig {
+            trace: trace("1"),
+            // Must be ignored while the trace is set.
+            rate_bps: Some(1_000),
+            ..LinkConfig::default()
+        };
+        for (queue, sizes) in [
+            (QueueLimit::Packets(50), &[1500][..]),
+            (QueueLimit::Bytes(60_000), &[1250, 400, 900][..]),
+            (QueueLimit::Time(20 * MS), &[1250, 400, 900][..]),
+        ] {
+            let rate = overload_on(config.clone(), 12_000_000, 0.01, queue, sizes);
+            println!("trace `1`, {queue:?}, sizes {sizes:?}: {rate:.0} bit/s");
+        }
+    }
+
+    #[test]
+    fn repeated_timestamps_give_several_departures_in_one_millisecond() {
+        // Opportunities at 1, 1, 2 | 3, 3, 4 | 5, 5, 6 ms.
+        let mut link = trace_link("1\n1\n2", 1500);
+        let sent = arrivals(&mut link, &[(Duration::ZERO, 1500); 7]);
+        assert_eq!(sent, ms(&[1, 1, 2, 3, 3, 4, 5]));
+
+        // The propagation delay comes on top of the departure.
+        let config = LinkConfig {
+            delay: 10 * MS,
+            ..link.config().clone()
+        };
+        let mut link = Link::new_at(Duration::ZERO, config, 1);
+        let sent = arrivals(&mut link, &[(Duration::ZERO, 1500); 4]);
+        assert_eq!(sent, ms(&[11, 11, 12, 13]));
+    }
+
+    #[test]
+    fn small_packets_share_an_opportunity() {
+        let mut link = trace_link("1", 1500);
+        let sizes = [500, 500, 500, 500, 1000, 1000, 1000];
+        let sent = arrivals(&mut link, &sizes.map(|size| (Duration::ZERO, size)));
+        // 500+500+500 fill ms 1; 500+1000 fill ms 2; 1000 leaves in ms 3 with
+        // 500 to spare, which the last 1000 takes before finishing in ms 4.
+        assert_eq!(sent, ms(&[1, 1, 1, 2, 2, 3, 4]));
+    }
+
+    #[test]
+    fn large_packets_take_several_opportunities() {
+        let mut link = trace_link("1", 9000);
+        let sent = arrivals(&mut link, &[(Duration::ZERO, 3000), (Duration::ZERO, 1500)]);
+        assert_eq!(sent, ms(&[2, 3]));
+        // 2000 B: all of ms 11 and 500 of ms 12; the 1000 B behind it fits in ms 12.
+        let sent = arrivals(&mut link, &[(10 * MS, 2000), (10 * MS, 1000)]);
+        assert_eq!(sent, ms(&[12, 12]));
+        let sent = arrivals(&mut link, &[(20 * MS, 9000)]);
+        assert_eq!(sent, ms(&[26]));
+        // The MTU still applies before the queue.
+        let mut link = trace_link("1", 1500);
+        assert_eq!(
+            link.transmit(Duration::ZERO, 3000),
+            [Verdict::Drop(DropReason::Mtu)]
+        );
+    }
+
+    #[test]
+    fn trace_loops_after_its_last_timestamp() {
+        // Opportunities at 3, 10 | 13, 20 | 23, 30 ...
+        let mut link = trace_link("3\n10", 1500);
+        let sent = arrivals(&mut link, &[(Duration::ZERO, 1500); 8]);
+        assert_eq!(sent, ms(&[3, 10, 13, 20, 23, 30, 33, 40]));
+        assert_eq!(arrivals(&mut link, &[(95 * MS, 1500)]), ms(&[100]));
+        assert_eq!(
+            arrivals(&mut link, &[(1000 * MS + Duration::from_micros(500), 1500)]),
+            ms(&[1003])
+        );
+        let hour = Duration::from_secs(3600);
+        assert_eq!(arrivals(&mut link, &[(hour + 4 * MS, 1500)]), [hour + 10 * MS]);
+    }
+
+    #[test]
+    fn idle_gap_loses_opportunities() {
+        // One opportunity every 10 ms.
+        let mut link = trace_link("10", 1500);
+        assert_eq!(arrivals(&mut link, &[(Duration::ZERO, 1500)]), ms(&[10]));
+        // Quiet from 10 to 55 ms: the opportunities at 20..50 are gone, not saved.
+        let sent = arrivals(&mut link, &[(55 * MS, 1500); 3]);
+        assert_eq!(sent, ms(&[60, 70, 80]));
+        // Unused bytes of an opportunity go to packets already waiting only: the
+        // one arriving at 105 ms shares 110 ms, the one arriving at 110 ms (the
+        // opportunity has gone by) and the one at 130.5 ms wait for the next.
+        let half_ms = Duration::from_micros(500);
+        let sent = arrivals(
+            &mut link,
+            &[
+                (100 * MS, 500),
+                (105 * MS, 500),
+                (110 * MS, 500),
+                (125 * MS, 500),
+                (130 * MS + half_ms, 500),
+            ],
+        );
+        assert_eq!(sent, ms(&[110, 110, 120, 130, 140]));
+        // Even a 12 Mbit/s trace takes its millisecond from an idle start.
+        let mut link = trace_link("1", 1500);
+        assert_eq!(arrivals(&mut link, &[(500 * MS, 1500)]), ms(&[501]));
+    }
+
+    #[test]
+    fn trace_queue_limit_drops_under_overload() {
+        // overload_on checks every verdict against the limit and wants drops.
+        let config = LinkConfig {
+            trace: trace("1\n3\n4\n4\n8"),
+            ..LinkConfig::default()
+        };
+        let rate = config.trace.as_ref().unwrap().mean_rate_bps();
+        assert_eq!(rate, 7_500_000);
+        for queue in [
+            QueueLimit::Packets(10),
+            QueueLimit::Bytes(8_000),
+            QueueLimit::Time(5 * MS),
+        ] {
+            let got = overload_on(config.clone(), rate, 0.01, queue, &[1200, 300, 1500]);
+            println!("trace 1,3,4,4,8 ({rate} bit/s), {queue:?}: {got:.0} bit/s");
+        }
+    }
+
+    /// 1 Mbit/s of 1000-byte packets over the shipped handoff-dip trace with a
+    /// 500 ms queue: no drops on the steady 3 Mbit/s, drops in the 2 s dip.
+    #[test]
+    fn handoff_dip_trace_queues_and_drops_in_the_dip() {
+        let config = LinkConfig {
+            trace: shipped_trace("cellular-handoff-dip.mahi"),
+            queue: QueueLimit::Time(500 * MS),
+            ..LinkConfig::default()
+        };
+        let mut link = Link::new_at(Duration::ZERO, config, 1);
+        let (mut drops, mut first_drop, mut last_drop) = (0, None, Duration::ZERO);
+        let (mut max_delay, mut max_delay_at) = (Duration::ZERO, Duration::ZERO);
+        let mut max_delay_outside = Duration::ZERO;
+        for i in 0..3750u32 {
+            let now = 8 * MS * i;
+            match link.transmit(now, 1000)[..] {
+                [Verdict::Deliver(arrival)] => {
+                    let delay = arrival - now;
+                    if delay > max_delay {
+                        (max_delay, max_delay_at) = (delay, now);
+                    }
+                    if !(Duration::from_secs(10)..Duration::from_secs(13)).contains(&now) {
+                        max_delay_outside = max_delay_outside.max(delay);
+                    }
+                }
+                [Verdict::Drop(DropReason::QueueFull)] => {
+                    drops += 1;
+                    first_drop.get_or_insert(now);
+                    last_drop = now;
+                }
+                ref other => panic!("unexpected {other:?}"),
+            }
+        }
+        println!(
+            "dip: {drops} drops from {first_drop:?} to {last_drop:?}; max delay {max_delay:?} (sent at \
+             {max_delay_at:?}), max delay outside 10..13 s {max_delay_outside:?}"
+        );
+        let first_drop = first_drop.expect("no drops in the dip");
+        assert!(
+            first_drop > Duration::from_secs(10) && last_drop < Duration::from_secs(12),
+            "drops outside the dip"
+        );
+        assert!(max_delay < Duration::from_secs(1), "max delay {max_delay:?}");
+        assert!(max_delay > 500 * MS, "the dip never built a queue");
+        assert!(
+            max_delay_outside <= 4 * MS,
+            "delay {max_delay_outside:?} on the steady 3 Mbit/s"
+        );
+    }
+
+    #[test]
+    fn set_config_starts_a_new_trace_and_keeps_an_equal_one_running() {
+        let mut link = Link::new(
+            LinkConfig {
+                rate_bps: Some(1_000_000),
+                ..LinkConfig::default()
+            },
+            1,
+        );
+        // 1250 B at 1 Mbit/s: leaves at 10 ms.
+        assert_eq!(arrivals(&mut link, &[(Duration::ZERO, 1250)]), ms(&[10]));
+
+        // A trace applied at 0 behind that backlog: it drains first, then the
+        // next opportunity strictly after it.
+        let every_ms = LinkConfig {
+            trace: trace("1"),
+            ..link.config().clone()
+        };
+        link.set_config_at(Duration::ZERO, every_ms.clone());
+        assert_eq!(arrivals(&mut link, &[(Duration::ZERO, 1500)]), ms(&[11]));
+
+        // Without a time, a new trace starts with the next packet (57.5 ms).
+        let every_10ms = LinkConfig {
+            trace: trace("10"),
+            ..every_ms.clone()
+        };
+        link.set_config(every_10ms.clone());
+        let t = |us: u64| Duration::from_micros(us);
+        assert_eq!(arrivals(&mut link, &[(t(57_500), 1500)]), [t(67_500)]);
+
+        // An outage (same trace, up toggled) keeps the trace where it is: still
+        // 57.5 ms + k·10 ms.
+        link.set_config_at(
+            150 * MS,
+            LinkConfig {
+                up: false,
+                ..every_10ms.clone()
+            },
+        );
+        assert_eq!(
+            link.transmit(160 * MS, 1500),
+            [Verdict::Drop(DropReason::LinkDown)]
+        );
+        link.set_config_at(200 * MS, every_10ms.clone());
+        assert_eq!(arrivals(&mut link, &[(203 * MS, 1500)]), [t(207_500)]);
+
+        // 500 B leaves at 297.5 ms with 1000 B to spare. A different trace applied
+        // at 290.2 ms starts there; the packet queued behind the 500 B cannot use
+        // the old trace's spare bytes and takes the new trace's first opportunity
+        // after 297.5 ms: 290.2 + 8 ms.
+        assert_eq!(arrivals(&mut link, &[(290 * MS, 500)]), [t(297_500)]);
+        link.set_config_at(
+            t(290_200),
+            LinkConfig {
+                trace: trace("4"),
+                ..every_10ms.clone()
+            },
+        );
+        assert_eq!(arrivals(&mut link, &[(291 * MS, 500)]), [t(298_200)]);
+        assert_eq!(arrivals(&mut link, &[(301 * MS, 1500)]), [t(302_200)]);
+
+        // Back to a rate: the trace's leftovers do not carry over.
+        link.set_config_at(
+            400 * MS,
+            LinkConfig {
+                trace: None,
+                rate_bps: Some(12_000_000),
+                ..every_10ms
+            },
+        );
+        assert_eq!(arrivals(&mut link, &[(400 * MS, 1500)]), ms(&[401]));
+        assert_eq!(link.config().trace, None);
+    }
+
+    /// A run over the shipped walk trace that exercises every random stage.
+    fn busy_trace_run(seed: u64) -> Vec<Verdict> {
+        let config = LinkConfig {
+            delay: 30 * MS,
+            jitter: 20 * MS,
+            loss: Loss::Random(0.05),
+            trace: shipped_trace("cellular-walk.mahi"),
+            queue: QueueLimit::Time(200 * MS),
+            duplicate: 0.05,
+            ..LinkConfig::default()
+        };
+        let mut link = Link::new(config, seed);
+        (0..20_000)
+            .flat_map(|i| link.transmit(MS * i * 2, 100 + (i as usize * 37) % 1400))
+            .collect()
+    }
+
+    #[test]
+    fn trace_links_are_deterministic() {
+        let a = busy_trace_run(5);
+        assert_eq!(
+            a,
+            busy_trace_run(5),
+            "same seed and inputs gave different verdicts"
+        );
+        assert_ne!(a, busy_trace_run(6), "seeds 5 and 6 gave identical verdicts");
+        let full = a
+            .iter()
+            .filter(|v| **v == Verdict::Drop(DropReason::QueueFull))
+            .count();
+        println!("walk trace: {} verdicts, {full} queue drops", a.len());
+        assert!(full > 0, "3.2 Mbit/s offered never overflowed the walk trace");
     }
 }

@@ -1,12 +1,14 @@
 //! The simulated network: plain synchronous Rust, no async and no clock of its own.
 
 pub mod link;
+pub mod mahimahi;
 pub mod nat;
 pub mod network;
 pub mod stun;
 pub mod turn;
 
 pub use link::{DropReason, Link, LinkConfig, Loss, QueueLimit, Verdict};
+pub use mahimahi::{DeliveryTrace, TraceError};
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};
 pub use network::{Counters, Datagram, Drop, Hop, Network, Reply, Server, ServerNote, Undelivered, sub_seed};
 pub use stun::StunServer;

@@ -188,14 +188,20 @@ impl Network {
         self.servers.insert(ip, server);
     }
 
-    /// Changes an interface's access link from now on (congestion, loss burst, outage).
-    /// Returns false if no interface has that address.
-    pub fn set_access_link(&mut self, ip: IpAddr, uplink: LinkConfig, downlink: LinkConfig) -> bool {
+    /// Changes an interface's access link from `now` on (congestion, loss burst, outage; a
+    /// delivery trace starts at `now`). Returns false if no interface has that address.
+    pub fn set_access_link(
+        &mut self,
+        now: Duration,
+        ip: IpAddr,
+        uplink: LinkConfig,
+        downlink: LinkConfig,
+    ) -> bool {
         let Some(interface) = self.interfaces.get_mut(&ip) else {
             return false;
         };
-        interface.uplink.set_config(uplink);
-        interface.downlink.set_config(downlink);
+        interface.uplink.set_config_at(now, uplink);
+        interface.downlink.set_config_at(now, downlink);
         true
     }
 
