@@ -1,6 +1,9 @@
 //! A scenario: who calls whom over what network, for how long. Built in code here; scenario
 //! files are parsed into the same type.
 
+pub mod expect;
+pub mod file;
+
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};

@@ -1,0 +1,267 @@
+//! Expectations: what a scenario says must hold about a call, judged on the finished run.
+//!
+//! Each expectation is about one thing (the connect time, one stream, one peer), so a
+//! scenario file's `stream = "*:audio"` becomes one expectation per audio stream, and a
+//! verdict names exactly what failed.
+
+use std::fmt;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{StreamMetrics, Window};
+use crate::trace::What;
+use crate::world::Run;
+
+/// One thing that must hold about a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// Caller's offer → both peer connections connected.
+    ConnectTime(Bounds<Duration>),
+    /// A metric of one stream (`bob<-alice:audio`) over packets sent within `window`.
+    Stream {
+        stream: String,
+        window: Window,
+        metric: StreamMetric,
+    },
+    /// `peer`'s last peer-connection state at `at` (the end of the call, before hanging up).
+    FinalState {
+        peer: String,
+        state: String,
+        at: Duration,
+    },
+}
+
+/// What is checked on a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamMetric {
+    /// Share of the packets sent that arrived, `0..=1`.
+    Delivered(Bounds<Ratio>),
+    MediaGap(Bounds<Duration>),
+    OneWayDelay(Percentile, Bounds<Duration>),
+    Freezes(Bounds<u64>),
+    /// Nothing lost, duplicated or out of order, and something arrived.
+    DataChannel,
+}
+
+/// A statistic of the one-way delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Percentile {
+    /// The median.
+    P50,
+    P95,
+    /// The largest.
+    Max,
+}
+
+/// Inclusive limits; `None` is no limit on that side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds<T> {
+    pub min: Option<T>,
+    pub max: Option<T>,
+}
+
+/// A share `0..=1`, shown as a percentage.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Ratio(pub f64);
+
+/// The judgement of one expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// What was expected, e.g. `delivered bob<-alice:audio [2s, 10s)`.
+    pub expectation: String,
+    pub passed: bool,
+    /// What the run measured, e.g. `97.07% (1456 of 1500 sent)`.
+    pub measured: String,
+    /// The limit it was held to, e.g. `≥ 98%`.
+    pub limit: String,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.passed { "ok" } else { "FAILED" };
+        write!(
+            f,
+            "{mark}: {}: measured {}, limit {}",
+            self.expectation, self.measured, self.limit
+        )
+    }
+}
+
+/// Judges every expectation on `run`, in order.
+pub fn judge(expectations: &[Expectation], run: &Run) -> Vec<Verdict> {
+    expectations
+        .iter()
+        .map(|expectation| expectation.judge(run))
+        .collect()
+}
+
+impl Expectation {
+    /// Whether it held on `run`, with what was measured.
+    pub fn judge(&self, run: &Run) -> Verdict {
+        match self {
+            Expectation::ConnectTime(bounds) => match run.metrics.connect_time {
+                Some(connect) => bounds.verdict("connect_time".to_owned(), connect),
+                None => Verdict {
+                    expectation: "connect_time".to_owned(),
+                    passed: false,
+                    measured: "never connected".to_owned(),
+                    limit: bounds.to_string(),
+                },
+            },
+            Expectation::Stream {
+                stream,
+                window,
+                metric,
+            } => {
+                let measured = StreamMetrics::compute(&run.trace, stream, *window);
+                metric.judge(
+                    format!(
+                        "{} {stream} [{}, {})",
+                        metric.name(),
+                        window.from.show(),
+                        window.to.show()
+                    ),
+                    &measured,
+                )
+            }
+            Expectation::FinalState { peer, state, at } => {
+                let last = run
+                    .trace
+                    .iter()
+                    .take_while(|event| event.at <= *at)
+                    .filter_map(|event| match &event.what {
+                        What::PeerConnectionState { peer: p, state } if p == peer => Some(state.as_str()),
+                        _ => None,
+                    })
+                    .last()
+                    .unwrap_or("none");
+                Verdict {
+                    expectation: format!("final_state of {peer} at {}", at.show()),
+                    passed: last == state,
+                    measured: last.to_owned(),
+                    limit: state.clone(),
+                }
+            }
+        }
+    }
+}
+
+impl StreamMetric {
+    /// Its name in scenario files.
+    fn name(&self) -> &'static str {
+        match self {
+            StreamMetric::Delivered(_) => "delivered",
+            StreamMetric::MediaGap(_) => "media_gap",
+            StreamMetric::OneWayDelay(..) => "one_way_delay",
+            StreamMetric::Freezes(_) => "freezes",
+            StreamMetric::DataChannel => "data_channel",
+        }
+    }
+
+    fn judge(&self, expectation: String, m: &StreamMetrics) -> Verdict {
+        match self {
+            StreamMetric::Delivered(bounds) => {
+                let mut verdict = bounds.verdict(expectation, Ratio(m.delivered));
+                verdict.measured += &format!(" ({} of {} sent)", m.received, m.sent);
+                verdict
+            }
+            StreamMetric::MediaGap(bounds) => bounds.verdict(expectation, m.media_gap),
+            StreamMetric::OneWayDelay(percentile, bounds) => match m.one_way_delay {
+                Some(delay) => {
+                    let (name, value) = match percentile {
+                        Percentile::P50 => ("p50", delay.p50),
+                        Percentile::P95 => ("p95", delay.p95),
+                        Percentile::Max => ("max", delay.max),
+                    };
+                    bounds.verdict(format!("{expectation} {name}"), value)
+                }
+                None => Verdict {
+                    expectation,
+                    passed: false,
+                    measured: "nothing arrived".to_owned(),
+                    limit: bounds.to_string(),
+                },
+            },
+            StreamMetric::Freezes(bounds) => bounds.verdict(expectation, m.freezes),
+            StreamMetric::DataChannel => Verdict {
+                expectation,
+                passed: m.lost == 0 && m.duplicates == 0 && m.out_of_order == 0 && m.received > 0,
+                measured: format!(
+                    "{} lost, {} duplicated, {} out of order, {} of {} arrived",
+                    m.lost, m.duplicates, m.out_of_order, m.received, m.sent
+                ),
+                limit: "none lost, duplicated or out of order; some arrived".to_owned(),
+            },
+        }
+    }
+}
+
+impl<T: PartialOrd> Bounds<T> {
+    /// Limits that something can pass: at least one given, `min` not above `max`.
+    pub fn new(min: Option<T>, max: Option<T>) -> Result<Self, &'static str> {
+        match (&min, &max) {
+            (None, None) => Err("give a limit: `min`, `max` or both"),
+            (Some(min), Some(max)) if min > max => Err("`min` is above `max`: nothing can pass"),
+            _ => Ok(Bounds { min, max }),
+        }
+    }
+}
+
+impl<T: PartialOrd + Copy + Show> Bounds<T> {
+    fn holds(&self, value: T) -> bool {
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
+    }
+
+    fn verdict(&self, expectation: String, value: T) -> Verdict {
+        Verdict {
+            expectation,
+            passed: self.holds(value),
+            measured: value.show(),
+            limit: self.to_string(),
+        }
+    }
+}
+
+impl<T: Show> fmt::Display for Bounds<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.min, &self.max) {
+            (Some(min), Some(max)) => write!(f, "{} to {}", min.show(), max.show()),
+            (Some(min), None) => write!(f, "≥ {}", min.show()),
+            (None, Some(max)) => write!(f, "≤ {}", max.show()),
+            (None, None) => f.write_str("any"),
+        }
+    }
+}
+
+/// How a measured value or a limit reads in a verdict.
+pub trait Show {
+    fn show(&self) -> String;
+}
+
+impl Show for Duration {
+    /// As scenario files write it: `0s`, `480ms`, `1.5s`, `12.345678ms`.
+    fn show(&self) -> String {
+        if self.is_zero() {
+            "0s".to_owned()
+        } else {
+            format!("{self:?}")
+        }
+    }
+}
+
+impl Show for u64 {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Show for Ratio {
+    /// As a percentage with up to two decimals: `98%`, `97.33%`.
+    fn show(&self) -> String {
+        let percent = format!("{:.2}", self.0 * 100.0);
+        format!("{}%", percent.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
