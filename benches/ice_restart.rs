@@ -9,25 +9,30 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use webrtc_netsim::{Action, MediaKind};
 
-/// The restart happens here, well after the call connected on every profile.
-const RESTART_AT: Duration = Duration::from_secs(2);
+/// The restart happens here, well after the call connected on every profile (relay pairs
+/// take ~4 s of virtual time to connect).
+const RESTART_AT: Duration = Duration::from_secs(6);
+/// Time after the restart for it to complete on every profile.
+const AFTER_RESTART: Duration = Duration::from_secs(6);
 
 fn ice_restart(c: &mut Criterion) {
     let mut group = c.benchmark_group("ice_restart");
     for (profile, one_way_ms) in common::PROFILES {
         for turn in [false, true] {
             let name = format!("{profile}/{}", if turn { "turn" } else { "direct" });
-            let scenario = common::call(one_way_ms, turn, &[MediaKind::Audio], RESTART_AT)
+            let scenario = common::call(one_way_ms, turn, &[MediaKind::Audio], RESTART_AT + AFTER_RESTART)
                 .at(RESTART_AT, Action::RestartIce { peer: "alice".into() });
             let mut restart_times = Vec::new();
             group.bench_function(&name, |b| {
                 b.iter_custom(|iterations| {
-                    let (wall, runs) = common::run_timed(&scenario, iterations);
-                    restart_times.extend(
-                        runs.iter()
-                            .flat_map(|run| run.metrics.restarts.iter().filter_map(|r| r.restart_time)),
-                    );
-                    wall
+                    common::run_timed(&scenario, iterations, |run| {
+                        restart_times.extend(
+                            run.metrics
+                                .restarts
+                                .iter()
+                                .filter_map(|restart| restart.restart_time),
+                        )
+                    })
                 })
             });
             println!(

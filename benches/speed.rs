@@ -1,26 +1,28 @@
 //! Harness speed: how many virtual seconds a wall second simulates for a standard call (a
 //! 60 s two-peer audio + video + data call on a 20 ms link), and how that scales with 1, 10
-//! and 100 pairs running at once in one process (speed factor and peak RSS per pair).
+//! and 100 pairs running at once in one process — speed factor, and peak RSS per pair
+//! measured in a fresh child process so no earlier benchmark inflates it.
 
 mod common;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use webrtc_netsim::MediaKind;
+use criterion::{Criterion, criterion_group};
+use webrtc_netsim::{MediaKind, Scenario};
 
 const ALL_MEDIA: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Data];
+/// Set in a child process: run this many pairs once and print the peak RSS.
+const CHILD_PAIRS: &str = "NETSIM_BENCH_CHILD_PAIRS";
+/// The length of each call in the pairs benchmark.
+const PAIR_CALL: Duration = Duration::from_secs(10);
 
 fn standard_call(c: &mut Criterion) {
     let call = Duration::from_secs(60);
     let scenario = common::call(20, false, &ALL_MEDIA, call);
     let mut walls = Vec::new();
     c.bench_function("speed/60s_call", |b| {
-        b.iter_custom(|iterations| {
-            let (wall, runs) = common::run_timed(&scenario, iterations);
-            walls.extend(runs.iter().map(|run| run.wall_time));
-            wall
-        })
+        b.iter_custom(|iterations| common::run_timed(&scenario, iterations, |run| walls.push(run.wall_time)))
     });
     if let Some(median) = common::median(walls) {
         println!(
@@ -30,41 +32,66 @@ fn standard_call(c: &mut Criterion) {
     }
 }
 
-/// `pairs` calls of `call` each, all running at once on their own threads.
+/// Runs `pairs` calls at once, each on its own thread.
+fn run_pairs(scenario: &Scenario, pairs: usize) {
+    std::thread::scope(|scope| {
+        for _ in 0..pairs {
+            scope.spawn(|| scenario.run().expect("the call runs"));
+        }
+    });
+}
+
 fn concurrent_pairs(c: &mut Criterion) {
-    let call = Duration::from_secs(10);
+    let scenario = common::call(20, false, &ALL_MEDIA, PAIR_CALL);
     let mut group = c.benchmark_group("speed/pairs");
     group.sample_size(10);
+    let baseline = child_peak_rss(0);
     for pairs in [1usize, 10, 100] {
-        let scenario = common::call(20, false, &ALL_MEDIA, call);
         let mut walls = Vec::new();
         group.bench_function(pairs.to_string(), |b| {
             b.iter_custom(|iterations| {
                 let started = Instant::now();
                 for _ in 0..iterations {
                     let round = Instant::now();
-                    std::thread::scope(|scope| {
-                        for _ in 0..pairs {
-                            scope.spawn(|| scenario.run().expect("the call runs"));
-                        }
-                    });
+                    run_pairs(&scenario, pairs);
                     walls.push(round.elapsed());
                 }
                 started.elapsed()
             })
         });
+        let rss = match (child_peak_rss(pairs), baseline) {
+            (Some(peak), Some(base)) => {
+                format!("{:.1} MB", peak.saturating_sub(base) as f64 / 1e6 / pairs as f64)
+            }
+            _ => "unknown".to_owned(),
+        };
         if let Some(median) = common::median(walls) {
-            let speed = call.as_secs_f64() * pairs as f64 / median.as_secs_f64();
-            let rss = common::peak_rss_bytes().map_or("?".into(), |bytes| {
-                format!("{:.1} MB", bytes as f64 / 1e6 / pairs as f64)
-            });
+            let per_pair = PAIR_CALL.as_secs_f64() / median.as_secs_f64();
             println!(
-                "speed/pairs/{pairs}: {speed:.0} virtual call-seconds per wall second in all, {:.1}x real time per pair; peak RSS per pair ≤ {rss}",
-                speed / pairs as f64
+                "speed/pairs/{pairs}: {per_pair:.1}x real time per pair ({:.0} call-seconds per wall second in all); peak RSS {rss} per pair",
+                per_pair * pairs as f64
             );
         }
     }
     group.finish();
+}
+
+/// The peak RSS of a fresh copy of this benchmark that runs `pairs` pairs once.
+fn child_peak_rss(pairs: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let output = Command::new(exe)
+        .env(CHILD_PAIRS, pairs.to_string())
+        .output()
+        .ok()?;
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}
+
+/// The process's peak resident set size so far (Linux `VmHWM`), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 criterion_group! {
@@ -72,4 +99,14 @@ criterion_group! {
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(10));
     targets = standard_call, concurrent_pairs
 }
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(pairs) = std::env::var(CHILD_PAIRS) {
+        let pairs: usize = pairs.parse().expect("a number of pairs");
+        run_pairs(&common::call(20, false, &ALL_MEDIA, PAIR_CALL), pairs);
+        println!("{}", peak_rss_bytes().unwrap_or_default());
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

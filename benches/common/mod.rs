@@ -1,4 +1,4 @@
-//! What the benchmarks share: network profiles, scenarios, and a median.
+//! What the benchmarks share: network profiles, scenarios, timing and a median.
 
 #![allow(dead_code)] // each bench uses its own part
 
@@ -40,28 +40,20 @@ pub fn call(one_way_ms: u64, turn: bool, media: &[MediaKind], duration: Duration
         .peer(peer(PeerSpec::callee("bob")))
 }
 
-/// Runs `scenario` `iterations` times; returns the total wall time and each run.
-pub fn run_timed(scenario: &Scenario, iterations: u64) -> (Duration, Vec<Run>) {
+/// Runs `scenario` `iterations` times and returns the total wall time; `observe` sees each
+/// run (and the run is dropped right after, so memory stays flat).
+pub fn run_timed(scenario: &Scenario, iterations: u64, mut observe: impl FnMut(&Run)) -> Duration {
     let mut total = Duration::ZERO;
-    let mut runs = Vec::new();
     for _ in 0..iterations {
         let started = Instant::now();
         let run = scenario.run().expect("the benchmark scenario runs");
         total += started.elapsed();
-        runs.push(run);
+        observe(&run);
     }
-    (total, runs)
+    total
 }
 
 pub fn median(mut values: Vec<Duration>) -> Option<Duration> {
     values.sort();
     values.get(values.len() / 2).copied()
-}
-
-/// The process's peak resident set size so far (Linux `VmHWM`), in bytes.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
