@@ -11,7 +11,7 @@ use webrtc::runtime::Runtime;
 use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
 use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
-use crate::runtime::{SimRuntime, Stuck};
+use crate::runtime::{Limits, SimRuntime, Stuck};
 use crate::scenario::{IceServer, PeerSpec, Scenario, Servers};
 use crate::signaling::Relay;
 use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
@@ -207,7 +207,11 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
     let call = world
         .clone()
         .play(setups, scenario.timeline.clone(), scenario.duration);
-    let outcome = runtime.run_until(call, scenario.duration + DRAIN + CLOSING_GRACE);
+    let limits = Limits {
+        virtual_time: scenario.duration + DRAIN + CLOSING_GRACE,
+        wall_time: Some(scenario.watchdog),
+    };
+    let outcome = runtime.run_until(call, limits);
     runtime.shut_down();
     let kernel_received_anything = match outcome {
         Ok(Ok(kernel_received_anything)) => kernel_received_anything,

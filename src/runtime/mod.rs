@@ -38,7 +38,33 @@ pub enum Stuck {
     /// Virtual time reached the limit the caller set.
     #[error("virtual time limit {limit:?} reached")]
     TimeLimit { limit: Duration },
+    /// The watchdog: this much wall-clock time passed (a livelock, or a stack spinning
+    /// without letting virtual time move).
+    #[error("watchdog: {limit:?} of wall-clock time passed, virtual time reached {at:?}")]
+    Watchdog { limit: Duration, at: Duration },
 }
+
+/// How far a run may go before it is declared stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub virtual_time: Duration,
+    /// Wall-clock time, read only to stop a run that never ends; it never steers the
+    /// simulation.
+    pub wall_time: Option<Duration>,
+}
+
+impl From<Duration> for Limits {
+    /// Only a virtual-time limit.
+    fn from(virtual_time: Duration) -> Self {
+        Limits {
+            virtual_time,
+            wall_time: None,
+        }
+    }
+}
+
+/// Task runs between two looks at the wall clock for the watchdog.
+const WATCHDOG_STRIDE: u32 = 4096;
 
 /// The runtime handed to every peer connection of one world. Cheap to clone.
 #[derive(Clone)]
@@ -118,12 +144,28 @@ impl SimRuntime {
 
     /// Drives `future` and every spawned task on the calling thread until `future` finishes,
     /// jumping the clock whenever all tasks are idle. Fails if nothing can happen any more,
-    /// or if virtual time would pass `limit`.
-    pub fn run_until<F: Future>(&self, future: F, limit: Duration) -> Result<F::Output, Stuck> {
+    /// or if a limit is passed.
+    pub fn run_until<F: Future>(&self, future: F, limits: impl Into<Limits>) -> Result<F::Output, Stuck> {
+        let Limits {
+            virtual_time: limit,
+            wall_time,
+        } = limits.into();
+        let started = Instant::now();
+        let mut steps: u32 = 0;
         let main_wake = Arc::new(MainWake(AtomicBool::new(true)));
         let main_waker = Waker::from(main_wake.clone());
         let mut future = std::pin::pin!(future);
         loop {
+            steps = steps.wrapping_add(1);
+            if let Some(wall_limit) = wall_time
+                && steps.is_multiple_of(WATCHDOG_STRIDE)
+                && started.elapsed() > wall_limit
+            {
+                return Err(Stuck::Watchdog {
+                    limit: wall_limit,
+                    at: self.elapsed(),
+                });
+            }
             if main_wake.0.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
             {

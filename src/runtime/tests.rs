@@ -158,3 +158,32 @@ fn simulated_names_resolve_and_unknown_ones_fail() {
         .unwrap();
     assert_eq!(unknown.unwrap_err().kind(), std::io::ErrorKind::NotFound);
 }
+
+#[test]
+fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
+    let rt = runtime();
+    let spinner = rt.clone();
+    rt.spawn(Box::pin(async move {
+        loop {
+            spinner.yield_now().await;
+        }
+    }));
+    let limits = Limits {
+        virtual_time: Duration::MAX,
+        wall_time: Some(ms(200)),
+    };
+    let started = Instant::now();
+    let result = rt.run_until(rt.sleep(Duration::from_secs(1)), limits);
+    assert_eq!(
+        result,
+        Err(Stuck::Watchdog {
+            limit: ms(200),
+            at: Duration::ZERO
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped soon after its limit"
+    );
+    rt.shut_down();
+}

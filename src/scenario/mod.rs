@@ -29,6 +29,8 @@ pub struct Scenario {
     pub peers: Vec<PeerSpec>,
     /// What changes while the call runs.
     pub timeline: Vec<TimedAction>,
+    /// Wall-clock time after which a run that has not ended is stopped as stuck.
+    pub watchdog: Duration,
 }
 
 /// Servers the world runs in its core. Peers find them as `stun.netsim:3478` and
@@ -86,6 +88,7 @@ impl Scenario {
             servers: Servers::default(),
             peers: Vec::new(),
             timeline: Vec::new(),
+            watchdog: Duration::from_secs(300),
         }
     }
 
@@ -111,6 +114,12 @@ impl Scenario {
 
     pub fn servers(mut self, servers: Servers) -> Self {
         self.servers = servers;
+        self
+    }
+
+    /// Stops the run as stuck after this much wall-clock time.
+    pub fn watchdog(mut self, limit: Duration) -> Self {
+        self.watchdog = limit;
         self
     }
 
