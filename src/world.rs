@@ -64,6 +64,19 @@ pub struct Run {
     pub wall_time: Duration,
 }
 
+impl Run {
+    /// The last state `peer`'s connection reported before the call was hung up
+    /// (`connected`, `failed`...), if it reported any.
+    pub fn final_state(&self, peer: &str) -> Option<&str> {
+        self.trace.iter().rev().find_map(|event| match &event.what {
+            What::PeerConnectionState { peer: p, state } if p == peer && state != "closed" => {
+                Some(state.as_str())
+            }
+            _ => None,
+        })
+    }
+}
+
 /// Names for the world's addresses, so the trace reads `alice:5000` and stays the same
 /// whichever 127.x block the run happened to get. Grows as hosts move.
 #[derive(Debug, Default)]

@@ -58,19 +58,6 @@ fn selected_pair(run: &Run, peer: &str) -> Option<String> {
     })
 }
 
-fn last_state(run: &Run, peer: &str) -> String {
-    run.trace
-        .iter()
-        .rev()
-        .find_map(|event| match &event.what {
-            What::PeerConnectionState { peer: p, state } if p == peer && state != "closed" => {
-                Some(state.clone())
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
 /// Whether RFC 4787 behaviour lets a direct path form between these two NATs.
 fn direct_path_possible(a: &str, b: &str) -> bool {
     let hard = |x: &str, y: &str| x == "symmetric" && (y == "symmetric" || y == "port-restricted-cone");
@@ -95,7 +82,7 @@ fn the_connectivity_matrix_follows_rfc_4787_and_turn_rescues_the_hard_cells() {
                 cell.push(if connected {
                     pair.clone()
                 } else {
-                    last_state(&run, "alice")
+                    run.final_state("alice").unwrap_or_default().to_owned()
                 });
 
                 let should_connect = turn || direct_path_possible(alice, bob);
@@ -105,8 +92,7 @@ fn the_connectivity_matrix_follows_rfc_4787_and_turn_rescues_the_hard_cells() {
                     ));
                 }
                 if !should_connect
-                    && (last_state(&run, "alice"), last_state(&run, "bob"))
-                        != ("failed".into(), "failed".into())
+                    && (run.final_state("alice"), run.final_state("bob")) != (Some("failed"), Some("failed"))
                 {
                     failures.push(format!(
                         "{alice} → {bob} without TURN must end failed on both sides"

@@ -30,20 +30,6 @@ fn alice() -> String {
     "alice".to_owned()
 }
 
-/// The last state `peer`'s connection reported before hanging up.
-fn state_at_end(run: &Run, peer: &str) -> String {
-    run.trace
-        .iter()
-        .rev()
-        .find_map(|event| match &event.what {
-            What::PeerConnectionState { peer: p, state } if p == peer && state != "closed" => {
-                Some(state.clone())
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() {
     let cellular = LinkConfig {
@@ -126,8 +112,8 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         );
     }
     assert_eq!(
-        (state_at_end(&run, "alice"), state_at_end(&run, "bob")),
-        ("connected".into(), "connected".into())
+        (run.final_state("alice"), run.final_state("bob")),
+        (Some("connected"), Some("connected"))
     );
 }
 
@@ -264,8 +250,8 @@ fn long_outage(policy: Option<RestartPolicy>) -> Run {
 #[test]
 fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
     let without = long_outage(None);
-    assert_eq!(state_at_end(&without, "alice"), "failed");
-    assert_eq!(state_at_end(&without, "bob"), "failed");
+    assert_eq!(without.final_state("alice"), Some("failed"));
+    assert_eq!(without.final_state("bob"), Some("failed"));
     let failed_at = without
         .trace
         .iter()
@@ -292,8 +278,8 @@ fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
     );
     assert!(restart.restart_time.is_some(), "the restart reconnected the call");
     assert_eq!(
-        (state_at_end(&with, "alice"), state_at_end(&with, "bob")),
-        ("connected".into(), "connected".into())
+        (with.final_state("alice"), with.final_state("bob")),
+        (Some("connected"), Some("connected"))
     );
 }
 
