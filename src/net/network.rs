@@ -239,6 +239,14 @@ impl Network {
     /// A datagram leaves a socket (or a server) at `now`.
     pub fn send(&mut self, now: Duration, datagram: Datagram) {
         self.counters.sent += 1;
+        if datagram.from.ip() == datagram.to.ip() {
+            // A host talking to itself (a TURN server relaying between two of its own
+            // allocations) never touches a link.
+            let key = (now, self.next_sequence);
+            self.next_sequence += 1;
+            self.in_flight.insert(key, InFlight { datagram, next: Next::Arrive });
+            return;
+        }
         let Some(interface) = self.interfaces.get_mut(&datagram.from.ip()) else {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
