@@ -165,6 +165,7 @@ impl StreamMetrics {
                 .filter(|(seq, _)| !first_arrival.contains_key(seq))
                 .count() as u64
         });
+        let first_sent = sent.values().map(|(at, _)| *at).min();
         let last_sent = sent.values().map(|(at, _)| *at).max();
 
         StreamMetrics {
@@ -178,26 +179,41 @@ impl StreamMetrics {
             } else {
                 received as f64 / sent.len() as f64
             },
-            media_gap: media_gap(arrivals.iter().map(|(at, ..)| *at), last_sent),
+            media_gap: match (first_sent, last_sent) {
+                (Some(first), Some(last)) => {
+                    let path_delay = delays.iter().min().copied().unwrap_or_default();
+                    media_gap(arrivals.iter().map(|(at, ..)| *at), (first, last), path_delay)
+                }
+                _ => Duration::ZERO,
+            },
             one_way_delay: delay_stats(delays),
             freezes: count_freezes(&frame_render_times(&sent, &first_arrival)),
         }
     }
 }
 
-/// Longest interval between consecutive arrivals, including the silence from the last
-/// arrival to the last send (media that stops arriving while still sent is a gap).
-fn media_gap(arrivals: impl Iterator<Item = Duration>, last_sent: Option<Duration>) -> Duration {
+/// Longest time the receiver heard nothing while the sender was sending, on the receiver's
+/// clock: between consecutive arrivals, and at the window's edges from when the first (to
+/// when the last) packet sent in it could have arrived — its send time plus the smallest
+/// one-way delay seen — so a window that starts at a network event sees the silence the
+/// event causes.
+fn media_gap(
+    arrivals: impl Iterator<Item = Duration>,
+    sent: (Duration, Duration),
+    path_delay: Duration,
+) -> Duration {
+    let (first_sent, last_sent) = sent;
     let mut times: Vec<Duration> = arrivals.collect();
     times.sort();
-    let trailing = match (times.last(), last_sent) {
-        (Some(last), Some(sent)) if sent > *last => sent - *last,
-        _ => Duration::ZERO,
+    let (Some(first), Some(last)) = (times.first(), times.last()) else {
+        return last_sent - first_sent;
     };
+    let leading = first.saturating_sub(first_sent + path_delay);
+    let trailing = (last_sent + path_delay).saturating_sub(*last);
     times
         .windows(2)
         .map(|pair| pair[1] - pair[0])
-        .chain([trailing])
+        .chain([leading, trailing])
         .max()
         .unwrap_or_default()
 }

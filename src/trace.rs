@@ -16,9 +16,9 @@ use crate::net::{Hop, Undelivered};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
-    Audio,
-    Video,
-    Data,
+    Audio = 0,
+    Video = 1,
+    Data = 2,
 }
 
 impl std::fmt::Display for MediaKind {

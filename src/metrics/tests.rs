@@ -66,8 +66,37 @@ fn a_gap_counts_the_silence_after_the_last_arrival_while_sending_went_on() {
     let mut trace: Vec<Event> = (0..10).map(|i| sent(i * 20, i, None)).collect();
     trace.extend((0..3).map(|i| received(i * 20 + 5, i, i * 20, None)));
     let m = StreamMetrics::compute(&trace, "s", ALL);
-    assert_eq!(m.media_gap, ms(180 - 45));
+    // The last packet (sent at 180 ms) could have arrived at 185 ms; the last arrival was 45.
+    assert_eq!(m.media_gap, ms(185 - 45));
     assert_eq!(m.lost, 0);
+}
+
+#[test]
+fn a_window_that_opens_on_silence_counts_it_as_a_gap() {
+    let trace: Vec<Event> = (0..10)
+        .map(|i| sent(i * 20, i, None))
+        .chain(
+            (0..10)
+                .filter(|i| *i >= 6)
+                .map(|i| received(i * 20 + 5, i, i * 20, None)),
+        )
+        .collect();
+    let m = StreamMetrics::compute(&trace, "s", ALL);
+    // Packet 0 could have arrived at 5 ms; the first arrival is packet 6 at 125 ms.
+    assert_eq!(m.media_gap, ms(120));
+    let steady = StreamMetrics::compute(
+        &trace,
+        "s",
+        Window {
+            from: ms(120),
+            to: ms(200),
+        },
+    );
+    assert_eq!(
+        steady.media_gap,
+        ms(20),
+        "a window over steady media sees one packet interval"
+    );
 }
 
 #[test]

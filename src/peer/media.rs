@@ -46,10 +46,12 @@ pub struct Probe {
     pub seq: u64,
     pub sent_at: Duration,
     pub frame: u64,
+    /// What it was sent as, so a payload delivered to the wrong track is caught.
+    pub kind: MediaKind,
 }
 
 impl Probe {
-    const LEN: usize = 24;
+    const LEN: usize = 25;
 
     /// `codec_byte`, then the probe, then zero padding up to `size` bytes.
     pub fn encode(&self, codec_byte: u8, size: usize) -> BytesMut {
@@ -58,6 +60,7 @@ impl Probe {
         payload.extend_from_slice(&self.seq.to_be_bytes());
         payload.extend_from_slice(&(self.sent_at.as_nanos() as u64).to_be_bytes());
         payload.extend_from_slice(&self.frame.to_be_bytes());
+        payload.extend_from_slice(&[self.kind as u8]);
         payload.resize(size.max(1 + Self::LEN), 0);
         payload
     }
@@ -70,10 +73,17 @@ impl Probe {
                 payload.get(start..start + 8)?.try_into().ok()?,
             ))
         };
+        let kind = match payload.get(Self::LEN)? {
+            0 => MediaKind::Audio,
+            1 => MediaKind::Video,
+            2 => MediaKind::Data,
+            _ => return None,
+        };
         Some(Probe {
             seq: field(0)?,
             sent_at: Duration::from_nanos(field(1)?),
             frame: field(2)?,
+            kind,
         })
     }
 }
@@ -161,6 +171,7 @@ pub async fn send_rtp(
                 seq,
                 sent_at: runtime.elapsed(),
                 frame,
+                kind: stream.kind,
             };
             let packet = rtc::rtp::packet::Packet {
                 header: rtc::rtp::header::Header {
@@ -225,6 +236,7 @@ pub async fn send_data(
             seq,
             sent_at: runtime.elapsed(),
             frame: 0,
+            kind: MediaKind::Data,
         };
         let message = probe.encode(b'D', 64);
         let size = message.len();
@@ -280,16 +292,31 @@ fn record_handoff(
 
 /// Records a received payload of `stream`, if it carries a probe.
 pub fn record_received(runtime: &SimRuntime, recorder: &Recorder, stream: &StreamId, payload: &[u8]) {
-    if let Some(probe) = Probe::decode(payload) {
-        recorder.record(
-            runtime.elapsed(),
+    let at = runtime.elapsed();
+    match Probe::decode(payload) {
+        Some(probe) if probe.kind == stream.kind => recorder.record(
+            at,
             What::MediaReceived {
                 stream: stream.to_string(),
                 seq: probe.seq,
                 sent_at: probe.sent_at,
                 frame: video_frame(stream.kind, probe.frame),
             },
-        );
+        ),
+        Some(probe) => recorder.record(
+            at,
+            What::Error {
+                peer: stream.to.clone(),
+                message: format!("a {} payload (seq {}) arrived as {stream}", probe.kind, probe.seq),
+            },
+        ),
+        None => recorder.record(
+            at,
+            What::Error {
+                peer: stream.to.clone(),
+                message: format!("a payload that is not ours arrived as {stream}"),
+            },
+        ),
     }
 }
 
@@ -303,6 +330,7 @@ mod tests {
             seq: 7,
             sent_at: Duration::from_micros(1_234_567),
             frame: 42,
+            kind: MediaKind::Video,
         };
         let payload = probe.encode(VP8_START_OF_FRAME, 1000);
         assert_eq!(payload.len(), 1000);
