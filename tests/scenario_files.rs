@@ -6,7 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use std::time::Duration;
+
+use webrtc_netsim::net::{Filtering, Mapping, NatConfig, PortAssignment};
+use webrtc_netsim::scenario::expect::Expectation;
 use webrtc_netsim::scenario::file::{self, FileError};
+use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
+use webrtc_netsim::{Action, Direction, RestartPolicy, SignalingChange};
 
 /// A valid call; the tests below break one thing in it at a time.
 const GOOD: &str = r#"name = "test call"
@@ -96,12 +102,12 @@ fn an_unknown_key_suggests_the_closest_name() {
 
 #[test]
 fn keys_of_later_versions_say_they_are_not_supported_yet() {
-    let error = parse_error(&format!("{GOOD}\n[[timeline]]\nat = \"2s\"\n"));
+    let error = parse_error(&format!("{GOOD}\n[sweep]\nloss = \"1%\"\n"));
     assert_error(
         &error,
-        "16:3",
-        "timeline",
-        &["`timeline` is not supported yet by this version"],
+        "16:2",
+        "sweep",
+        &["`sweep` is not supported yet by this version"],
     );
 
     let error = parse_error(&breaking("link = {", "interface = {"));
@@ -109,8 +115,421 @@ fn keys_of_later_versions_say_they_are_not_supported_yet() {
         &error,
         "7:1",
         "peers.alice.interface",
-        &["not supported yet", "with `link`"],
+        &["not supported yet", "with `link`", "with `nat`"],
     );
+}
+
+/// `GOOD` with one `[[timeline]]` entry (from line 16 on).
+fn with_timeline(entry: &str) -> String {
+    format!("{GOOD}\n[[timeline]]\n{entry}\n")
+}
+
+/// `GOOD` with `peer` lines added to Alice's table (after line 7).
+fn alice_with(lines: &str) -> String {
+    breaking(
+        "link = { delay = \"10ms\" }",
+        &format!("link = {{ delay = \"10ms\" }}\n{lines}"),
+    )
+}
+
+#[test]
+fn a_timeline_entry_after_the_end_of_the_call_names_its_line() {
+    let error = parse_error(&with_timeline("at = \"6s\"\nrestart_ice = { peer = \"alice\" }"));
+    assert_error(
+        &error,
+        "17:6",
+        "timeline[0].at",
+        &["at 6s is not before the end of the call (5s)"],
+    );
+}
+
+#[test]
+fn a_timeline_entry_naming_an_unknown_peer_suggests_one() {
+    let error = parse_error(&with_timeline(
+        "at = \"2s\"\noutage = { peer = \"alicia\", duration = \"1s\" }",
+    ));
+    assert_error(
+        &error,
+        "18:19",
+        "timeline[0].outage.peer",
+        &["no peer is called `alicia`", "did you mean `alice`?"],
+    );
+}
+
+#[test]
+fn a_timeline_entry_holds_exactly_one_action() {
+    let error = parse_error(&with_timeline(
+        "at = \"2s\"\nrestart_ice = { peer = \"alice\" }\nclose = { peer = \"bob\" }",
+    ));
+    assert_error(
+        &error,
+        "16:1",
+        "timeline[0]",
+        &["holds `restart_ice` and `close`", "its own [[timeline]]"],
+    );
+
+    let error = parse_error(&with_timeline("at = \"2s\""));
+    assert_error(
+        &error,
+        "16:1",
+        "timeline[0]",
+        &["no action", "`link`, `outage`, `change_address`"],
+    );
+
+    let error = parse_error(&with_timeline("at = \"2s\"\nrestart = { peer = \"alice\" }"));
+    assert_error(
+        &error,
+        "18:1",
+        "timeline[0].restart",
+        &["did you mean `restart_ice`?"],
+    );
+}
+
+#[test]
+fn an_unknown_nat_type_suggests_the_closest() {
+    let error = parse_error(&alice_with("nat = \"symetric\""));
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.nat",
+        &[
+            "unknown name `symetric`",
+            "did you mean `symmetric`?",
+            "`full-cone`",
+        ],
+    );
+
+    let error = parse_error(&alice_with(
+        "nat = { mapping = \"endpoint-independant\", filtering = \"address-dependent\" }",
+    ));
+    assert_error(
+        &error,
+        "8:19",
+        "peers.alice.nat.mapping",
+        &["did you mean `endpoint-independent`?"],
+    );
+
+    let error = parse_error(&alice_with("nat = { ports = \"random\" }"));
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.nat",
+        &["give the NAT's `type`", "`mapping` and `filtering`"],
+    );
+}
+
+#[test]
+fn ice_servers_must_be_declared_and_relay_needs_turn() {
+    let error = parse_error(&alice_with("ice_servers = [\"stun\", \"turn\"]"));
+    assert_error(
+        &error,
+        "8:16",
+        "peers.alice.ice_servers[0]",
+        &["[servers] has no STUN server", "stun = true"],
+    );
+
+    let text = format!(
+        "{}\n[servers]\nstun = true\n",
+        alice_with("ice_servers = [\"stun\"]\nice_transport_policy = \"relay\"")
+    );
+    let error = parse_error(&text);
+    assert_error(
+        &error,
+        "9:24",
+        "peers.alice.ice_transport_policy",
+        &["relay candidates come from a TURN server"],
+    );
+}
+
+#[test]
+fn a_nat_action_needs_a_nat_in_front_of_the_peer() {
+    let error = parse_error(&with_timeline("at = \"2s\"\nnat_reset = { peer = \"alice\" }"));
+    assert_error(
+        &error,
+        "16:1",
+        "timeline[0].nat_reset",
+        &["alice is behind no NAT at 2s", "`change_address`"],
+    );
+
+    // Behind one after moving to a network that has one.
+    let moved = format!(
+        "{}\n[[timeline]]\nat = \"1s\"\nchange_address = {{ peer = \"alice\", nat = \"full-cone\" }}\n",
+        with_timeline("at = \"2s\"\nnat_reset = { peer = \"alice\" }")
+    );
+    file::parse(Path::new("moved.toml"), &moved).expect("alice is behind a NAT at 2s");
+}
+
+#[test]
+fn a_link_trace_is_read_relative_to_the_scenario_and_its_errors_are_placed() {
+    let dir = scratch("link_traces");
+    let scenario = dir.join("call.toml");
+    let write = |trace: &str| {
+        let text = alice_with("").replace(
+            "link = { delay = \"10ms\" }",
+            &format!("link = {{ delay = \"10ms\", trace = \"{trace}\" }}"),
+        );
+        std::fs::write(&scenario, text).expect("the scenario is written");
+    };
+
+    std::fs::write(dir.join("good.mahi"), "1\n1\n2\n").expect("written");
+    write("good.mahi");
+    let file = file::load(&scenario).expect("the trace loads");
+    let uplink = &file.scenario.peers[0].uplink;
+    assert_eq!(
+        uplink.trace.as_ref().map(|trace| trace.timestamps()),
+        Some(&[1, 1, 2][..])
+    );
+
+    write("missing.mahi");
+    let error = file::load(&scenario).expect_err("no such trace");
+    let shown = error.to_string();
+    println!("{shown}\n");
+    assert!(
+        shown.starts_with(&format!(
+            "{}:7:34: `peers.alice.link.trace`: ",
+            scenario.display()
+        )),
+        "{shown}"
+    );
+    assert!(
+        error.message.contains("cannot use this trace") && error.message.contains("missing.mahi"),
+        "{shown}"
+    );
+
+    std::fs::write(dir.join("bad.mahi"), "10\n5\n").expect("written");
+    write("bad.mahi");
+    let error = file::load(&scenario).expect_err("a decreasing trace");
+    println!("{error}\n");
+    assert!(
+        error.message.contains("bad.mahi: line 2") && error.message.contains("never decrease"),
+        "{error}"
+    );
+}
+
+#[test]
+fn after_must_name_an_event_of_the_timeline() {
+    let error = parse_error(&breaking("from = \"1s\"", "after = \"outage\""));
+    assert_error(
+        &error,
+        "14:52",
+        "expect[0].delivered.after",
+        &["the timeline has no `outage`: it is empty"],
+    );
+
+    let outage = "at = \"1s\"\noutage = { peer = \"alice\", duration = \"1s\" }";
+    let error = parse_error(&with_timeline(outage).replace("from = \"1s\"", "after = \"outage#2\""));
+    assert_error(
+        &error,
+        "14:52",
+        "expect[0].delivered.after",
+        &["the timeline has 1 `outage`, not 2"],
+    );
+
+    let error = parse_error(&with_timeline(outage).replace("from = \"1s\"", "after = \"outage_ned\""));
+    assert_error(
+        &error,
+        "14:52",
+        "expect[0].delivered.after",
+        &["did you mean `outage_end`?"],
+    );
+
+    let error = parse_error(&format!(
+        "{}\n[[expect]]\nreconnect_time = {{ after = \"outage\", max = \"1s\" }}\n",
+        with_timeline(outage)
+    ));
+    assert_error(
+        &error,
+        "21:28",
+        "expect[1].reconnect_time.after",
+        &["reconnection counts from a network event", "`outage_end`"],
+    );
+
+    let error =
+        parse_error(&with_timeline(outage).replace("from = \"1s\"", "from = \"1s\", after = \"outage\""));
+    assert_error(
+        &error,
+        "14:51",
+        "expect[0].delivered.from",
+        &["give `from` or `after`, not both"],
+    );
+}
+
+#[test]
+fn a_file_using_every_new_key_builds_the_scenario_it_says() {
+    let text = r#"duration = "30s"
+
+[servers]
+stun = true
+turn = { user = "qa", password = "secret" }
+
+[peers.alice]
+role = "caller"
+media = ["audio"]
+link = { rate = "2mbps" }
+uplink = { trace = "../traces/cellular-walk.mahi" }
+nat = { type = "port-restricted-cone", ports = "random", binding_lifetime = "30s" }
+ice_servers = ["stun", { turn = { user = "qa", password = "wrong" } }]
+on_failed = { restart_ice = "2s" }
+
+[peers.bob]
+role = "callee"
+media = ["audio"]
+nat = "symmetric"
+ice_servers = ["turn"]
+ice_transport_policy = "relay"
+on_disconnected = { restart_ice = "1s", max_attempts = 1 }
+
+[[timeline]]
+at = "12s"
+link = { peer = "bob", direction = "down", rate = "unlimited", loss = "5%" }
+
+[[timeline]]
+at = "10s"
+change_address = { peer = "alice", nat = { mapping = "endpoint-independent", filtering = "address-dependent" }, link = { delay = "60ms" } }
+
+[[timeline]]
+at = "10.2s"
+signaling = { delay = "2s" }
+
+[[timeline]]
+at = "11s"
+set_ice_servers = { peer = "alice", servers = ["turn"] }
+
+[[expect]]
+reconnect_time = { after = "change_address", stream = "bob<-alice:audio", max = "2s" }
+
+[[expect]]
+media_gap = { stream = "*", after = "link", max = "100ms" }
+
+[[expect]]
+restart_time = { nth = 1, max = "1s" }
+"#;
+    let file = file::parse(&library().join("every-key.toml"), text).expect("it parses");
+    let scenario = &file.scenario;
+    let secret = Credentials {
+        user: "qa".into(),
+        password: "secret".into(),
+    };
+    assert_eq!(
+        scenario.servers,
+        Servers {
+            stun: true,
+            turn: Some(secret.clone())
+        }
+    );
+
+    let [alice, bob] = &scenario.peers[..] else {
+        panic!("two peers")
+    };
+    assert_eq!(
+        alice.uplink.rate_bps,
+        Some(2_000_000),
+        "`uplink` keeps `link`'s other keys"
+    );
+    assert!(alice.uplink.trace.is_some() && alice.downlink.trace.is_none());
+    let nat = alice.nat.as_ref().expect("alice is behind a NAT");
+    assert_eq!(
+        (nat.mapping, nat.filtering, nat.ports, nat.binding_lifetime),
+        (
+            Mapping::EndpointIndependent,
+            Filtering::AddressAndPortDependent,
+            PortAssignment::Random,
+            Duration::from_secs(30)
+        )
+    );
+    let wrong = Credentials {
+        user: "qa".into(),
+        password: "wrong".into(),
+    };
+    assert_eq!(alice.ice_servers, vec![IceServer::Stun, IceServer::Turn(wrong)]);
+    assert_eq!(
+        alice.policy.on_failed,
+        Some(RestartPolicy {
+            delay: Duration::from_secs(2),
+            max_attempts: 3
+        })
+    );
+    assert_eq!(bob.nat, Some(NatConfig::symmetric()));
+    assert!(bob.relay_only);
+    assert_eq!(
+        bob.policy.on_disconnected.map(|policy| policy.max_attempts),
+        Some(1)
+    );
+
+    let actions: Vec<(Duration, &Action)> = scenario.timeline.iter().map(|t| (t.at, &t.action)).collect();
+    let Action::Link {
+        peer,
+        direction: Direction::Down,
+        change,
+    } = actions[0].1
+    else {
+        panic!("{:?}", actions[0])
+    };
+    assert_eq!(peer, "bob");
+    assert_eq!(change.rate_bps, Some(None), "\"unlimited\" lifts the limit");
+    assert_eq!(change.trace, Some(None), "a rate replaces a trace");
+    assert_eq!(change.delay, None, "what it does not name stays");
+    let Action::ChangeAddress {
+        nat: Some(nat),
+        link: Some(link),
+        ..
+    } = actions[1].1
+    else {
+        panic!("{:?}", actions[1])
+    };
+    assert_eq!(nat, &NatConfig::restricted_cone());
+    assert_eq!(link.delay, Duration::from_millis(60));
+    assert_eq!(
+        actions[2],
+        (
+            Duration::from_millis(10_200),
+            &Action::Signaling(SignalingChange::Delay(Duration::from_secs(2)))
+        )
+    );
+    assert!(
+        matches!(actions[3].1, Action::SetIceServers { servers, .. } if servers == &vec![IceServer::Turn(secret.clone())])
+    );
+
+    // Windows start at their event, whatever the order of the timeline in the file.
+    assert!(matches!(
+        &file.expectations[0],
+        Expectation::ReconnectTime { action, at, stream, .. }
+            if action == "change_address" && *at == Duration::from_secs(10) && stream == "bob<-alice:audio"
+    ));
+    assert!(matches!(
+        &file.expectations[1],
+        Expectation::Stream { window, .. } if window.from == Duration::from_secs(12)
+    ));
+    assert!(matches!(
+        &file.expectations[3],
+        Expectation::RestartTime { nth: Some(1), .. }
+    ));
+}
+
+#[test]
+fn a_restart_that_never_completes_fails_restart_time_with_a_clear_measure() {
+    // The relay is cut before the restart and never comes back: the offer never arrives.
+    let text = format!(
+        "{}\n[[timeline]]\nat = \"2s\"\nsignaling = \"cut\"\n\n[[timeline]]\nat = \"3s\"\nrestart_ice = {{ peer = \"alice\" }}\n\n\
+         [[expect]]\nrestart_time = {{ max = \"1s\" }}\n\n[[expect]]\nrestarts = {{ min = 1, max = 1 }}\n",
+        GOOD.replace("duration = \"5s\"", "duration = \"4s\"")
+    );
+    let file = file::parse(Path::new("stuck.toml"), &text).expect("it parses");
+    let (_, verdicts) = file.play().expect("the call runs");
+    let restart_time = verdicts
+        .iter()
+        .find(|verdict| verdict.expectation == "restart_time of every restart")
+        .expect("judged");
+    assert!(!restart_time.passed, "{restart_time}");
+    assert_eq!(
+        restart_time.measured,
+        "never completed (restart #1 of 1: timeline by alice at 3s)"
+    );
+    let restarts = verdicts
+        .iter()
+        .find(|verdict| verdict.expectation == "restarts")
+        .expect("judged");
+    assert!(restarts.passed, "{restarts}");
 }
 
 #[test]
@@ -394,6 +813,8 @@ fn the_schema_accepts_every_bundled_scenario_and_rejects_a_typo() {
         breaking("media = [\"audio\"]", "meda = [\"audio\"]"),
         breaking("\"10ms\"", "\"10 msec\""),
         breaking("min = \"90%\"", "min = 0.9"),
+        with_timeline("at = \"2s\"\nrestart_ice = { peer = \"alice\" }\nclose = { peer = \"bob\" }"),
+        alice_with("nat = \"symetric\""),
     ] {
         assert!(
             schemas.validate(&as_json(&typo), index).is_err(),

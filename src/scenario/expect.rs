@@ -10,7 +10,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{StreamMetrics, Window};
+use crate::metrics::{Restart, StreamMetrics, Window};
 use crate::trace::What;
 use crate::world::Run;
 
@@ -31,6 +31,21 @@ pub enum Expectation {
         state: String,
         at: Duration,
     },
+    /// The network event `action` at `at` → the first packet of `stream` sent after it that
+    /// arrived (the run's `reconnects`).
+    ReconnectTime {
+        action: String,
+        at: Duration,
+        stream: String,
+        bounds: Bounds<Duration>,
+    },
+    /// Every ICE restart (or only the `nth`, from 1) completes within the bounds.
+    RestartTime {
+        nth: Option<usize>,
+        bounds: Bounds<Duration>,
+    },
+    /// The number of ICE restarts.
+    Restarts(Bounds<u64>),
 }
 
 /// What is checked on a stream.
@@ -104,12 +119,7 @@ impl Expectation {
         match self {
             Expectation::ConnectTime(bounds) => match run.metrics.connect_time {
                 Some(connect) => bounds.verdict("connect_time".to_owned(), connect),
-                None => Verdict {
-                    expectation: "connect_time".to_owned(),
-                    passed: false,
-                    measured: "never connected".to_owned(),
-                    limit: bounds.to_string(),
-                },
+                None => bounds.failed("connect_time".to_owned(), "never connected"),
             },
             Expectation::Stream {
                 stream,
@@ -145,7 +155,75 @@ impl Expectation {
                     limit: state.clone(),
                 }
             }
+            Expectation::ReconnectTime {
+                action,
+                at,
+                stream,
+                bounds,
+            } => {
+                let expectation = format!("reconnect_time {stream} after {action} at {}", at.show());
+                let reconnect = run
+                    .metrics
+                    .reconnects
+                    .iter()
+                    .find(|reconnect| reconnect.action == *action && reconnect.at == *at);
+                match reconnect.map(|reconnect| reconnect.reconnect_time.get(stream)) {
+                    Some(Some(Some(time))) => bounds.verdict(expectation, *time),
+                    Some(Some(None)) => bounds.failed(expectation, "nothing sent after it arrived"),
+                    Some(None) => bounds.failed(expectation, "the stream sent nothing"),
+                    None => bounds.failed(expectation, "the run had no such event"),
+                }
+            }
+            Expectation::RestartTime { nth, bounds } => restart_time(&run.metrics.restarts, *nth, bounds),
+            Expectation::Restarts(bounds) => {
+                bounds.verdict("restarts".to_owned(), run.metrics.restarts.len() as u64)
+            }
         }
+    }
+}
+
+/// Judges the time the chosen restarts took: the first one that broke the limits (never
+/// completing breaks them), else the slowest.
+fn restart_time(restarts: &[Restart], nth: Option<usize>, bounds: &Bounds<Duration>) -> Verdict {
+    let chosen = restarts
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| nth.is_none_or(|nth| index + 1 == nth));
+    let expectation = match nth {
+        Some(nth) => format!("restart_time of restart #{nth}"),
+        None => "restart_time of every restart".to_owned(),
+    };
+    let describe = |index: usize, restart: &Restart| {
+        format!(
+            "restart #{} of {}: {} by {} at {}",
+            index + 1,
+            restarts.len(),
+            restart.reason,
+            restart.peer,
+            restart.at.show()
+        )
+    };
+    let judged = |index: usize, restart: &Restart, time: Duration| {
+        let mut verdict = bounds.verdict(expectation.clone(), time);
+        verdict.measured += &format!(" ({})", describe(index, restart));
+        verdict
+    };
+    let mut slowest: Option<(usize, &Restart, Duration)> = None;
+    for (index, restart) in chosen {
+        let Some(time) = restart.restart_time else {
+            let measured = format!("never completed ({})", describe(index, restart));
+            return bounds.failed(expectation, &measured);
+        };
+        if !bounds.holds(time) {
+            return judged(index, restart, time);
+        }
+        if slowest.is_none_or(|(.., slowest)| time > slowest) {
+            slowest = Some((index, restart, time));
+        }
+    }
+    match slowest {
+        Some((index, restart, time)) => judged(index, restart, time),
+        None => bounds.failed(expectation, &format!("the call had {} restarts", restarts.len())),
     }
 }
 
@@ -178,12 +256,7 @@ impl StreamMetric {
                     };
                     bounds.verdict(format!("{expectation} {name}"), value)
                 }
-                None => Verdict {
-                    expectation,
-                    passed: false,
-                    measured: "nothing arrived".to_owned(),
-                    limit: bounds.to_string(),
-                },
+                None => bounds.failed(expectation, "nothing arrived"),
             },
             StreamMetric::Freezes(bounds) => bounds.verdict(expectation, m.freezes),
             StreamMetric::DataChannel => Verdict {
@@ -220,6 +293,16 @@ impl<T: PartialOrd + Copy + Show> Bounds<T> {
             expectation,
             passed: self.holds(value),
             measured: value.show(),
+            limit: self.to_string(),
+        }
+    }
+
+    /// Nothing to hold to the limits: `why`.
+    fn failed(&self, expectation: String, why: &str) -> Verdict {
+        Verdict {
+            expectation,
+            passed: false,
+            measured: why.to_owned(),
             limit: self.to_string(),
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! Reading happens in two passes. serde reads the text into the `format` types, checking
 //! syntax, key names, types and units; then `Source` checks what serde cannot (one caller
-//! and one callee, windows within the call, streams that exist) and builds the scenario.
+//! and one callee, servers that exist, timeline events within the call and on known peers,
+//! windows within the call, streams and events that exist) and builds the scenario.
 //! Every error names `file:line:col` and the field.
 
 mod format;
@@ -20,14 +21,17 @@ use schemars::schema::RootSchema;
 use toml::Spanned;
 
 use self::format::{
-    CheckText, DelayCheckText, LinkText, MediaText, PeerText, ScenarioText, StreamCheckText, StreamWindowText,
+    CheckText, CredentialsText, DirectionText, IceServerText, LinkText, MediaText, NameOrTable, NatName,
+    NatTableText, NatText, PeerText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName,
+    ServersText, SignalingName, TimelineText, TransportPolicyText,
 };
 use self::units::{Share, WithUnit, list};
 use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
-use super::{PeerSpec, Scenario};
-use crate::metrics::Window;
-use crate::net::{LinkConfig, Loss};
-use crate::peer::Role;
+use super::{Credentials, IceServer, PeerSpec, Scenario, Servers};
+use crate::metrics::{NETWORK_EVENTS, Window};
+use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
+use crate::peer::{AppPolicy, RestartPolicy, Role};
+use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
 use crate::world::{Run, RunError};
 
@@ -147,21 +151,17 @@ impl std::error::Error for FileError {}
 
 /// Keys of SPEC's format that this version cannot simulate yet, with advice: named as such
 /// rather than reported as typos.
-const NOT_YET: [(&str, &str); 10] = [
-    ("servers", ""),
-    ("timeline", ""),
+const NOT_YET: [(&str, &str); 2] = [
     ("sweep", ""),
-    ("nat", ""),
-    ("ice_servers", ""),
-    ("on_failed", ""),
-    ("after", ""),
-    ("reconnect_time", ""),
-    ("restart_time", ""),
     (
         "interface",
-        "; describe a peer's access link with `link`, or `uplink` and `downlink`",
+        "; describe a peer's access link with `link` (or `uplink` and `downlink`) and its NAT \
+         with `nat`",
     ),
 ];
+
+/// A `[servers] turn` to show in advice.
+const TURN_EXAMPLE: &str = r#"turn = { user = "qa", password = "secret" }"#;
 
 /// The file being read: turns places in its text into errors, and checked text into a
 /// scenario.
@@ -231,12 +231,17 @@ impl Source<'_> {
         let mut scenario = Scenario::new(text.name.as_deref().unwrap_or(&default_name));
         scenario.duration = duration;
         scenario.seed = text.seed.unwrap_or(scenario.seed);
-        self.check_link(&text.core, "core")?;
-        scenario.core = link_config(&text.core);
+        scenario.core = self.link_config(&text.core, "core")?;
         if let Some(delay) = text.signaling.delay {
             scenario.signaling_delay = delay.0;
         }
-        scenario.peers = self.peers(&text.peers)?;
+        scenario.servers = servers(&text.servers);
+        scenario.peers = self.peers(&text.peers, &scenario.servers)?;
+        for (index, entry) in text.timeline.iter().enumerate() {
+            let action = self.timed_action(index, entry, &scenario)?;
+            scenario.timeline.push(action);
+        }
+        self.check_nats_exist(&text.timeline, &scenario)?;
 
         let call = Call::new(&scenario);
         let mut expectations = Vec::new();
@@ -251,7 +256,11 @@ impl Source<'_> {
         })
     }
 
-    fn peers(&self, peers: &BTreeMap<String, Spanned<PeerText>>) -> Result<Vec<PeerSpec>, FileError> {
+    fn peers(
+        &self,
+        peers: &BTreeMap<String, Spanned<PeerText>>,
+        servers: &Servers,
+    ) -> Result<Vec<PeerSpec>, FileError> {
         let mut specs = Vec::new();
         for (name, peer) in peers {
             let field = format!("peers.{name}");
@@ -268,7 +277,7 @@ impl Source<'_> {
                 );
                 return Err(self.error_at(&peer.get_ref().role, &format!("{field}.role"), message));
             }
-            specs.push(self.peer(name, peer, &field)?);
+            specs.push(self.peer(name, peer, &field, servers)?);
         }
         if specs.len() != 2 {
             let message = format!(
@@ -282,7 +291,13 @@ impl Source<'_> {
         Ok(specs)
     }
 
-    fn peer(&self, name: &str, peer: &Spanned<PeerText>, field: &str) -> Result<PeerSpec, FileError> {
+    fn peer(
+        &self,
+        name: &str,
+        peer: &Spanned<PeerText>,
+        field: &str,
+        servers: &Servers,
+    ) -> Result<PeerSpec, FileError> {
         let text = peer.get_ref();
         let mut spec = PeerSpec::new(name, *text.role.get_ref());
         if let Some(media) = &text.media {
@@ -306,19 +321,71 @@ impl Source<'_> {
             }
             spec.media.data_interval = interval.get_ref().0;
         }
-        for (link, key) in [
-            (&text.link, "link"),
-            (&text.uplink, "uplink"),
-            (&text.downlink, "downlink"),
-        ] {
-            self.check_link(link, &format!("{field}.{key}"))?;
+        // `uplink` and `downlink` change what `link` says.
+        let both = self.link_config(&text.link, &format!("{field}.link"))?;
+        spec.uplink = self
+            .link_change(&text.uplink, &format!("{field}.uplink"))?
+            .apply(&both);
+        spec.downlink = self
+            .link_change(&text.downlink, &format!("{field}.downlink"))?
+            .apply(&both);
+        if let Some(nat) = &text.nat {
+            spec.nat = self.nat(nat, &format!("{field}.nat"))?;
         }
-        spec.uplink = link_config(&text.uplink.or(&text.link));
-        spec.downlink = link_config(&text.downlink.or(&text.link));
+        spec.ice_servers = self.ice_servers(&text.ice_servers, &format!("{field}.ice_servers"), servers)?;
+        if let Some(policy) = &text.ice_transport_policy {
+            spec.relay_only = *policy.get_ref() == TransportPolicyText::Relay;
+            if spec.relay_only && !spec.ice_servers.iter().any(|s| matches!(s, IceServer::Turn(_))) {
+                let message = "relay candidates come from a TURN server: add \"turn\" to this peer's \
+                               `ice_servers`"
+                    .to_owned();
+                return Err(self.error_at(policy, &format!("{field}.ice_transport_policy"), message));
+            }
+        }
+        spec.policy = AppPolicy {
+            on_disconnected: text.on_disconnected.map(restart_policy),
+            on_failed: text.on_failed.map(restart_policy),
+        };
         Ok(spec)
     }
 
+    /// The link a table describes, its absent keys ideal.
+    fn link_config(&self, link: &LinkText, field: &str) -> Result<LinkConfig, FileError> {
+        Ok(self.link_change(link, field)?.apply(&LinkConfig::default()))
+    }
+
+    /// What a link table changes: the settings it names. A rate replaces a trace.
+    fn link_change(&self, link: &LinkText, field: &str) -> Result<LinkChange, FileError> {
+        self.check_link(link, field)?;
+        let trace = match &link.trace {
+            Some(path) => Some(self.delivery_trace(path, &format!("{field}.trace"))?),
+            None => None,
+        };
+        Ok(LinkChange {
+            delay: link.delay.map(|delay| delay.0),
+            jitter: link.jitter.map(|jitter| jitter.0),
+            reorder: link.reorder,
+            loss: link.loss.map(|loss| match &link.burst {
+                _ if loss.0.0 == 0.0 => Loss::None,
+                Some(burst) => Loss::Bursty {
+                    loss: loss.0.0,
+                    mean_burst: *burst.get_ref(),
+                },
+                None => Loss::Random(loss.0.0),
+            }),
+            rate_bps: link.rate.map(|rate| rate.0),
+            trace: trace.map(Some).or(link.rate.map(|_| None)),
+            queue: link.queue.map(|queue| queue.0),
+            duplicate: link.duplicate.map(|share| share.0.0),
+            mtu: link.mtu.map(|mtu| usize::from(mtu.get())),
+        })
+    }
+
     fn check_link(&self, link: &LinkText, field: &str) -> Result<(), FileError> {
+        if let (Some(trace), Some(_)) = (&link.trace, link.rate) {
+            let message = "give `rate` or `trace`, not both: the trace sets the link's rate".to_owned();
+            return Err(self.error_at(trace, &format!("{field}.trace"), message));
+        }
         let Some(burst) = &link.burst else {
             return Ok(());
         };
@@ -333,6 +400,261 @@ impl Source<'_> {
             return Err(self.error_at(burst, &field, message));
         }
         Ok(())
+    }
+
+    /// The Mahimahi trace at `path`, relative to the scenario file's folder.
+    fn delivery_trace(&self, path: &Spanned<String>, field: &str) -> Result<DeliveryTrace, FileError> {
+        let folder = self.path.parent().unwrap_or(Path::new(""));
+        DeliveryTrace::load(&folder.join(path.get_ref()))
+            .map_err(|error| self.error_at(path, field, format!("cannot use this trace: {error}")))
+    }
+
+    /// The NAT a `nat` value describes; `None` for "none".
+    fn nat(&self, nat: &Spanned<NatText>, field: &str) -> Result<Option<NatConfig>, FileError> {
+        match nat.get_ref() {
+            NameOrTable::Name(NatName(config)) => Ok(config.clone()),
+            NameOrTable::Table(table) => self.nat_table(table, nat.span(), field).map(Some),
+        }
+    }
+
+    /// A NAT table: its `type`, or its `mapping` and `filtering`, changed by its other keys.
+    fn nat_table(
+        &self,
+        table: &NatTableText,
+        span: Range<usize>,
+        field: &str,
+    ) -> Result<NatConfig, FileError> {
+        let start = match (&table.kind, table.mapping, table.filtering) {
+            (Some(kind), ..) => kind.get_ref().0.clone().ok_or_else(|| {
+                let message = "\"none\" is no NAT to describe: write `nat = \"none\"`, or name a NAT type";
+                self.error_at(kind, &format!("{field}.type"), message.to_owned())
+            })?,
+            // The shorthands' defaults for the keys not given.
+            (None, Some(mapping), Some(filtering)) => NatConfig {
+                mapping: mapping.mapping(),
+                filtering: filtering.filtering(),
+                ..NatConfig::full_cone()
+            },
+            (None, ..) => {
+                let message = format!(
+                    "give the NAT's `type` to start from ({}), or both its `mapping` and `filtering`",
+                    list(&NatConfig::SHORTHANDS)
+                );
+                return Err(self.error(span, field, message));
+            }
+        };
+        if let Some(lifetime) = table
+            .binding_lifetime
+            .as_ref()
+            .filter(|l| l.get_ref().0.is_zero())
+        {
+            let message = "a binding lives longer than 0s".to_owned();
+            return Err(self.error_at(lifetime, &format!("{field}.binding_lifetime"), message));
+        }
+        Ok(NatConfig {
+            mapping: table.mapping.map_or(start.mapping, |mapping| mapping.mapping()),
+            filtering: table
+                .filtering
+                .map_or(start.filtering, |filtering| filtering.filtering()),
+            ports: table.ports.map_or(start.ports, |ports| ports.assignment()),
+            binding_lifetime: table
+                .binding_lifetime
+                .as_ref()
+                .map_or(start.binding_lifetime, |lifetime| lifetime.get_ref().0),
+            hairpinning: table.hairpinning.unwrap_or(start.hairpinning),
+        })
+    }
+
+    /// The ICE servers a list names; each must be declared in `[servers]`.
+    fn ice_servers(
+        &self,
+        names: &[Spanned<IceServerText>],
+        field: &str,
+        servers: &Servers,
+    ) -> Result<Vec<IceServer>, FileError> {
+        let mut configured = Vec::new();
+        for (index, server) in names.iter().enumerate() {
+            let missing = |kind: &str, declaration: &str| {
+                let message = format!("[servers] has no {kind} server; declare one there: `{declaration}`");
+                self.error_at(server, &format!("{field}[{index}]"), message)
+            };
+            configured.push(match server.get_ref() {
+                NameOrTable::Name(ServerName::Stun) if servers.stun => IceServer::Stun,
+                NameOrTable::Name(ServerName::Stun) => return Err(missing("STUN", "stun = true")),
+                NameOrTable::Name(ServerName::Turn) => match &servers.turn {
+                    Some(credentials) => IceServer::Turn(credentials.clone()),
+                    None => return Err(missing("TURN", TURN_EXAMPLE)),
+                },
+                NameOrTable::Table(table) if servers.turn.is_some() => {
+                    IceServer::Turn(credentials(&table.turn))
+                }
+                NameOrTable::Table(_) => return Err(missing("TURN", TURN_EXAMPLE)),
+            });
+        }
+        Ok(configured)
+    }
+
+    /// One `[[timeline]]` entry: a time within the call and one action on known peers.
+    fn timed_action(
+        &self,
+        index: usize,
+        entry: &Spanned<TimelineText>,
+        scenario: &Scenario,
+    ) -> Result<TimedAction, FileError> {
+        let field = format!("timeline[{index}]");
+        let text = entry.get_ref();
+        let at = text.at.get_ref().0;
+        if at >= scenario.duration {
+            let message = format!(
+                "at {} is not before the end of the call ({})",
+                at.show(),
+                scenario.duration.show()
+            );
+            return Err(self.error_at(&text.at, &format!("{field}.at"), message));
+        }
+        let keys = text.action_keys();
+        let given: Vec<&str> = keys
+            .iter()
+            .filter_map(|(key, given)| given.then_some(*key))
+            .collect();
+        if let [first, second, ..] = given.as_slice() {
+            let message = format!(
+                "an entry holds one action, this one holds `{first}` and `{second}`; give each its \
+                 own [[timeline]] with its own `at`"
+            );
+            return Err(self.error_at(entry, &field, message));
+        }
+        let action = self.action(entry, &field, scenario)?;
+        Ok(TimedAction { at, action })
+    }
+
+    /// The action of a timeline entry that holds at most one.
+    fn action(
+        &self,
+        entry: &Spanned<TimelineText>,
+        field: &str,
+        scenario: &Scenario,
+    ) -> Result<Action, FileError> {
+        let text = entry.get_ref();
+        let peer = |name: &Spanned<String>, key: &str| {
+            self.peer_name(name, &format!("{field}.{key}.peer"), &scenario.peers)
+        };
+        Ok(if let Some(change) = &text.link {
+            Action::Link {
+                peer: peer(&change.peer, "link")?,
+                direction: match change.direction {
+                    None | Some(DirectionText::Both) => Direction::Both,
+                    Some(DirectionText::Up) => Direction::Up,
+                    Some(DirectionText::Down) => Direction::Down,
+                },
+                change: self.link_change(&change.keys(), &format!("{field}.link"))?,
+            }
+        } else if let Some(outage) = &text.outage {
+            let duration = outage.duration.get_ref().0;
+            if duration.is_zero() {
+                let message = "an outage lasts longer than 0s".to_owned();
+                return Err(self.error_at(&outage.duration, &format!("{field}.outage.duration"), message));
+            }
+            Action::Outage {
+                peer: peer(&outage.peer, "outage")?,
+                duration,
+            }
+        } else if let Some(change) = &text.change_address {
+            let field = format!("{field}.change_address");
+            Action::ChangeAddress {
+                peer: peer(&change.peer, "change_address")?,
+                nat: match &change.nat {
+                    Some(nat) => self.nat(nat, &format!("{field}.nat"))?,
+                    None => None,
+                },
+                link: match &change.link {
+                    Some(link) => Some(self.link_config(link, &format!("{field}.link"))?),
+                    None => None,
+                },
+            }
+        } else if let Some(reset) = &text.nat_reset {
+            Action::NatReset {
+                peer: peer(&reset.peer, "nat_reset")?,
+            }
+        } else if let Some(change) = &text.nat {
+            Action::Nat {
+                peer: peer(&change.peer, "nat")?,
+                config: self.nat_table(&change.keys(), entry.span(), &format!("{field}.nat"))?,
+            }
+        } else if let Some(change) = &text.signaling {
+            Action::Signaling(match change {
+                NameOrTable::Name(SignalingName::Cut) => SignalingChange::Cut,
+                NameOrTable::Name(SignalingName::Restore) => SignalingChange::Restore,
+                NameOrTable::Table(delay) => SignalingChange::Delay(delay.delay.0),
+            })
+        } else if let Some(set) = &text.set_ice_servers {
+            Action::SetIceServers {
+                peer: peer(&set.peer, "set_ice_servers")?,
+                servers: self.ice_servers(
+                    &set.servers,
+                    &format!("{field}.set_ice_servers.servers"),
+                    &scenario.servers,
+                )?,
+            }
+        } else if let Some(restart) = &text.restart_ice {
+            Action::RestartIce {
+                peer: peer(&restart.peer, "restart_ice")?,
+            }
+        } else if let Some(close) = &text.close {
+            Action::Close {
+                peer: peer(&close.peer, "close")?,
+            }
+        } else {
+            let keys: Vec<&str> = text.action_keys().iter().map(|(key, _)| *key).collect();
+            let message = format!("this entry has a time but no action; give one of {}", list(&keys));
+            return Err(self.error_at(entry, field, message));
+        })
+    }
+
+    /// `nat_reset` and `nat` need a NAT in front of the peer at that time: its own, or the
+    /// one of a network it moved to before.
+    fn check_nats_exist(
+        &self,
+        entries: &[Spanned<TimelineText>],
+        scenario: &Scenario,
+    ) -> Result<(), FileError> {
+        let mut behind_nat: BTreeMap<&str, bool> = scenario
+            .peers
+            .iter()
+            .map(|peer| (peer.name.as_str(), peer.nat.is_some()))
+            .collect();
+        let mut in_time_order: Vec<(usize, &TimedAction)> = scenario.timeline.iter().enumerate().collect();
+        in_time_order.sort_by_key(|(_, timed)| timed.at);
+        for (index, timed) in in_time_order {
+            match &timed.action {
+                Action::ChangeAddress { peer, nat, .. } => {
+                    behind_nat.insert(peer, nat.is_some());
+                }
+                Action::NatReset { peer } | Action::Nat { peer, .. } if !behind_nat[peer.as_str()] => {
+                    let message = format!(
+                        "{peer} is behind no NAT at {}: give the peer a `nat`, or move it behind one \
+                         first with `change_address`",
+                        timed.at.show()
+                    );
+                    let field = format!("timeline[{index}].{}", timed.action.name());
+                    return Err(self.error_at(&entries[index], &field, message));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A peer a timeline entry names, which must be in the call.
+    fn peer_name(
+        &self,
+        name: &Spanned<String>,
+        field: &str,
+        peers: &[PeerSpec],
+    ) -> Result<String, FileError> {
+        let names: Vec<&str> = peers.iter().map(|peer| peer.name.as_str()).collect();
+        known_peer(name.get_ref(), &names).map_err(|message| self.error_at(name, field, message))?;
+        Ok(name.get_ref().clone())
     }
 
     /// One `[[expect]]`: an expectation per stream or peer it covers.
@@ -359,6 +681,21 @@ impl Source<'_> {
                     at: call.duration,
                 };
                 return Ok(call.peers.iter().map(at_the_end).collect());
+            }
+            CheckText::ReconnectTime(c) => {
+                let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
+                return self.reconnect_times(&field, c, check.span(), bounds, call);
+            }
+            CheckText::RestartTime(c) => {
+                let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
+                return Ok(vec![Expectation::RestartTime {
+                    nth: c.nth.map(|nth| nth.get()),
+                    bounds,
+                }]);
+            }
+            CheckText::Restarts(c) => {
+                let bounds = Bounds::new(c.min, c.max).map_err(bad_bounds)?;
+                return Ok(vec![Expectation::Restarts(bounds)]);
             }
             CheckText::Delivered(c) => {
                 let bounds = Bounds::new(ratio(c.min), ratio(c.max)).map_err(bad_bounds)?;
@@ -390,7 +727,7 @@ impl Source<'_> {
         call: &Call,
         metric: StreamMetric,
     ) -> Result<Vec<Expectation>, FileError> {
-        let window = self.window(field, &scope, call.duration)?;
+        let window = self.window(field, &scope, call)?;
         let streams = self.select(&format!("{field}.stream"), scope.stream, kinds, call)?;
         Ok(streams
             .into_iter()
@@ -402,34 +739,129 @@ impl Source<'_> {
             .collect())
     }
 
-    fn window(&self, field: &str, scope: &Scope<'_>, duration: Duration) -> Result<Window, FileError> {
-        let from = scope
-            .from
-            .as_ref()
-            .map_or(Duration::ZERO, |from| from.get_ref().0);
-        let to = scope.to.as_ref().map_or(duration, |to| to.get_ref().0);
-        if let Some(text) = scope.to.as_ref().filter(|_| to > duration) {
+    /// A reconnection time per stream the check selects (every stream by default, `span`
+    /// placing errors about that), after a network event.
+    fn reconnect_times(
+        &self,
+        field: &str,
+        check: &ReconnectCheckText,
+        span: Range<usize>,
+        bounds: Bounds<Duration>,
+        call: &Call,
+    ) -> Result<Vec<Expectation>, FileError> {
+        let after_field = format!("{field}.after");
+        let (action, at) = self.event(&check.after, &after_field, call)?;
+        if !NETWORK_EVENTS.contains(&action) {
+            let hint = if action == "outage" {
+                "; an outage's reconnection counts from its end: `outage_end`"
+            } else {
+                ""
+            };
+            let message = format!(
+                "reconnection counts from a network event: {}{hint}",
+                list(&NETWORK_EVENTS)
+            );
+            return Err(self.error_at(&check.after, &after_field, message));
+        }
+        let every = Spanned::new(span, "*".to_owned());
+        let stream = check.stream.as_ref().unwrap_or(&every);
+        let streams = self.select(&format!("{field}.stream"), stream, &ANY_MEDIUM, call)?;
+        Ok(streams
+            .into_iter()
+            .map(|stream| Expectation::ReconnectTime {
+                action: action.to_owned(),
+                at,
+                stream: stream.to_string(),
+                bounds,
+            })
+            .collect())
+    }
+
+    /// The window of a stream check: from `from` or the `after` event, to `to`.
+    fn window(&self, field: &str, scope: &Scope<'_>, call: &Call) -> Result<Window, FileError> {
+        let (from, start) = match (scope.after, scope.from) {
+            (Some(_), Some(from)) => {
+                let message = "give `from` or `after`, not both: `after` starts the window at its event";
+                return Err(self.error_at(from, &format!("{field}.from"), message.to_owned()));
+            }
+            (Some(after), None) => {
+                let after_field = format!("{field}.after");
+                let (_, at) = self.event(after, &after_field, call)?;
+                (at, Some((after.span(), after_field)))
+            }
+            (None, Some(from)) => (from.get_ref().0, Some((from.span(), format!("{field}.from")))),
+            (None, None) => (Duration::ZERO, None),
+        };
+        let to = scope.to.as_ref().map_or(call.duration, |to| to.get_ref().0);
+        if let Some(text) = scope.to.as_ref().filter(|_| to > call.duration) {
             let message = format!(
                 "the window ends at {}, after the call (it lasts {})",
                 to.show(),
-                duration.show()
+                call.duration.show()
             );
             return Err(self.error_at(text, &format!("{field}.to"), message));
         }
-        let empty = from >= to;
-        if let Some(text) = scope.from.as_ref().filter(|_| empty) {
-            let message = format!(
-                "the window starts at {}, not before its end ({})",
-                from.show(),
-                to.show()
-            );
-            return Err(self.error_at(text, &format!("{field}.from"), message));
+        if from < to {
+            return Ok(Window { from, to });
         }
-        if let Some(text) = scope.to.as_ref().filter(|_| empty) {
-            let message = format!("the window ends at {}, not after its start (0s)", to.show());
-            return Err(self.error_at(text, &format!("{field}.to"), message));
+        Err(match start {
+            Some((span, start_field)) => {
+                let message = format!(
+                    "the window starts at {}, not before its end ({})",
+                    from.show(),
+                    to.show()
+                );
+                self.error(span, &start_field, message)
+            }
+            // It starts at 0s, so `to` says 0s: the call itself lasts longer.
+            None => {
+                let message = format!("the window ends at {}, not after its start (0s)", to.show());
+                let span = scope.to.as_ref().map_or(0..0, Spanned::span);
+                self.error(span, &format!("{field}.to"), message)
+            }
+        })
+    }
+
+    /// The timeline event `after` names, `action` or `action#n` (the n-th in time order),
+    /// and when it happens.
+    fn event<'c>(
+        &self,
+        after: &Spanned<String>,
+        field: &str,
+        call: &'c Call,
+    ) -> Result<(&'c str, Duration), FileError> {
+        let fail = |message: String| self.error_at(after, field, message);
+        let text = after.get_ref();
+        let (name, nth) = match text.split_once('#') {
+            None => (text.as_str(), 1),
+            Some((name, nth)) => match nth.parse::<usize>() {
+                Ok(nth) if nth >= 1 => (name, nth),
+                _ => {
+                    return Err(fail(format!(
+                        "expected `{name}#n` with n a count from 1, found `{text}`"
+                    )));
+                }
+            },
+        };
+        let occurrences: Vec<&(String, Duration)> =
+            call.events.iter().filter(|(event, _)| event == name).collect();
+        if let Some((event, at)) = occurrences.get(nth - 1) {
+            return Ok((event.as_str(), *at));
         }
-        Ok(Window { from, to })
+        if !occurrences.is_empty() {
+            return Err(fail(format!(
+                "the timeline has {} `{name}`, not {nth}",
+                occurrences.len()
+            )));
+        }
+        let mut names: Vec<&str> = call.events.iter().map(|(event, _)| event.as_str()).collect();
+        names.sort();
+        names.dedup();
+        Err(fail(match closest(name, &names) {
+            _ if names.is_empty() => format!("the timeline has no `{name}`: it is empty"),
+            Some(close) => format!("the timeline has no `{name}`; did you mean `{close}`?"),
+            None => format!("the timeline has no `{name}`; it has {}", list(&names)),
+        }))
     }
 
     /// The streams of `kinds` that `selector` names; naming none is an error.
@@ -444,14 +876,7 @@ impl Source<'_> {
         let pattern = StreamPattern::parse(selector.get_ref()).map_err(fail)?;
         let peers: Vec<&str> = call.peers.iter().map(String::as_str).collect();
         for name in [pattern.to, pattern.from].into_iter().flatten() {
-            if !peers.contains(&name) {
-                let suggestion =
-                    closest(name, &peers).map_or(String::new(), |close| format!("did you mean `{close}`? "));
-                return Err(fail(format!(
-                    "no peer is called `{name}`; {suggestion}the peers are {}",
-                    list(&peers)
-                )));
-            }
+            known_peer(name, &peers).map_err(fail)?;
         }
         let candidates: Vec<&StreamId> = call
             .streams
@@ -488,6 +913,9 @@ struct Call {
     peers: Vec<String>,
     /// Every stream some peer sends.
     streams: Vec<StreamId>,
+    /// The timeline's events by name, in time order: its actions, and `outage_end` when an
+    /// outage's link comes back.
+    events: Vec<(String, Duration)>,
 }
 
 impl Call {
@@ -506,47 +934,19 @@ impl Call {
                 })
             })
             .collect();
+        let mut events: Vec<(String, Duration)> = Vec::new();
+        for TimedAction { at, action } in &scenario.timeline {
+            events.push((action.name().to_owned(), *at));
+            if let Action::Outage { duration, .. } = action {
+                events.push(("outage_end".to_owned(), *at + *duration));
+            }
+        }
+        events.sort_by_key(|(_, at)| *at);
         Call {
             duration: scenario.duration,
             peers: peers.iter().map(|peer| peer.name.clone()).collect(),
             streams,
-        }
-    }
-}
-
-/// The streams a stream check covers and the window it looks at, as written.
-struct Scope<'a> {
-    stream: &'a Spanned<String>,
-    from: &'a Option<Spanned<WithUnit<Duration>>>,
-    to: &'a Option<Spanned<WithUnit<Duration>>>,
-}
-
-impl<T> StreamCheckText<T> {
-    fn scope(&self) -> Scope<'_> {
-        Scope {
-            stream: &self.stream,
-            from: &self.from,
-            to: &self.to,
-        }
-    }
-}
-
-impl DelayCheckText {
-    fn scope(&self) -> Scope<'_> {
-        Scope {
-            stream: &self.stream,
-            from: &self.from,
-            to: &self.to,
-        }
-    }
-}
-
-impl StreamWindowText {
-    fn scope(&self) -> Scope<'_> {
-        Scope {
-            stream: &self.stream,
-            from: &self.from,
-            to: &self.to,
+            events,
         }
     }
 }
@@ -600,30 +1000,25 @@ impl<'a> StreamPattern<'a> {
     }
 }
 
-fn link_config(text: &LinkText) -> LinkConfig {
-    let mut config = LinkConfig::default();
-    let set = |target: &mut Duration, value: Option<WithUnit<Duration>>| {
-        if let Some(value) = value {
-            *target = value.0;
-        }
-    };
-    set(&mut config.delay, text.delay);
-    set(&mut config.jitter, text.jitter);
-    config.reorder = text.reorder.unwrap_or(config.reorder);
-    config.loss = match (text.loss, &text.burst) {
-        (Some(loss), _) if loss.0.0 == 0.0 => Loss::None,
-        (Some(loss), Some(burst)) => Loss::Bursty {
-            loss: loss.0.0,
-            mean_burst: *burst.get_ref(),
-        },
-        (Some(loss), None) => Loss::Random(loss.0.0),
-        (None, _) => Loss::None,
-    };
-    config.rate_bps = text.rate.map(|rate| rate.0.0);
-    config.queue = text.queue.map_or(config.queue, |queue| queue.0);
-    config.duplicate = text.duplicate.map_or(0.0, |share| share.0.0);
-    config.mtu = text.mtu.map_or(config.mtu, |mtu| usize::from(mtu.get()));
-    config
+fn servers(text: &ServersText) -> Servers {
+    Servers {
+        stun: text.stun,
+        turn: text.turn.as_ref().map(credentials),
+    }
+}
+
+fn credentials(text: &CredentialsText) -> Credentials {
+    Credentials {
+        user: text.user.clone(),
+        password: text.password.clone(),
+    }
+}
+
+fn restart_policy(text: RestartPolicyText) -> RestartPolicy {
+    RestartPolicy {
+        delay: text.restart_ice.0,
+        max_attempts: text.max_attempts.map_or(3, |attempts| attempts.get()),
+    }
 }
 
 fn media_kind(medium: MediaText) -> MediaKind {
@@ -678,6 +1073,18 @@ fn unknown_name(message: &str) -> String {
     let suggestion =
         closest(name, expected).map_or(String::new(), |close| format!("did you mean `{close}`? "));
     format!("unknown name `{name}`; {suggestion}expected {}", list(expected))
+}
+
+/// Whether `name` is one of `peers`; if not, which one it may have meant.
+fn known_peer(name: &str, peers: &[&str]) -> Result<(), String> {
+    if peers.contains(&name) {
+        return Ok(());
+    }
+    let suggestion = closest(name, peers).map_or(String::new(), |close| format!("did you mean `{close}`? "));
+    Err(format!(
+        "no peer is called `{name}`; {suggestion}the peers are {}",
+        list(peers)
+    ))
 }
 
 /// The candidate `name` was most likely meant to be, if one is close enough.

@@ -3,24 +3,34 @@
 //!
 //! Values keep their place in the file (`Spanned`) where a later check may need to point
 //! at them; everything else is checked by serde while reading.
+//!
+//! Tables that share keys (a peer's link and a timeline link change, a peer's NAT and a
+//! timeline NAT change, the stream checks) are declared by one macro per list of keys, so
+//! the lists and their descriptions cannot drift apart. They are macros rather than
+//! `#[serde(flatten)]` because flattening loses the places of values in the file.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU16;
+use std::fmt;
+use std::marker::PhantomData;
+use std::num::{NonZeroU16, NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use schemars::r#gen::SchemaGenerator;
-use schemars::schema::{Metadata, Schema, SchemaObject};
+use schemars::schema::{
+    ArrayValidation, InstanceType, Metadata, Schema, SchemaObject, SingleOrVec, SubschemaValidation,
+};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use toml::Spanned;
 
-use super::units::{Bps, Share, WithUnit};
-use crate::net::QueueLimit;
+use super::units::{Bps, RateLimit, Share, WithUnit};
+use crate::net::{Filtering, Mapping, NatConfig, PortAssignment, QueueLimit};
 use crate::peer::Role;
 use crate::scenario::expect::Percentile;
 
-/// A webrtc-netsim scenario: two peers calling each other over a simulated network, and
-/// what must hold about the call.
+/// A webrtc-netsim scenario: two peers calling each other over a simulated network, what
+/// happens during the call, and what must hold about it.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "webrtc-netsim scenario")]
@@ -40,9 +50,15 @@ pub struct ScenarioText {
     pub core: LinkText,
     #[serde(default)]
     pub signaling: SignalingText,
+    #[serde(default)]
+    pub servers: ServersText,
     /// The two peers, by name: one `role = "caller"`, one `role = "callee"`.
     #[schemars(with = "BTreeMap<String, PeerText>")]
     pub peers: BTreeMap<String, Spanned<PeerText>>,
+    /// What happens during the call: each `[[timeline]]` holds `at` and one action.
+    #[serde(default)]
+    #[schemars(schema_with = "timeline_schema")]
+    pub timeline: Vec<Spanned<TimelineText>>,
     /// What must hold about the call; each `[[expect]]` holds one check.
     #[serde(default)]
     #[schemars(with = "Vec<CheckText>")]
@@ -56,6 +72,27 @@ pub struct ScenarioText {
 pub struct SignalingText {
     /// How long the relay takes to forward a message. Default "20ms".
     pub delay: Option<WithUnit<Duration>>,
+}
+
+/// The STUN and TURN servers in the core. Peers use the ones their `ice_servers` name.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Servers")]
+#[serde(deny_unknown_fields)]
+pub struct ServersText {
+    /// A STUN server, `stun.netsim:3478`. Default false.
+    #[serde(default)]
+    pub stun: bool,
+    /// A TURN server, `turn.netsim:3478` (UDP), accepting this user.
+    pub turn: Option<CredentialsText>,
+}
+
+/// A TURN user and password (long-term credentials).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(rename = "Credentials")]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsText {
+    pub user: String,
+    pub password: String,
 }
 
 /// One peer and its access network.
@@ -82,6 +119,24 @@ pub struct PeerText {
     /// From the core: these keys replace `link`'s.
     #[serde(default)]
     pub downlink: LinkText,
+    /// The NAT between its access link and the core: a type ("symmetric"), "none" (the
+    /// default) or a table.
+    #[schemars(with = "Option<NatText>")]
+    pub nat: Option<Spanned<NatText>>,
+    /// The servers of `[servers]` it uses to gather candidates: "stun", "turn" (with the
+    /// `[servers]` credentials) or `{ turn = { user, password } }` to present others.
+    /// Default none: host candidates only.
+    #[serde(default)]
+    #[schemars(with = "Vec<IceServerText>")]
+    pub ice_servers: Vec<Spanned<IceServerText>>,
+    /// Which candidates ICE may use: "all" (default) or "relay" (TURN only).
+    #[schemars(with = "Option<TransportPolicyText>")]
+    pub ice_transport_policy: Option<Spanned<TransportPolicyText>>,
+    /// What its app does when ICE reports `disconnected` and still does after the delay.
+    /// Default nothing.
+    pub on_disconnected: Option<RestartPolicyText>,
+    /// What its app does when ICE reports `failed`. Default nothing: the call stays failed.
+    pub on_failed: Option<RestartPolicyText>,
 }
 
 /// A medium a peer sends.
@@ -97,50 +152,462 @@ pub enum MediaText {
     Data,
 }
 
-/// One direction of a link (or both, for `link` and `core`). Absent keys are ideal: no
-/// delay, no loss, no rate limit.
-#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
-#[schemars(rename = "Link")]
-#[serde(deny_unknown_fields)]
-pub struct LinkText {
-    /// Propagation delay, e.g. "20ms".
-    pub delay: Option<WithUnit<Duration>>,
-    /// Extra random delay, uniform between 0 and this.
-    pub jitter: Option<WithUnit<Duration>>,
-    /// Whether jitter may reorder packets. Default false: a packet never overtakes an
-    /// earlier one.
-    pub reorder: Option<bool>,
-    /// Share of packets lost, e.g. "1%": independently, or in bursts with `burst`.
-    pub loss: Option<WithUnit<Share>>,
-    /// Mean number of packets lost in a row (Gilbert–Elliott bursty loss); needs `loss`.
-    #[schemars(with = "Option<f64>", range(min = 1))]
-    pub burst: Option<Spanned<f64>>,
-    /// Bottleneck rate, e.g. "2mbps". Default unlimited.
-    pub rate: Option<WithUnit<Bps>>,
-    /// Drop-tail limit of the bottleneck queue: time ("60ms"), bytes ("64kB") or packets
-    /// ("50 packets"). Default "1000 packets".
-    pub queue: Option<WithUnit<QueueLimit>>,
-    /// Share of packets delivered twice, e.g. "0.5%".
-    pub duplicate: Option<WithUnit<Share>>,
-    /// Largest datagram payload in bytes; larger ones are dropped. Default 1500.
-    pub mtu: Option<NonZeroU16>,
+/// Declares a table with its own keys followed by the link keys.
+macro_rules! with_link_keys {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($own)*
+            /// Propagation delay, e.g. "20ms".
+            pub delay: Option<WithUnit<Duration>>,
+            /// Extra random delay, uniform between 0 and this.
+            pub jitter: Option<WithUnit<Duration>>,
+            /// Whether jitter may reorder packets. Default false: a packet never overtakes an
+            /// earlier one.
+            pub reorder: Option<bool>,
+            /// Share of packets lost, e.g. "1%": independently, or in bursts with `burst`.
+            pub loss: Option<WithUnit<Share>>,
+            /// Mean number of packets lost in a row (Gilbert–Elliott bursty loss); needs `loss`.
+            #[schemars(with = "Option<f64>", range(min = 1))]
+            pub burst: Option<Spanned<f64>>,
+            /// Bottleneck rate, e.g. "2mbps", or "unlimited" (the default).
+            pub rate: Option<RateLimit>,
+            /// A recorded bottleneck instead of `rate`: a Mahimahi packet-delivery trace file,
+            /// relative to the scenario file's folder, e.g. "../traces/cellular-walk.mahi".
+            /// It loops, and starts when the link gets it.
+            #[schemars(with = "Option<String>")]
+            pub trace: Option<Spanned<String>>,
+            /// Drop-tail limit of the bottleneck queue: time ("60ms"), bytes ("64kB") or
+            /// packets ("50 packets"). Default "1000 packets".
+            pub queue: Option<WithUnit<QueueLimit>>,
+            /// Share of packets delivered twice, e.g. "0.5%".
+            pub duplicate: Option<WithUnit<Share>>,
+            /// Largest datagram payload in bytes; larger ones are dropped. Default 1500.
+            pub mtu: Option<NonZeroU16>,
+        }
+    };
 }
 
-impl LinkText {
-    /// These settings, with `base`'s for the keys not given here.
-    pub fn or(&self, base: &LinkText) -> LinkText {
+with_link_keys! {
+    /// One direction of a link (or both, for `link` and `core`). Absent keys are ideal: no
+    /// delay, no loss, no rate limit.
+    #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+    #[schemars(rename = "Link")]
+    #[serde(deny_unknown_fields)]
+    pub struct LinkText {}
+}
+
+with_link_keys! {
+    /// Some settings of a peer's access link change; the others stay as they are. A `rate`
+    /// replaces a trace, a `trace` replaces the rate.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "LinkChange")]
+    #[serde(deny_unknown_fields)]
+    pub struct LinkChangeText {
+        /// Whose access link.
+        #[schemars(with = "String")]
+        pub peer: Spanned<String>,
+        /// Which direction: "both" (the default), "up" (towards the core) or "down".
+        pub direction: Option<DirectionText>,
+    }
+}
+
+impl LinkChangeText {
+    /// The link keys it gives.
+    pub fn keys(&self) -> LinkText {
         LinkText {
-            delay: self.delay.or(base.delay),
-            jitter: self.jitter.or(base.jitter),
-            reorder: self.reorder.or(base.reorder),
-            loss: self.loss.or(base.loss),
-            burst: self.burst.clone().or_else(|| base.burst.clone()),
-            rate: self.rate.or(base.rate),
-            queue: self.queue.or(base.queue),
-            duplicate: self.duplicate.or(base.duplicate),
-            mtu: self.mtu.or(base.mtu),
+            delay: self.delay,
+            jitter: self.jitter,
+            reorder: self.reorder,
+            loss: self.loss,
+            burst: self.burst.clone(),
+            rate: self.rate,
+            trace: self.trace.clone(),
+            queue: self.queue,
+            duplicate: self.duplicate,
+            mtu: self.mtu,
         }
     }
+}
+
+/// Which direction of an access link.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "Direction")]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionText {
+    Both,
+    /// Towards the core.
+    Up,
+    /// From the core.
+    Down,
+}
+
+/// A value written either as a name or as a table, such as `nat = "symmetric"` or
+/// `nat = { type = "symmetric", ports = "random" }`.
+#[derive(Debug)]
+pub enum NameOrTable<N, T> {
+    Name(N),
+    Table(T),
+}
+
+impl<'de, N: Deserialize<'de>, T: Deserialize<'de>> Deserialize<'de> for NameOrTable<N, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either<N, T>(PhantomData<(N, T)>);
+
+        impl<'de, N: Deserialize<'de>, T: Deserialize<'de>> Visitor<'de> for Either<N, T> {
+            type Value = NameOrTable<N, T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a name or a table")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                N::deserialize(name.into_deserializer()).map(NameOrTable::Name)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(NameOrTable::Table)
+            }
+        }
+
+        deserializer.deserialize_any(Either(PhantomData))
+    }
+}
+
+impl<N: JsonSchema, T: JsonSchema> JsonSchema for NameOrTable<N, T> {
+    fn is_referenceable() -> bool {
+        false
+    }
+
+    fn schema_name() -> String {
+        format!("{}_or_{}", N::schema_name(), T::schema_name())
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        Schema::Object(SchemaObject {
+            subschemas: Some(Box::new(SubschemaValidation {
+                any_of: Some(vec![
+                    generator.subschema_for::<N>(),
+                    generator.subschema_for::<T>(),
+                ]),
+                ..SubschemaValidation::default()
+            })),
+            ..SchemaObject::default()
+        })
+    }
+}
+
+/// A NAT: a type, "none", or a table.
+pub type NatText = NameOrTable<NatName, NatTableText>;
+
+/// A NAT type (one of [`NatConfig::SHORTHANDS`]) as its configuration, or "none": `None`.
+#[derive(Debug, Clone)]
+pub struct NatName(pub Option<NatConfig>);
+
+/// The names a [`NatName`] accepts.
+const NAT_NAMES: [&str; 5] = {
+    let [a, b, c, d] = NatConfig::SHORTHANDS;
+    [a, b, c, d, "none"]
+};
+
+impl<'de> Deserialize<'de> for NatName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        match NatConfig::from_shorthand(&name) {
+            Some(config) => Ok(NatName(Some(config))),
+            None if name == "none" => Ok(NatName(None)),
+            None => Err(de::Error::unknown_variant(&name, &NAT_NAMES)),
+        }
+    }
+}
+
+impl JsonSchema for NatName {
+    fn schema_name() -> String {
+        "NatType".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        Schema::Object(SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some(
+                    "A NAT type after RFC 4787: full-cone (endpoint-independent mapping and \
+                     filtering), restricted-cone (address-dependent filtering), \
+                     port-restricted-cone (address-and-port-dependent filtering), symmetric \
+                     (address-and-port-dependent mapping and filtering); or none."
+                        .to_owned(),
+                ),
+                ..Metadata::default()
+            })),
+            enum_values: Some(NAT_NAMES.iter().map(|name| (*name).into()).collect()),
+            ..SchemaObject::default()
+        })
+    }
+}
+
+/// Declares a table with its own keys followed by the NAT keys.
+macro_rules! with_nat_keys {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($own)*
+            /// The NAT type to start from; the other keys change it. Without it, give
+            /// `mapping` and `filtering`.
+            #[serde(rename = "type")]
+            #[schemars(with = "Option<NatName>")]
+            pub kind: Option<Spanned<NatName>>,
+            /// When a private endpoint gets a new public address: per "endpoint-independent"
+            /// (one for every destination), "address-dependent" or "address-and-port-dependent"
+            /// destination.
+            pub mapping: Option<NatBehaviourText>,
+            /// Which outside endpoints may send through a mapping: "endpoint-independent"
+            /// (anyone), or only those it sent to, "address-dependent" or
+            /// "address-and-port-dependent".
+            pub filtering: Option<NatBehaviourText>,
+            /// How a mapping picks its public port: "preserve" (the default) or "random".
+            pub ports: Option<PortsText>,
+            /// A binding dies when nothing went out through it for this long. Default "120s".
+            #[schemars(with = "Option<WithUnit<Duration>>")]
+            pub binding_lifetime: Option<Spanned<WithUnit<Duration>>>,
+            /// Whether a host may reach another behind the same NAT through its public
+            /// address. Default true.
+            pub hairpinning: Option<bool>,
+        }
+    };
+}
+
+with_nat_keys! {
+    /// A NAT after RFC 4787, key by key.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "Nat")]
+    #[serde(deny_unknown_fields)]
+    pub struct NatTableText {}
+}
+
+with_nat_keys! {
+    /// The NAT in front of a peer changes behaviour (its bindings stay).
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "NatChange")]
+    #[serde(deny_unknown_fields)]
+    pub struct NatChangeText {
+        /// Whose NAT.
+        #[schemars(with = "String")]
+        pub peer: Spanned<String>,
+    }
+}
+
+impl NatChangeText {
+    /// The NAT keys it gives.
+    pub fn keys(&self) -> NatTableText {
+        NatTableText {
+            kind: self.kind.clone(),
+            mapping: self.mapping,
+            filtering: self.filtering,
+            ports: self.ports,
+            binding_lifetime: self.binding_lifetime.clone(),
+            hairpinning: self.hairpinning,
+        }
+    }
+}
+
+/// A NAT's mapping or filtering behaviour (RFC 4787 §4.1, §5).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "NatBehaviour")]
+#[serde(rename_all = "kebab-case")]
+pub enum NatBehaviourText {
+    EndpointIndependent,
+    AddressDependent,
+    AddressAndPortDependent,
+}
+
+impl NatBehaviourText {
+    pub fn mapping(self) -> Mapping {
+        match self {
+            NatBehaviourText::EndpointIndependent => Mapping::EndpointIndependent,
+            NatBehaviourText::AddressDependent => Mapping::AddressDependent,
+            NatBehaviourText::AddressAndPortDependent => Mapping::AddressAndPortDependent,
+        }
+    }
+
+    pub fn filtering(self) -> Filtering {
+        match self {
+            NatBehaviourText::EndpointIndependent => Filtering::EndpointIndependent,
+            NatBehaviourText::AddressDependent => Filtering::AddressDependent,
+            NatBehaviourText::AddressAndPortDependent => Filtering::AddressAndPortDependent,
+        }
+    }
+}
+
+/// How a NAT picks the public port of a new mapping.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "NatPorts")]
+#[serde(rename_all = "lowercase")]
+pub enum PortsText {
+    /// The private port when it is free.
+    Preserve,
+    Random,
+}
+
+impl PortsText {
+    pub fn assignment(self) -> PortAssignment {
+        match self {
+            PortsText::Preserve => PortAssignment::Preserve,
+            PortsText::Random => PortAssignment::Random,
+        }
+    }
+}
+
+/// An ICE server a peer uses: "stun", "turn", or `{ turn = { user, password } }`.
+pub type IceServerText = NameOrTable<ServerName, IceServerTableText>;
+
+/// A server of `[servers]`; "turn" presents the credentials declared there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "ServerName")]
+#[serde(rename_all = "lowercase")]
+pub enum ServerName {
+    Stun,
+    Turn,
+}
+
+/// The TURN server of `[servers]`, with credentials of the peer's own (which may be wrong).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "TurnWithCredentials")]
+#[serde(deny_unknown_fields)]
+pub struct IceServerTableText {
+    pub turn: CredentialsText,
+}
+
+/// Which candidates ICE may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "TransportPolicy")]
+#[serde(rename_all = "lowercase")]
+pub enum TransportPolicyText {
+    All,
+    /// Relay candidates only: every packet goes through the TURN server.
+    Relay,
+}
+
+/// The app restarts ICE after `restart_ice`, if ICE is still disconnected or failed then.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "RestartPolicy")]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicyText {
+    /// How long the app waits before calling `restart_ice()`, e.g. "0ms" or "2s".
+    pub restart_ice: WithUnit<Duration>,
+    /// Restarts the app's policies make in the whole call at most, both policies counted
+    /// together. Default 3.
+    pub max_attempts: Option<NonZeroU32>,
+}
+
+/// One thing that happens during the call: `at`, and exactly one action.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "TimelineEntry")]
+#[serde(deny_unknown_fields)]
+pub struct TimelineText {
+    /// When, from the start of the call, e.g. "10s". Entries may come in any order; entries
+    /// at the same time happen in file order.
+    #[schemars(with = "WithUnit<Duration>")]
+    pub at: Spanned<WithUnit<Duration>>,
+    pub link: Option<LinkChangeText>,
+    pub outage: Option<OutageText>,
+    pub change_address: Option<ChangeAddressText>,
+    /// The NAT in front of a peer drops every binding (a reboot, a timeout).
+    pub nat_reset: Option<PeerRefText>,
+    pub nat: Option<NatChangeText>,
+    /// The relay: "cut" (messages wait), "restore" (they go on), or `{ delay = "2s" }`.
+    pub signaling: Option<SignalingChangeText>,
+    pub set_ice_servers: Option<SetIceServersText>,
+    /// The app calls `restart_ice()` and sends an offer with new ICE credentials.
+    pub restart_ice: Option<PeerRefText>,
+    /// The app hangs up.
+    pub close: Option<PeerRefText>,
+}
+
+impl TimelineText {
+    /// Every action key, and whether the entry gives it (one should).
+    pub fn action_keys(&self) -> [(&'static str, bool); 9] {
+        [
+            ("link", self.link.is_some()),
+            ("outage", self.outage.is_some()),
+            ("change_address", self.change_address.is_some()),
+            ("nat_reset", self.nat_reset.is_some()),
+            ("nat", self.nat.is_some()),
+            ("signaling", self.signaling.is_some()),
+            ("set_ice_servers", self.set_ice_servers.is_some()),
+            ("restart_ice", self.restart_ice.is_some()),
+            ("close", self.close.is_some()),
+        ]
+    }
+}
+
+/// An action on one peer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "PeerAction")]
+#[serde(deny_unknown_fields)]
+pub struct PeerRefText {
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+}
+
+/// A peer's access link goes down for `duration`, then comes back as it was.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Outage")]
+#[serde(deny_unknown_fields)]
+pub struct OutageText {
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// How long the link is down, e.g. "3s".
+    #[schemars(with = "WithUnit<Duration>")]
+    pub duration: Spanned<WithUnit<Duration>>,
+}
+
+/// The peer's interface moves to a new address (Wi-Fi to cellular); the old one is gone at
+/// once. The peer gathers on the new address at its next ICE restart.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "ChangeAddress")]
+#[serde(deny_unknown_fields)]
+pub struct ChangeAddressText {
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// The NAT of the new network, as for a peer. Default "none": a public address.
+    #[schemars(with = "Option<NatText>")]
+    pub nat: Option<Spanned<NatText>>,
+    /// The new access link, both directions, as for a peer. Default: the same settings as
+    /// before.
+    pub link: Option<LinkText>,
+}
+
+/// What the signaling relay does from now on.
+pub type SignalingChangeText = NameOrTable<SignalingName, SignalingDelayText>;
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "SignalingName")]
+#[serde(rename_all = "lowercase")]
+pub enum SignalingName {
+    /// Messages wait at the relay.
+    Cut,
+    /// Waiting messages go on, and new ones too.
+    Restore,
+}
+
+/// The relay's forwarding delay changes.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "SignalingDelay")]
+#[serde(deny_unknown_fields)]
+pub struct SignalingDelayText {
+    pub delay: WithUnit<Duration>,
+}
+
+/// The app calls `set_configuration()` with new ICE servers; they are used from its next
+/// ICE restart.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "SetIceServers")]
+#[serde(deny_unknown_fields)]
+pub struct SetIceServersText {
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// As a peer's `ice_servers`.
+    #[schemars(with = "Vec<IceServerText>")]
+    pub servers: Vec<Spanned<IceServerText>>,
 }
 
 /// One check on the call.
@@ -162,6 +629,13 @@ pub enum CheckText {
     DataChannel(StreamWindowText),
     /// Each peer's connection state when the call ends (before hanging up).
     FinalState(PeerStateText),
+    /// A network event → the first packet sent after it that arrived, per stream.
+    ReconnectTime(ReconnectCheckText),
+    /// `restart_ice()` → both peers ICE-connected again with new credentials, for every ICE
+    /// restart of the call (the timeline's and the policies'), or the `nth`.
+    RestartTime(RestartCheckText),
+    /// How many ICE restarts the call had, the timeline's and the policies'.
+    Restarts(BoundsText<u64>),
 }
 
 impl CheckText {
@@ -175,6 +649,9 @@ impl CheckText {
             CheckText::Freezes(_) => "freezes",
             CheckText::DataChannel(_) => "data_channel",
             CheckText::FinalState(_) => "final_state",
+            CheckText::ReconnectTime(_) => "reconnect_time",
+            CheckText::RestartTime(_) => "restart_time",
+            CheckText::Restarts(_) => "restarts",
         }
     }
 }
@@ -188,59 +665,109 @@ pub struct BoundsText<T> {
     pub max: Option<T>,
 }
 
-/// Limits on a stream metric within a window of the call.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "StreamCheck_of_{T}")]
-#[serde(deny_unknown_fields)]
-pub struct StreamCheckText<T> {
-    /// Which streams: "bob<-alice:audio" (what Bob receives from Alice), "*:audio",
-    /// "bob<-*", "*". Every matching stream must pass.
-    #[schemars(with = "String")]
-    pub stream: Spanned<String>,
-    /// Start of the window, counting packets sent from then on. Default "0s".
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub from: Option<Spanned<WithUnit<Duration>>>,
-    /// End of the window. Default: the end of the call.
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub to: Option<Spanned<WithUnit<Duration>>>,
-    pub min: Option<T>,
-    pub max: Option<T>,
+/// The streams a stream check covers and the window it looks at, as written.
+pub struct Scope<'a> {
+    pub stream: &'a Spanned<String>,
+    pub after: &'a Option<Spanned<String>>,
+    pub from: &'a Option<Spanned<WithUnit<Duration>>>,
+    pub to: &'a Option<Spanned<WithUnit<Duration>>>,
 }
 
-/// Limits on one statistic of the one-way delay of streams within a window.
+/// Declares a stream check: which streams, and the window, then its own keys.
+macro_rules! stream_check {
+    ($(#[$meta:meta])* pub struct $name:ident $(<$param:ident>)? { $($own:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name $(<$param>)? {
+            /// Which streams: "bob<-alice:audio" (what Bob receives from Alice), "*:audio",
+            /// "bob<-*", "*". Every matching stream must pass.
+            #[schemars(with = "String")]
+            pub stream: Spanned<String>,
+            /// Start the window at a timeline event instead of `from`: its action's name, the
+            /// first one of the call ("outage" is when the link goes down, "outage_end" when
+            /// it comes back), or its n-th with "#n" ("outage#2").
+            #[schemars(with = "Option<String>")]
+            pub after: Option<Spanned<String>>,
+            /// Start of the window, counting packets sent from then on. Default "0s".
+            #[schemars(with = "Option<WithUnit<Duration>>")]
+            pub from: Option<Spanned<WithUnit<Duration>>>,
+            /// End of the window. Default: the end of the call.
+            #[schemars(with = "Option<WithUnit<Duration>>")]
+            pub to: Option<Spanned<WithUnit<Duration>>>,
+            $($own)*
+        }
+
+        impl $(<$param>)? $name $(<$param>)? {
+            pub fn scope(&self) -> Scope<'_> {
+                Scope {
+                    stream: &self.stream,
+                    after: &self.after,
+                    from: &self.from,
+                    to: &self.to,
+                }
+            }
+        }
+    };
+}
+
+stream_check! {
+    /// Limits on a stream metric within a window of the call.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "StreamCheck_of_{T}")]
+    #[serde(deny_unknown_fields)]
+    pub struct StreamCheckText<T> {
+        pub min: Option<T>,
+        pub max: Option<T>,
+    }
+}
+
+stream_check! {
+    /// Limits on one statistic of the one-way delay of streams within a window.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "DelayCheck")]
+    #[serde(deny_unknown_fields)]
+    pub struct DelayCheckText {
+        /// Which statistic the limits apply to.
+        pub percentile: Percentile,
+        pub min: Option<WithUnit<Duration>>,
+        pub max: Option<WithUnit<Duration>>,
+    }
+}
+
+stream_check! {
+    /// Streams within a window, for checks without limits.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "StreamWindow")]
+    #[serde(deny_unknown_fields)]
+    pub struct StreamWindowText {}
+}
+
+/// Limits on the time from a network event to the first packet sent after it that
+/// arrived, for each stream.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "DelayCheck")]
+#[schemars(rename = "ReconnectCheck")]
 #[serde(deny_unknown_fields)]
-pub struct DelayCheckText {
-    /// Which streams, as for the other stream checks.
+pub struct ReconnectCheckText {
+    /// The network event: "change_address", "outage_end", "nat_reset" or "nat" (the first
+    /// of the call), or its n-th with "#n" ("outage_end#2").
     #[schemars(with = "String")]
-    pub stream: Spanned<String>,
-    /// Which statistic the limits apply to.
-    pub percentile: Percentile,
-    /// Start of the window. Default "0s".
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub from: Option<Spanned<WithUnit<Duration>>>,
-    /// End of the window. Default: the end of the call.
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub to: Option<Spanned<WithUnit<Duration>>>,
+    pub after: Spanned<String>,
+    /// Which streams, as for the other stream checks. Default "*": every stream.
+    #[schemars(with = "Option<String>")]
+    pub stream: Option<Spanned<String>>,
     pub min: Option<WithUnit<Duration>>,
     pub max: Option<WithUnit<Duration>>,
 }
 
-/// Streams within a window, for checks without limits.
+/// Limits on the time ICE restarts take. A restart that never completes fails the check.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "StreamWindow")]
+#[schemars(rename = "RestartCheck")]
 #[serde(deny_unknown_fields)]
-pub struct StreamWindowText {
-    /// Which streams, as for the other stream checks.
-    #[schemars(with = "String")]
-    pub stream: Spanned<String>,
-    /// Start of the window. Default "0s".
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub from: Option<Spanned<WithUnit<Duration>>>,
-    /// End of the window. Default: the end of the call.
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub to: Option<Spanned<WithUnit<Duration>>>,
+pub struct RestartCheckText {
+    /// Only the n-th restart of the call (from 1). Default: every restart, and there must
+    /// be at least one.
+    pub nth: Option<NonZeroUsize>,
+    pub min: Option<WithUnit<Duration>>,
+    pub max: Option<WithUnit<Duration>>,
 }
 
 /// A peer connection state, as webrtc-rs names them.
@@ -278,6 +805,22 @@ fn role_schema(_: &mut SchemaGenerator) -> Schema {
             ..Metadata::default()
         })),
         enum_values: Some(vec!["caller".into(), "callee".into()]),
+        ..SchemaObject::default()
+    })
+}
+
+/// The timeline, each entry holding `at` and exactly one action: two keys.
+fn timeline_schema(generator: &mut SchemaGenerator) -> Schema {
+    let mut entry = TimelineText::json_schema(generator).into_object();
+    entry.object().required.insert("at".to_owned());
+    entry.object().min_properties = Some(2);
+    entry.object().max_properties = Some(2);
+    Schema::Object(SchemaObject {
+        instance_type: Some(InstanceType::Array.into()),
+        array: Some(Box::new(ArrayValidation {
+            items: Some(SingleOrVec::Single(Box::new(entry.into()))),
+            ..ArrayValidation::default()
+        })),
         ..SchemaObject::default()
     })
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use schemars::r#gen::SchemaGenerator;
-use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, StringValidation};
+use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, StringValidation, SubschemaValidation};
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::net::QueueLimit;
@@ -33,6 +33,10 @@ pub struct WithUnit<Q>(pub Q);
 /// A bit rate in bits per second, above 0.
 #[derive(Debug, Clone, Copy)]
 pub struct Bps(pub u64);
+
+/// A bottleneck rate in bits per second, or `"unlimited"`: what lifts a limit in a change.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit(pub Option<u64>);
 
 /// A share between 0 and 1, written as a percentage.
 #[derive(Debug, Clone, Copy)]
@@ -241,6 +245,55 @@ impl<Q: Quantity> JsonSchema for WithUnit<Q> {
             string: Some(Box::new(StringValidation {
                 pattern: Some(format!("^[0-9]+(\\.[0-9]+)? *({})$", units.join("|"))),
                 ..StringValidation::default()
+            })),
+            ..SchemaObject::default()
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+
+        impl Visitor<'_> for Text {
+            type Value = RateLimit;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "{} or \"unlimited\"", Bps::EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RateLimit, E> {
+                if text == "unlimited" {
+                    return Ok(RateLimit(None));
+                }
+                parse::<Bps>(text)
+                    .map(|rate| RateLimit(Some(rate.0)))
+                    .map_err(|error| E::custom(format!("{error}, or \"unlimited\"")))
+            }
+        }
+
+        deserializer.deserialize_str(Text)
+    }
+}
+
+impl JsonSchema for RateLimit {
+    fn schema_name() -> String {
+        "RateLimit".to_owned()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let unlimited = Schema::Object(SchemaObject {
+            enum_values: Some(vec!["unlimited".into()]),
+            ..SchemaObject::default()
+        });
+        Schema::Object(SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some(format!("{}, or \"unlimited\".", capitalized(Bps::EXPECTED))),
+                ..Metadata::default()
+            })),
+            subschemas: Some(Box::new(SubschemaValidation {
+                any_of: Some(vec![generator.subschema_for::<WithUnit<Bps>>(), unlimited]),
+                ..SubschemaValidation::default()
             })),
             ..SchemaObject::default()
         })
