@@ -14,6 +14,7 @@
 //! | [`peer`] | a real `PeerConnection` plus the app around it: signaling, synthetic media |
 //! | [`trace`] | every timestamped event of a run |
 //! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace |
+//! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures |
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -32,6 +33,7 @@
 pub mod metrics;
 pub mod net;
 pub mod peer;
+pub mod report;
 pub mod runtime;
 pub mod scenario;
 pub mod signaling;

@@ -1,8 +1,8 @@
 //! `netsim`: plays scenario files — real webrtc-rs peers over the simulated network — and
 //! judges their expectations.
 //!
-//! Exit codes: 0 when every expectation held, 1 when one failed or a run could not finish,
-//! 2 for bad input (a scenario file or an argument).
+//! Exit codes: 0 when every expectation held, 1 when one failed, a run could not finish or a
+//! report could not be written, 2 for bad input (a scenario file or an argument).
 
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
@@ -15,6 +15,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use webrtc_netsim::net::network::capturing;
+use webrtc_netsim::report::{self, Report, write_atomically};
 use webrtc_netsim::scenario::expect::Verdict;
 use webrtc_netsim::scenario::file::{self, FileError, ScenarioFile};
 
@@ -38,9 +40,14 @@ enum Command {
         /// Scenarios played at once, each on its own thread. Default: one per CPU.
         #[arg(long)]
         jobs: Option<NonZeroUsize>,
-        /// Folder to write `summary.json` into (created if missing).
+        /// Folder to write reports into (created if missing): `summary.json`, `junit.xml`,
+        /// and per scenario `<name>/report.json` and `<name>/index.html`.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Also write `<name>/<host>.pcap` per scenario: every datagram each host sent or
+        /// received.
+        #[arg(long, requires = "out")]
+        pcap: bool,
         /// Print every verdict, not only the failed ones.
         #[arg(long, short)]
         verbose: bool,
@@ -72,8 +79,9 @@ fn main() -> ExitCode {
             seed,
             jobs,
             out,
+            pcap,
             verbose,
-        } => run(&paths, seed, jobs, out.as_deref(), verbose),
+        } => run(&paths, seed, jobs, out.as_deref(), pcap, verbose),
         Command::Check { paths } => check(&paths),
         Command::List => list(),
         Command::Schema => match serde_json::to_string_pretty(&file::json_schema()) {
@@ -146,18 +154,43 @@ fn stem(path: &Path) -> String {
         .into_owned()
 }
 
-/// How one scenario went.
+/// What `summary.json` holds per scenario.
 #[derive(Serialize)]
-struct Outcome {
-    file: PathBuf,
-    name: String,
+struct Outcome<'a> {
+    file: &'a Path,
+    name: &'a str,
     seed: u64,
     /// Every expectation held.
     passed: bool,
     connect_time_ms: Option<f64>,
     /// Why the run could not finish, if it could not.
-    error: Option<String>,
-    verdicts: Vec<Verdict>,
+    error: Option<&'a str>,
+    verdicts: &'a [Verdict],
+}
+
+impl<'a> Outcome<'a> {
+    fn new(report: &'a Report) -> Self {
+        Outcome {
+            file: &report.scenario.file,
+            name: &report.scenario.name,
+            seed: report.scenario.seed,
+            passed: report.passed,
+            connect_time_ms: connect_time(report).map(|connect| connect.as_secs_f64() * 1000.0),
+            error: report.error.as_deref(),
+            verdicts: &report.verdicts,
+        }
+    }
+}
+
+fn connect_time(report: &Report) -> Option<Duration> {
+    report.metrics.as_ref()?.connect_time
+}
+
+/// Where reports go, if anywhere.
+#[derive(Clone, Copy)]
+struct Output<'a> {
+    dir: &'a Path,
+    pcap: bool,
 }
 
 fn run(
@@ -165,6 +198,7 @@ fn run(
     seed: Option<u64>,
     jobs: Option<NonZeroUsize>,
     out: Option<&Path>,
+    pcap: bool,
     verbose: bool,
 ) -> ExitCode {
     let mut files = match load_all(paths) {
@@ -176,34 +210,38 @@ fn run(
             file.scenario.seed = seed;
         }
     }
-    if let Some(out) = out
-        && let Err(error) = std::fs::create_dir_all(out)
-    {
-        return bad_input(&format!("netsim: cannot create {}: {error}", out.display()));
+    if let Some(out) = out {
+        let mut stems: Vec<String> = files.iter().map(|file| stem(&file.path)).collect();
+        stems.sort();
+        if let Some(twice) = stems.windows(2).find(|pair| pair[0] == pair[1]) {
+            return bad_input(&format!(
+                "netsim: two scenario files are named `{}`: their reports would overwrite each other",
+                twice[0]
+            ));
+        }
+        if let Err(error) = std::fs::create_dir_all(out) {
+            return bad_input(&format!("netsim: cannot create {}: {error}", out.display()));
+        }
     }
 
     let jobs = jobs
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    let outcomes = play_all(&files, jobs);
-    print_summary(&outcomes, verbose);
-    if let Some(out) = out
-        && let Err(error) = write_summary(out, &outcomes)
-    {
-        eprintln!(
-            "netsim: cannot write {}: {error}",
-            out.join("summary.json").display()
-        );
-    }
-    if outcomes.iter().all(|outcome| outcome.passed) {
+    let output = out.map(|dir| Output { dir, pcap });
+    let (reports, written): (Vec<Report>, Vec<bool>) = play_all(&files, jobs, output).into_iter().unzip();
+    print_summary(&reports, verbose);
+    let written =
+        written.into_iter().all(|written| written) && out.is_none_or(|out| write_suite(out, &reports));
+    if written && reports.iter().all(|report| report.passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
 
-/// Plays every file on `jobs` threads (worlds are independent), in file order for the result.
-fn play_all(files: &[ScenarioFile], jobs: usize) -> Vec<Outcome> {
+/// Plays every file on `jobs` threads (worlds are independent), in file order for the result;
+/// each with whether its reports were written.
+fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<(Report, bool)> {
     let progress = if files.len() > 1 && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(files.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios  {elapsed}  {msg}") {
@@ -215,15 +253,15 @@ fn play_all(files: &[ScenarioFile], jobs: usize) -> Vec<Outcome> {
         ProgressBar::hidden()
     };
     let next = AtomicUsize::new(0);
-    let outcomes = Mutex::new(Vec::new());
+    let played = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(files.len()) {
             scope.spawn(|| {
                 while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     progress.set_message(stem(&file.path));
-                    let outcome = play(file);
+                    let outcome = play(file, output);
                     progress.inc(1);
-                    outcomes
+                    played
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .push(outcome);
@@ -232,82 +270,112 @@ fn play_all(files: &[ScenarioFile], jobs: usize) -> Vec<Outcome> {
         }
     });
     progress.finish_and_clear();
-    let mut outcomes = outcomes
+    let mut played = played
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    outcomes.sort_by(|a, b| a.file.cmp(&b.file));
-    outcomes
+    played.sort_by(|(a, _), (b, _)| a.scenario.file.cmp(&b.scenario.file));
+    played
 }
 
-fn play(file: &ScenarioFile) -> Outcome {
-    let (connect_time, error, verdicts) = match file.play() {
-        Ok((run, verdicts)) => (run.metrics.connect_time, None, verdicts),
-        Err(error) => (None, Some(error.to_string()), Vec::new()),
+/// Plays one file and, with `output`, writes its report folder (named after the file);
+/// returns its report and whether the folder was written.
+fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
+    let Some(output) = output else {
+        return (Report::new(file, &file.play()), true);
     };
-    Outcome {
-        file: file.path.clone(),
-        name: file.scenario.name.clone(),
-        seed: file.scenario.seed,
-        passed: error.is_none() && verdicts.iter().all(|verdict| verdict.passed),
-        connect_time_ms: connect_time.map(|connect| connect.as_secs_f64() * 1000.0),
-        error,
-        verdicts,
+    let (played, captured) = if output.pcap {
+        capturing(|| file.play())
+    } else {
+        (file.play(), Vec::new())
+    };
+    let report = Report::new(file, &played);
+    let dir = output.dir.join(stem(&file.path));
+    let written = report.write(&dir).and_then(|()| {
+        if output.pcap {
+            report::pcap::write(&dir, &captured)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(error) = &written {
+        eprintln!("netsim: cannot write the reports in {}: {error}", dir.display());
     }
+    (report, written.is_ok())
 }
 
 /// One row per scenario, then what failed (or, `verbose`, every verdict) and how to replay
 /// the failures.
-fn print_summary(outcomes: &[Outcome], verbose: bool) {
+fn print_summary(reports: &[Report], verbose: bool) {
     println!(
         "{:<28} {:<7} {:>9}  expectations",
         "scenario", "verdict", "connect"
     );
-    for outcome in outcomes {
-        let connect = outcome
-            .connect_time_ms
-            .map_or("-".to_owned(), |ms| format!("{ms:.0} ms"));
-        let failed = outcome.verdicts.iter().filter(|verdict| !verdict.passed).count();
-        let verdict = if outcome.passed { "pass" } else { "FAIL" };
+    for report in reports {
+        let connect = connect_time(report).map_or("-".to_owned(), |connect| {
+            format!("{:.0} ms", connect.as_secs_f64() * 1000.0)
+        });
+        let failed = report.verdicts.iter().filter(|verdict| !verdict.passed).count();
+        let verdict = if report.passed { "pass" } else { "FAIL" };
         let held = format!(
             "{} of {} held",
-            outcome.verdicts.len() - failed,
-            outcome.verdicts.len()
+            report.verdicts.len() - failed,
+            report.verdicts.len()
         );
-        println!("{:<28} {verdict:<7} {connect:>9}  {held}", stem(&outcome.file));
+        println!(
+            "{:<28} {verdict:<7} {connect:>9}  {held}",
+            stem(&report.scenario.file)
+        );
     }
-    for outcome in outcomes.iter().filter(|outcome| verbose || !outcome.passed) {
+    for report in reports.iter().filter(|report| verbose || !report.passed) {
+        let scenario = &report.scenario;
         println!(
             "\n{} (`{}`, seed {}):",
-            outcome.file.display(),
-            outcome.name,
-            outcome.seed
+            scenario.file.display(),
+            scenario.name,
+            scenario.seed
         );
-        if let Some(error) = &outcome.error {
+        if let Some(error) = &report.error {
             println!("  could not finish: {error}");
         }
-        for verdict in outcome
+        for verdict in report
             .verdicts
             .iter()
             .filter(|verdict| verbose || !verdict.passed)
         {
             println!("  {verdict}");
         }
-        if !outcome.passed {
+        if !report.passed {
             println!(
                 "  replay: netsim run {} --seed {}",
-                outcome.file.display(),
-                outcome.seed
+                scenario.file.display(),
+                scenario.seed
             );
         }
     }
-    let passed = outcomes.iter().filter(|outcome| outcome.passed).count();
-    println!("\n{passed} passed, {} failed", outcomes.len() - passed);
+    let passed = reports.iter().filter(|report| report.passed).count();
+    println!("\n{passed} passed, {} failed", reports.len() - passed);
 }
 
-/// Writes `summary.json` whole or not at all: to a temporary file, then renamed.
-fn write_summary(out: &Path, outcomes: &[Outcome]) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(outcomes)?;
-    let partial = out.join(".summary.json.partial");
-    std::fs::write(&partial, json)?;
-    std::fs::rename(partial, out.join("summary.json"))
+/// Writes `summary.json` and `junit.xml` for all the scenarios; says what it could not write.
+fn write_suite(out: &Path, reports: &[Report]) -> bool {
+    let write = |name: &str, bytes: std::io::Result<Vec<u8>>| {
+        let path = out.join(name);
+        let written = bytes.and_then(|bytes| write_atomically(&path, &bytes));
+        if let Err(error) = &written {
+            eprintln!("netsim: cannot write {}: {error}", path.display());
+        }
+        written.is_ok()
+    };
+    let outcomes: Vec<Outcome> = reports.iter().map(Outcome::new).collect();
+    let summary = write(
+        "summary.json",
+        serde_json::to_vec_pretty(&outcomes).map_err(std::io::Error::from),
+    );
+    let junit = write(
+        "junit.xml",
+        report::junit::xml(reports)
+            .map(String::into_bytes)
+            .map_err(std::io::Error::other),
+    );
+    summary && junit
 }

@@ -16,6 +16,10 @@ use serde::Serialize;
 use super::link::{DropReason, Link, LinkConfig, Verdict};
 use super::nat::{Nat, NatConfig, NatDrop};
 
+mod capture;
+use capture::CaptureSink;
+pub use capture::{Captured, capturing};
+
 /// One UDP datagram on the simulated wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
@@ -138,6 +142,8 @@ pub struct Network {
     drops: Vec<Drop>,
     notes: Vec<ServerNote>,
     seed: u64,
+    /// Set when built inside [`capturing`].
+    capture: Option<CaptureSink>,
 }
 
 impl Network {
@@ -154,6 +160,7 @@ impl Network {
             drops: Vec::new(),
             notes: Vec::new(),
             seed,
+            capture: CaptureSink::current(),
         }
     }
 
@@ -244,13 +251,22 @@ impl Network {
             // allocations) never touches a link.
             let key = (now, self.next_sequence);
             self.next_sequence += 1;
-            self.in_flight.insert(key, InFlight { datagram, next: Next::Arrive });
+            self.in_flight.insert(
+                key,
+                InFlight {
+                    datagram,
+                    next: Next::Arrive,
+                },
+            );
             return;
         }
         let Some(interface) = self.interfaces.get_mut(&datagram.from.ip()) else {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
         };
+        if let Some(capture) = &self.capture {
+            capture.record(now, &interface.host, &datagram);
+        }
         let hop = Hop::Uplink(interface.host.clone());
         let verdicts = interface.uplink.transmit(now, datagram.payload.len());
         self.schedule(now, datagram, verdicts, hop, Next::Core);
@@ -278,6 +294,10 @@ impl Network {
                 Next::Arrive => {
                     self.counters.delivered += 1;
                     let destination = datagram.to.ip();
+                    if let Some(capture) = &self.capture {
+                        let host = self.interfaces.get(&destination).map(|i| i.host.clone());
+                        capture.record(at, &host.unwrap_or_else(|| destination.to_string()), &datagram);
+                    }
                     match self.servers.get_mut(&destination) {
                         Some(server) => {
                             let reply = server.receive(at, datagram);

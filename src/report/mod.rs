@@ -1,0 +1,334 @@
+//! Reports a person (or a CI dashboard) reads after a run, SPEC section 5:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `<scenario>/report.json` | one run whole: a [`Report`], versioned by [`SCHEMA`] |
+//! | `<scenario>/index.html` | the same for a person: verdicts, a timeline plot, metrics, setup ([`html`]) |
+//! | `<scenario>/<host>.pcap` | every datagram a host sent or received, for Wireshark ([`pcap`]) |
+//! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
+//!
+//! Every file is written whole or not at all ([`write_atomically`]), so an interrupted run
+//! never leaves half a report where a tool would read it.
+
+mod chart;
+pub mod html;
+pub mod junit;
+pub mod pcap;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::metrics::Metrics;
+use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
+use crate::peer::Role;
+use crate::scenario::expect::Verdict;
+use crate::scenario::file::ScenarioFile;
+use crate::scenario::{IceServer, PeerSpec};
+use crate::trace::{Event, MediaKind, What};
+use crate::world::{Run, RunError};
+
+/// Version of the `report.json` layout; raised whenever a field changes meaning or goes away.
+pub const SCHEMA: u32 = 1;
+
+/// Width of the time bins of [`Packets`]: fine enough to show a 100 ms outage.
+pub const BIN: Duration = Duration::from_millis(100);
+
+/// Everything about one played scenario: what `report.json` holds and `index.html` shows.
+///
+/// Durations are serde's form of `std::time::Duration`, `{"secs": 1, "nanos": 500000000}`.
+/// Per-packet events (media sent and received, network drops) are not in `events`: a
+/// minute of video is tens of thousands of them, a congested link as many drops. `packets`
+/// counts them instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: u32,
+    pub harness: Harness,
+    pub scenario: ScenarioInfo,
+    /// The run finished and every expectation held.
+    pub passed: bool,
+    /// Why the run could not finish, if it could not; `metrics` and `counters` are null then.
+    pub error: Option<String>,
+    pub verdicts: Vec<Verdict>,
+    pub metrics: Option<Metrics>,
+    /// The network's packet accounting at the end.
+    pub counters: Option<Counters>,
+    pub packets: Packets,
+    /// The trace without its per-packet events, in time order.
+    pub events: Vec<Event>,
+    /// Wall-clock time the run took: in JUnit, not in `report.json`, so that a report depends
+    /// on its seed and not on the machine.
+    #[serde(skip)]
+    pub wall_time: Option<Duration>,
+}
+
+/// What produced the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Harness {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// The webrtc-rs release the peers ran (from Cargo.lock at build time).
+    pub webrtc: &'static str,
+}
+
+impl Harness {
+    pub const CURRENT: Harness = Harness {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        webrtc: env!("NETSIM_WEBRTC_VERSION"),
+    };
+}
+
+/// The scenario as it was played.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub seed: u64,
+    /// Virtual length of the call (the world then drains for a second and hangs up).
+    pub duration: Duration,
+    pub core: LinkConfig,
+    pub signaling_delay: Duration,
+    /// The servers in the core: `stun`, `turn`.
+    pub servers: Vec<&'static str>,
+    pub peers: Vec<PeerInfo>,
+}
+
+/// One peer's setup.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerInfo {
+    pub name: String,
+    pub role: Role,
+    pub media: Vec<MediaKind>,
+    pub video_bitrate_bps: u64,
+    pub data_interval: Duration,
+    /// Towards the core.
+    pub uplink: LinkConfig,
+    pub downlink: LinkConfig,
+    pub nat: Option<NatConfig>,
+    /// `stun`, `turn as <user>`.
+    pub ice_servers: Vec<String>,
+    pub relay_only: bool,
+}
+
+/// The per-packet events of a run, counted: per stream and network-wide in [`BIN`]-wide bins
+/// of virtual time from 0 (every series has the same length, up to the last event of the
+/// run), and drops by where and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Packets {
+    pub bin: Duration,
+    pub streams: BTreeMap<String, StreamBins>,
+    /// Datagrams the network dropped (any host, any reason), per bin.
+    pub drops: Vec<u64>,
+    /// Datagrams the network dropped, per place and reason, in order of first drop.
+    pub dropped: Vec<DropCount>,
+}
+
+/// How many datagrams were dropped at one place for one reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DropCount {
+    /// `None` when the drop was at no link or NAT (no route, port unreachable).
+    pub hop: Option<Hop>,
+    pub reason: Undelivered,
+    pub datagrams: u64,
+}
+
+/// One stream's packets (data-channel messages) per bin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StreamBins {
+    /// Handed to the stack, by send time.
+    pub sent: Vec<u64>,
+    pub sent_bytes: Vec<u64>,
+    /// Reached the receiving application (a copy counts again), by arrival time.
+    pub received: Vec<u64>,
+    pub received_bytes: Vec<u64>,
+}
+
+impl Report {
+    /// The report of `file` played to `played` (what [`ScenarioFile::play`] returns).
+    pub fn new(file: &ScenarioFile, played: &Result<(Run, Vec<Verdict>), RunError>) -> Report {
+        let scenario = &file.scenario;
+        let mut servers = Vec::new();
+        if scenario.servers.stun {
+            servers.push("stun");
+        }
+        if scenario.servers.turn.is_some() {
+            servers.push("turn");
+        }
+        let info = ScenarioInfo {
+            name: scenario.name.clone(),
+            file: file.path.clone(),
+            description: file.description.clone(),
+            seed: scenario.seed,
+            duration: scenario.duration,
+            core: scenario.core.clone(),
+            signaling_delay: scenario.signaling_delay,
+            servers,
+            peers: scenario.peers.iter().map(PeerInfo::new).collect(),
+        };
+        match played {
+            Ok((run, verdicts)) => Report {
+                schema: SCHEMA,
+                harness: Harness::CURRENT,
+                scenario: info,
+                passed: verdicts.iter().all(|verdict| verdict.passed),
+                error: None,
+                verdicts: verdicts.clone(),
+                metrics: Some(run.metrics.clone()),
+                counters: Some(run.counters.clone()),
+                packets: Packets::from_trace(&run.trace),
+                events: run
+                    .trace
+                    .iter()
+                    .filter(|event| !per_packet(&event.what))
+                    .cloned()
+                    .collect(),
+                wall_time: Some(run.wall_time),
+            },
+            Err(error) => Report {
+                schema: SCHEMA,
+                harness: Harness::CURRENT,
+                scenario: info,
+                passed: false,
+                error: Some(error.to_string()),
+                verdicts: Vec::new(),
+                metrics: None,
+                counters: None,
+                packets: Packets::default(),
+                events: Vec::new(),
+                wall_time: None,
+            },
+        }
+    }
+
+    /// Writes `report.json` and `index.html` into `dir` (created if missing).
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        write_atomically(&dir.join("report.json"), &serde_json::to_vec_pretty(self)?)?;
+        write_atomically(&dir.join("index.html"), html::page(self).as_bytes())
+    }
+}
+
+impl PeerInfo {
+    fn new(spec: &PeerSpec) -> PeerInfo {
+        PeerInfo {
+            name: spec.name.clone(),
+            role: spec.role,
+            media: spec.media.kinds.clone(),
+            video_bitrate_bps: spec.media.video_bitrate_bps,
+            data_interval: spec.media.data_interval,
+            uplink: spec.uplink.clone(),
+            downlink: spec.downlink.clone(),
+            nat: spec.nat.clone(),
+            ice_servers: spec
+                .ice_servers
+                .iter()
+                .map(|server| match server {
+                    IceServer::Stun => "stun".to_owned(),
+                    IceServer::Turn(credentials) => format!("turn as {}", credentials.user),
+                })
+                .collect(),
+            relay_only: spec.relay_only,
+        }
+    }
+}
+
+/// Whether `what` is one of the per-packet events [`Packets`] counts.
+fn per_packet(what: &What) -> bool {
+    matches!(
+        what,
+        What::MediaSent { .. } | What::MediaReceived { .. } | What::NetworkDrop { .. }
+    )
+}
+
+impl Packets {
+    /// Counts the trace's per-packet events.
+    pub fn from_trace(trace: &[Event]) -> Packets {
+        let bins = trace.last().map_or(0, |last| bin_of(last.at) + 1);
+        let mut packets = Packets {
+            bin: BIN,
+            streams: BTreeMap::new(),
+            drops: vec![0; bins],
+            dropped: Vec::new(),
+        };
+        let empty = || StreamBins {
+            sent: vec![0; bins],
+            sent_bytes: vec![0; bins],
+            received: vec![0; bins],
+            received_bytes: vec![0; bins],
+        };
+        // Arrivals carry no size: it is the size the packet was sent with.
+        let mut sizes: BTreeMap<(&str, u64), u64> = BTreeMap::new();
+        for event in trace {
+            let bin = bin_of(event.at);
+            match &event.what {
+                What::MediaSent {
+                    stream, seq, size, ..
+                } => {
+                    let size = *size as u64;
+                    sizes.insert((stream, *seq), size);
+                    let bins = packets.streams.entry(stream.clone()).or_insert_with(empty);
+                    bins.sent[bin] += 1;
+                    bins.sent_bytes[bin] += size;
+                }
+                What::MediaReceived { stream, seq, .. } => {
+                    let size = sizes.get(&(stream.as_str(), *seq)).copied().unwrap_or_default();
+                    let bins = packets.streams.entry(stream.clone()).or_insert_with(empty);
+                    bins.received[bin] += 1;
+                    bins.received_bytes[bin] += size;
+                }
+                What::NetworkDrop { hop, reason, .. } => {
+                    packets.drops[bin] += 1;
+                    let same = |count: &&mut DropCount| count.hop == *hop && count.reason == *reason;
+                    match packets.dropped.iter_mut().find(same) {
+                        Some(count) => count.datagrams += 1,
+                        None => packets.dropped.push(DropCount {
+                            hop: hop.clone(),
+                            reason: *reason,
+                            datagrams: 1,
+                        }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        packets
+    }
+}
+
+fn bin_of(at: Duration) -> usize {
+    (at.as_nanos() / BIN.as_nanos()) as usize
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file in the same folder,
+/// flushed to disk, then renamed over `path` (a rename within a folder is atomic).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// Tells apart the temporary files of concurrent writers in one process.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("{} names no file", path.display())))?;
+    let partial = path.with_file_name(format!(
+        ".{}.{}-{}.partial",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = std::fs::File::create(&partial).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&partial, path)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! Reports read back: one short call is played once (with packet capture) and written as
+//! `report.json`, `index.html`, pcap files and `junit.xml`; each test parses one of them and
+//! holds it against the run. A last test drives the same through `netsim run --out --pcap`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use pcap_file::DataLink;
+use pcap_file::pcap::PcapReader;
+use pnet_packet::Packet;
+use pnet_packet::ipv4::{self, Ipv4Packet};
+use pnet_packet::udp::{self, UdpPacket};
+use quick_xml::XmlVersion;
+use quick_xml::events::Event as Xml;
+use webrtc_netsim::What;
+use webrtc_netsim::net::Undelivered;
+use webrtc_netsim::net::network::capturing;
+use webrtc_netsim::report::{self, Report, write_atomically};
+use webrtc_netsim::scenario::file::{self, ScenarioFile};
+use webrtc_netsim::world::{Run, RunError};
+
+/// A 3 s clean call that connects in about 500 ms, expected to connect within 100 ms: one
+/// broken expectation among passing ones.
+const SCENARIO: &str = r#"name = "report test"
+description = "Alice calls Bob: 3 seconds, 25 ms each way, nothing lost."
+duration = "3s"
+
+[peers.alice]
+role = "caller"
+link = { delay = "25ms" }
+
+[peers.bob]
+role = "callee"
+link = { delay = "25ms" }
+
+[[expect]]
+connect_time = { max = "100ms" }
+
+[[expect]]
+delivered = { stream = "*:audio", from = "1s", min = "100%" }
+"#;
+
+/// The call, played once for every test, and the reports written from it.
+struct Played {
+    file: ScenarioFile,
+    run: Run,
+    report: Report,
+    /// Where the reports are: `dir/junit.xml`, `dir/report-test/...`.
+    dir: PathBuf,
+}
+
+impl Played {
+    fn scenario_dir(&self) -> PathBuf {
+        self.dir.join("report-test")
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the scratch folder is created");
+    dir
+}
+
+fn played() -> &'static Played {
+    static PLAYED: OnceLock<Played> = OnceLock::new();
+    PLAYED.get_or_init(|| {
+        let dir = scratch("reports");
+        let path = dir.join("report-test.toml");
+        std::fs::write(&path, SCENARIO).expect("the scenario is written");
+        let file = file::load(&path).expect("the scenario is valid");
+        let (played, captured) = capturing(|| file.play());
+        let report = Report::new(&file, &played);
+        let scenario_dir = dir.join("report-test");
+        report
+            .write(&scenario_dir)
+            .expect("report.json and index.html are written");
+        report::pcap::write(&scenario_dir, &captured).expect("the pcap files are written");
+
+        // JUnit of three scenarios: this one (failed), one that passed, one that could not run.
+        let mut passing = report.clone();
+        passing.scenario.file = PathBuf::from("passing.toml");
+        passing.verdicts.retain(|verdict| verdict.passed);
+        passing.passed = true;
+        let stuck = Err(RunError::Invalid {
+            scenario: "broken".to_owned(),
+            message: "no caller".to_owned(),
+        });
+        let mut broken = file.clone();
+        broken.path = PathBuf::from("broken.toml");
+        let broken = Report::new(&broken, &stuck);
+        let junit = report::junit::xml(&[report.clone(), passing, broken]).expect("JUnit serialises");
+        write_atomically(&dir.join("junit.xml"), junit.as_bytes()).expect("junit.xml is written");
+
+        let (run, _) = played.expect("the call runs");
+        Played {
+            file,
+            run,
+            report,
+            dir,
+        }
+    })
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("the report is there");
+    serde_json::from_str(&text).expect("it is JSON")
+}
+
+#[test]
+fn report_json_holds_the_run() {
+    let played = played();
+    let json = read_json(&played.scenario_dir().join("report.json"));
+    let run = &played.run;
+
+    assert_eq!(json["schema"], report::SCHEMA);
+    assert_eq!(json["harness"]["version"], env!("CARGO_PKG_VERSION"));
+    let webrtc = json["harness"]["webrtc"].as_str().expect("a webrtc version");
+    assert!(webrtc.starts_with("0.21."), "{webrtc}");
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("name = \"webrtc\"\nversion = \"{webrtc}\"")),
+        "Cargo.lock locks webrtc {webrtc}"
+    );
+    assert_eq!(json["scenario"]["name"], "report test");
+    assert_eq!(json["scenario"]["seed"], played.file.scenario.seed);
+    assert_eq!(json["scenario"]["peers"][0]["name"], "alice");
+    assert_eq!(json["passed"], false);
+
+    assert_eq!(json["metrics"], as_json(&run.metrics));
+    assert_eq!(json["counters"], as_json(&run.counters));
+    assert_eq!(json["verdicts"], as_json(&played.report.verdicts));
+    let connect = &json["metrics"]["connect_time"];
+    assert_eq!(
+        connect["secs"].as_u64().unwrap() * 1_000_000_000 + connect["nanos"].as_u64().unwrap(),
+        run.metrics.connect_time.unwrap().as_nanos() as u64
+    );
+
+    let per_packet = |what: &What| {
+        matches!(
+            what,
+            What::MediaSent { .. } | What::MediaReceived { .. } | What::NetworkDrop { .. }
+        )
+    };
+    let events = json["events"].as_array().expect("events");
+    assert_eq!(
+        events.len(),
+        run.trace.iter().filter(|e| !per_packet(&e.what)).count()
+    );
+    assert!(events.iter().all(|event| event["event"] != "media_received"));
+
+    // Per-packet events are counted per stream and bin, all of them.
+    let streams = json["packets"]["streams"].as_object().expect("streams");
+    assert_eq!(streams.len(), run.metrics.streams.len());
+    let total = |series: &serde_json::Value| -> u64 {
+        series
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    for (stream, bins) in streams {
+        let count = |sent: bool| {
+            run.trace
+                .iter()
+                .filter(|event| match &event.what {
+                    What::MediaSent { stream: s, .. } => sent && s == stream,
+                    What::MediaReceived { stream: s, .. } => !sent && s == stream,
+                    _ => false,
+                })
+                .count() as u64
+        };
+        assert_eq!(total(&bins["sent"]), count(true), "{stream}");
+        assert_eq!(total(&bins["received"]), count(false), "{stream}");
+        let bins_len = bins["received"].as_array().unwrap().len();
+        assert_eq!(bins_len, json["packets"]["drops"].as_array().unwrap().len());
+        assert_eq!(
+            bins_len as u128,
+            run.trace.last().unwrap().at.as_millis() / 100 + 1
+        );
+    }
+}
+
+/// `value` as it reads back from a JSON file (floats parsed the same way on both sides).
+fn as_json(value: &impl serde::Serialize) -> serde_json::Value {
+    let text = serde_json::to_string(value).expect("serialises");
+    serde_json::from_str(&text).expect("reads back")
+}
+
+/// `report.json` without the network's counters. They count webrtc-rs's own datagrams too,
+/// and under CPU load an ICE check more or less goes out (985 or 987 datagrams for this
+/// call): webrtc-rs's ICE pacing is not on the virtual clock. The trace does not change.
+fn deterministic_part(path: &Path) -> serde_json::Value {
+    let mut json = read_json(path);
+    json.as_object_mut().expect("an object").remove("counters");
+    json
+}
+
+#[test]
+fn the_same_seed_writes_the_same_report() {
+    let played = played();
+    let again = Report::new(&played.file, &played.file.play());
+    let dir = scratch("reports-again");
+    again.write(&dir).expect("written");
+    assert_eq!(
+        deterministic_part(&played.scenario_dir().join("report.json")),
+        deterministic_part(&dir.join("report.json"))
+    );
+}
+
+#[test]
+fn junit_is_well_formed_with_a_failure_per_failed_scenario() {
+    let xml = std::fs::read_to_string(played().dir.join("junit.xml")).expect("junit.xml is there");
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut testcases, mut failures, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failure_text = String::new();
+    let mut in_failure = false;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Xml::Start(element) | Xml::Empty(element) => {
+                let attribute = |name: &str| {
+                    element.try_get_attribute(name).unwrap().map(|value| {
+                        value
+                            .normalized_value(XmlVersion::Explicit1_0)
+                            .unwrap()
+                            .into_owned()
+                    })
+                };
+                match element.name().as_ref() {
+                    b"testsuites" => {
+                        assert_eq!(attribute("tests").as_deref(), Some("3"));
+                        assert_eq!(attribute("failures").as_deref(), Some("1"));
+                        assert_eq!(attribute("errors").as_deref(), Some("1"));
+                    }
+                    b"testcase" => testcases.push(attribute("name").unwrap()),
+                    b"failure" => {
+                        failures.push(attribute("message").unwrap());
+                        in_failure = true;
+                    }
+                    b"error" => errors.push(attribute("message").unwrap()),
+                    _ => {}
+                }
+            }
+            Xml::Text(text) if in_failure => failure_text += &text.decode().unwrap(),
+            Xml::GeneralRef(reference) if in_failure => {
+                failure_text += &format!("&{};", reference.decode().unwrap())
+            }
+            Xml::End(element) if element.name().as_ref() == b"failure" => in_failure = false,
+            Xml::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(testcases, ["report-test", "passing", "broken"]);
+    assert_eq!(failures, ["1 of 3 expectations failed"]);
+    assert!(
+        failure_text.contains("FAILED: connect_time: measured ") && failure_text.contains("limit ≤ 100ms"),
+        "{failure_text}"
+    );
+    assert!(failure_text.contains("replay: netsim run "), "{failure_text}");
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("no caller"), "{}", errors[0]);
+}
+
+#[test]
+fn each_host_capture_holds_every_datagram_it_sent_or_received() {
+    let played = played();
+    let run = &played.run;
+    let mut captured = 0;
+    for host in ["alice", "bob"] {
+        let file = std::fs::File::open(played.scenario_dir().join(format!("{host}.pcap"))).expect("captured");
+        let mut reader = PcapReader::new(file).expect("a pcap file");
+        assert_eq!(reader.header().datalink, DataLink::RAW);
+        let mut last = std::time::Duration::ZERO;
+        let mut first = true;
+        while let Some(packet) = reader.next_packet() {
+            let packet = packet.expect("a whole record");
+            assert!(packet.timestamp >= last, "records in time order");
+            last = packet.timestamp;
+            let ip = Ipv4Packet::new(&packet.data).expect("an IPv4 header");
+            assert_eq!(ip.get_checksum(), ipv4::checksum(&ip), "IPv4 checksum");
+            assert_eq!(usize::from(ip.get_total_length()), packet.data.len());
+            let datagram = UdpPacket::new(ip.payload()).expect("a UDP header");
+            let checksum = udp::ipv4_checksum(&datagram, &ip.get_source(), &ip.get_destination());
+            assert_eq!(datagram.get_checksum(), checksum, "UDP checksum");
+            if first {
+                // A call starts with a STUN binding request (the magic cookie at byte 4).
+                let stun = datagram.payload();
+                assert_eq!(&stun[..2], [0x00, 0x01], "{host}: a binding request first");
+                assert_eq!(&stun[4..8], [0x21, 0x12, 0xA4, 0x42]);
+                first = false;
+            }
+            captured += 1;
+        }
+        assert!(!first, "{host} sent or received something");
+    }
+    // Every datagram is captured where it left and where it arrived, even at a closed port.
+    let port_unreachable = run
+        .trace
+        .iter()
+        .filter(|event| {
+            matches!(
+                event.what,
+                What::NetworkDrop {
+                    reason: Undelivered::PortUnreachable,
+                    ..
+                }
+            )
+        })
+        .count() as u64;
+    assert_eq!(
+        captured,
+        run.counters.sent + run.counters.delivered + port_unreachable,
+        "{:?}",
+        run.counters
+    );
+}
+
+#[test]
+fn the_page_is_self_contained_with_one_lane_per_stream() {
+    let played = played();
+    let html =
+        std::fs::read_to_string(played.scenario_dir().join("index.html")).expect("index.html is there");
+    assert!(html.starts_with("<!doctype html>"));
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert_eq!(
+        html.matches(r#"<path class="received "#).count(),
+        played.run.metrics.streams.len()
+    );
+    for stream in played.run.metrics.streams.keys() {
+        let escaped = stream.replace('<', "&lt;");
+        assert!(html.contains(&format!(r#"data-stream="{escaped}""#)), "{stream}");
+    }
+    for external in ["http", "src=", "href=", "url(", "<script", "@import"] {
+        assert!(
+            !html.contains(external),
+            "the page refers to something outside: {external}"
+        );
+    }
+    assert!(
+        html.contains(r#"<tr class="fail">"#),
+        "the failed expectation stands out"
+    );
+    assert!(html.contains("alice PC connected"), "state changes are marked");
+}
+
+#[test]
+fn writes_leave_no_partial_file_behind() {
+    let played = played();
+    for dir in [played.dir.clone(), played.scenario_dir()] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with('.') && !name.ends_with(".partial"),
+                "{name} left in {dir:?}"
+            );
+        }
+    }
+    let dir = scratch("atomic");
+    let path = dir.join("report.json");
+    write_atomically(&path, b"first").unwrap();
+    write_atomically(&path, b"second").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    // A write that cannot land (a folder is in the way) fails and cleans up after itself.
+    std::fs::create_dir(dir.join("taken")).unwrap();
+    write_atomically(&dir.join("taken"), b"never").expect_err("a folder cannot be replaced");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["report.json", "taken"]);
+}
+
+#[test]
+fn netsim_run_writes_every_report() {
+    let played = played();
+    let out = scratch("reports-cli");
+    let path = played.dir.join("report-test.toml");
+    let netsim = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netsim"))
+            .args(args)
+            .output()
+            .expect("netsim starts")
+    };
+    let output = netsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--pcap",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "one expectation fails");
+    for name in [
+        "summary.json",
+        "junit.xml",
+        "report-test/report.json",
+        "report-test/index.html",
+        "report-test/alice.pcap",
+        "report-test/bob.pcap",
+    ] {
+        assert!(out.join(name).is_file(), "{name} is written");
+    }
+    assert_eq!(
+        deterministic_part(&out.join("report-test/report.json")),
+        deterministic_part(&played.scenario_dir().join("report.json")),
+        "the command writes the report the library does"
+    );
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary[0]["passed"], false);
+
+    let output = netsim(&["run", path.to_str().unwrap(), "--pcap"]);
+    assert_eq!(output.status.code(), Some(2), "--pcap needs --out");
+}
