@@ -70,7 +70,12 @@ const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        // The trace and the reports hold what happened; webrtc-rs's own logs (loud on bad
+        // networks, by design of this tool) only with RUST_LOG.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off,netsim=warn,webrtc_netsim=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

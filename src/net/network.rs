@@ -292,8 +292,13 @@ impl Network {
                 Next::Core => self.enter_core(at, datagram),
                 Next::Downlink => self.leave_core(at, datagram),
                 Next::Arrive => {
-                    self.counters.delivered += 1;
                     let destination = datagram.to.ip();
+                    if !self.interfaces.contains_key(&destination) {
+                        // The host moved away while the datagram was on its last link.
+                        self.drop(at, &datagram, None, Undelivered::NoRoute);
+                        continue;
+                    }
+                    self.counters.delivered += 1;
                     if let Some(capture) = &self.capture {
                         let host = self.interfaces.get(&destination).map(|i| i.host.clone());
                         capture.record(at, &host.unwrap_or_else(|| destination.to_string()), &datagram);

@@ -153,3 +153,21 @@ fn after_alice_writes_to_bob_bob_can_answer_through_the_mapping() {
     let arrived = run(&mut network, ms(200));
     assert_eq!(arrived.iter().map(|(_, d)| d.to).collect::<Vec<_>>(), [alice]);
 }
+
+#[test]
+fn a_datagram_for_a_host_that_moved_away_meanwhile_finds_no_route() {
+    let mut network = network();
+    network.send(
+        ms(0),
+        Datagram {
+            from: at(ip(200, 0), 3478),
+            to: at(ip(2, 0), 6000),
+            payload: vec![1],
+        },
+    );
+    network.advance(ms(15)); // past the core, onto bob's 10 ms downlink
+    network.remove_interface(ip(2, 0));
+    assert!(run(&mut network, Duration::from_secs(1)).is_empty());
+    assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);
+    assert!(network.counters().balanced());
+}
