@@ -72,6 +72,15 @@ pub struct Counters {
     pub dropped: u64,
     /// Between hops right now.
     pub in_flight: u64,
+    /// Per host: what its interface sent and what reached it (even at a closed port).
+    pub hosts: BTreeMap<String, HostCounters>,
+}
+
+/// One host's share of the traffic, as a capture on its interface would see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostCounters {
+    pub sent: u64,
+    pub received: u64,
 }
 
 impl Counters {
@@ -264,6 +273,11 @@ impl Network {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
         };
+        self.counters
+            .hosts
+            .entry(interface.host.clone())
+            .or_default()
+            .sent += 1;
         if let Some(capture) = &self.capture {
             capture.record(now, &interface.host, &datagram);
         }
@@ -299,9 +313,10 @@ impl Network {
                         continue;
                     }
                     self.counters.delivered += 1;
+                    let host = self.interfaces[&destination].host.clone();
+                    self.counters.hosts.entry(host.clone()).or_default().received += 1;
                     if let Some(capture) = &self.capture {
-                        let host = self.interfaces.get(&destination).map(|i| i.host.clone());
-                        capture.record(at, &host.unwrap_or_else(|| destination.to_string()), &datagram);
+                        capture.record(at, &host, &datagram);
                     }
                     match self.servers.get_mut(&destination) {
                         Some(server) => {
