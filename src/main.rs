@@ -104,11 +104,14 @@ fn bad_input(message: &str) -> ExitCode {
     ExitCode::from(BAD_INPUT)
 }
 
-/// Reads every scenario file among `paths`, or prints every error found.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, Vec<FileError>> {
+/// Reads every scenario file among `paths`, each as its scenarios (one per sweep point), or
+/// every error found.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Vec<ScenarioFile>>, Vec<FileError>> {
     let files = file::collect(paths).map_err(|error| vec![error])?;
-    let (loaded, errors): (Vec<_>, Vec<_>) =
-        files.iter().map(|path| file::load(path)).partition(Result::is_ok);
+    let (loaded, errors): (Vec<_>, Vec<_>) = files
+        .iter()
+        .map(|path| file::load_all(path))
+        .partition(Result::is_ok);
     if errors.is_empty() {
         Ok(loaded.into_iter().filter_map(Result::ok).collect())
     } else {
@@ -126,11 +129,16 @@ fn report_errors(errors: &[FileError]) -> ExitCode {
 fn check(paths: &[PathBuf]) -> ExitCode {
     match load_all(paths) {
         Ok(files) => {
-            for file in &files {
+            for points in &files {
+                let [first, ..] = points.as_slice() else { continue };
+                let sweep = match points.len() {
+                    1 if first.point.is_empty() => String::new(),
+                    count => format!("{count} sweep points, "),
+                };
                 println!(
-                    "ok  {}  ({} expectations)",
-                    file.path.display(),
-                    file.expectations.len()
+                    "ok  {}  ({sweep}{} expectations)",
+                    first.path.display(),
+                    first.expectations.len()
                 );
             }
             ExitCode::SUCCESS
@@ -142,7 +150,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
 fn list() -> ExitCode {
     match load_all(&[PathBuf::from(BUNDLED)]) {
         Ok(files) => {
-            for file in &files {
+            for file in files.iter().filter_map(|points| points.first()) {
                 let description = file.description.split_whitespace().collect::<Vec<_>>().join(" ");
                 println!("{:<26} {description}", stem(&file.path));
             }
@@ -206,8 +214,8 @@ fn run(
     pcap: bool,
     verbose: bool,
 ) -> ExitCode {
-    let mut files = match load_all(paths) {
-        Ok(files) => files,
+    let mut files: Vec<ScenarioFile> = match load_all(paths) {
+        Ok(files) => files.into_iter().flatten().collect(),
         Err(errors) => return report_errors(&errors),
     };
     if let Some(seed) = seed {
@@ -216,9 +224,9 @@ fn run(
         }
     }
     if let Some(out) = out {
-        let mut stems: Vec<String> = files.iter().map(|file| stem(&file.path)).collect();
-        stems.sort();
-        if let Some(twice) = stems.windows(2).find(|pair| pair[0] == pair[1]) {
+        let mut folders: Vec<String> = files.iter().map(ScenarioFile::folder).collect();
+        folders.sort();
+        if let Some(twice) = folders.windows(2).find(|pair| pair[0] == pair[1]) {
             return bad_input(&format!(
                 "netsim: two scenario files are named `{}`: their reports would overwrite each other",
                 twice[0]
@@ -235,6 +243,7 @@ fn run(
     let output = out.map(|dir| Output { dir, pcap });
     let (reports, written): (Vec<Report>, Vec<bool>) = play_all(&files, jobs, output).into_iter().unzip();
     print_summary(&reports, verbose);
+    print_sweeps(&reports);
     let written =
         written.into_iter().all(|written| written) && out.is_none_or(|out| write_suite(out, &reports));
     if written && reports.iter().all(|report| report.passed) {
@@ -244,8 +253,8 @@ fn run(
     }
 }
 
-/// Plays every file on `jobs` threads (worlds are independent), in file order for the result;
-/// each with whether its reports were written.
+/// Plays every scenario on `jobs` threads (worlds are independent), in their order for the
+/// result; each with whether its reports were written.
 fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<(Report, bool)> {
     let progress = if files.len() > 1 && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(files.len() as u64);
@@ -262,14 +271,16 @@ fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(files.len()) {
             scope.spawn(|| {
-                while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    progress.set_message(stem(&file.path));
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(index) else { break };
+                    progress.set_message(file.id());
                     let outcome = play(file, output);
                     progress.inc(1);
                     played
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push(outcome);
+                        .push((index, outcome));
                 }
             });
         }
@@ -278,11 +289,11 @@ fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<
     let mut played = played
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    played.sort_by(|(a, _), (b, _)| a.scenario.file.cmp(&b.scenario.file));
-    played
+    played.sort_by_key(|(index, _)| *index);
+    played.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
-/// Plays one file and, with `output`, writes its report folder (named after the file);
+/// Plays one scenario and, with `output`, writes its report folder ([`ScenarioFile::folder`]);
 /// returns its report and whether the folder was written.
 fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     let Some(output) = output else {
@@ -294,7 +305,7 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
         (file.play(), Vec::new())
     };
     let report = Report::new(file, &played);
-    let dir = output.dir.join(stem(&file.path));
+    let dir = output.dir.join(file.folder());
     let written = report.write(&dir).and_then(|()| {
         if output.pcap {
             report::pcap::write(&dir, &captured)
@@ -311,14 +322,16 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
 /// One row per scenario, then what failed (or, `verbose`, every verdict) and how to replay
 /// the failures.
 fn print_summary(reports: &[Report], verbose: bool) {
+    let width = reports
+        .iter()
+        .map(|report| report.scenario.id.chars().count())
+        .fold(28, usize::max);
     println!(
-        "{:<28} {:<7} {:>9}  expectations",
+        "{:<width$} {:<7} {:>9}  expectations",
         "scenario", "verdict", "connect"
     );
     for report in reports {
-        let connect = connect_time(report).map_or("-".to_owned(), |connect| {
-            format!("{:.0} ms", connect.as_secs_f64() * 1000.0)
-        });
+        let connect = connect_ms(report);
         let failed = report.verdicts.iter().filter(|verdict| !verdict.passed).count();
         let verdict = if report.passed { "pass" } else { "FAIL" };
         let held = format!(
@@ -326,10 +339,7 @@ fn print_summary(reports: &[Report], verbose: bool) {
             report.verdicts.len() - failed,
             report.verdicts.len()
         );
-        println!(
-            "{:<28} {verdict:<7} {connect:>9}  {held}",
-            stem(&report.scenario.file)
-        );
+        println!("{:<width$} {verdict:<7} {connect:>9}  {held}", report.scenario.id);
     }
     for report in reports.iter().filter(|report| verbose || !report.passed) {
         let scenario = &report.scenario;
@@ -359,6 +369,69 @@ fn print_summary(reports: &[Report], verbose: bool) {
     }
     let passed = reports.iter().filter(|report| report.passed).count();
     println!("\n{passed} passed, {} failed", reports.len() - passed);
+}
+
+/// Per sweep, a row per point: its values, the verdict, the connect time and the telling
+/// measure: the first broken expectation's, or else the first one after connecting.
+fn print_sweeps(reports: &[Report]) {
+    let swept: Vec<&Report> = reports
+        .iter()
+        .filter(|report| !report.scenario.point.is_empty())
+        .collect();
+    for points in swept.chunk_by(|a, b| a.scenario.file == b.scenario.file) {
+        let widths: Vec<usize> = points[0]
+            .scenario
+            .point
+            .iter()
+            .enumerate()
+            .map(|(axis, setting)| {
+                let values = points
+                    .iter()
+                    .map(|report| report.scenario.point[axis].value.chars().count());
+                values.fold(setting.path.chars().count(), usize::max)
+            })
+            .collect();
+        let row = |values: Vec<&str>, verdict: &str, connect: &str, measure: &str| {
+            let cells: Vec<String> = values
+                .iter()
+                .zip(&widths)
+                .map(|(value, width)| format!("{value:<width$}"))
+                .collect();
+            println!("{}  {verdict:<7} {connect:>9}  {measure}", cells.join("  "));
+        };
+        println!("\nsweep {}:", points[0].scenario.file.display());
+        let paths = points[0]
+            .scenario
+            .point
+            .iter()
+            .map(|setting| setting.path.as_str());
+        row(paths.collect(), "verdict", "connect", "measured");
+        for report in points {
+            let telling = report
+                .verdicts
+                .iter()
+                .find(|verdict| !verdict.passed)
+                .or_else(|| {
+                    let after_connecting = |verdict: &&Verdict| verdict.expectation != "connect_time";
+                    report.verdicts.iter().find(after_connecting)
+                });
+            let measure = match (&report.error, telling) {
+                (Some(error), _) => format!("could not finish: {error}"),
+                (None, Some(verdict)) => format!("{}: {}", verdict.expectation, verdict.measured),
+                (None, None) => String::new(),
+            };
+            let values = report.scenario.point.iter().map(|setting| setting.value.as_str());
+            let verdict = if report.passed { "pass" } else { "FAIL" };
+            row(values.collect(), verdict, &connect_ms(report), &measure);
+        }
+    }
+}
+
+/// The connect time as the tables show it.
+fn connect_ms(report: &Report) -> String {
+    connect_time(report).map_or("-".to_owned(), |connect| {
+        format!("{:.0} ms", connect.as_secs_f64() * 1000.0)
+    })
 }
 
 /// Writes `summary.json` and `junit.xml` for all the scenarios; says what it could not write.

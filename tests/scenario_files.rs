@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use std::time::Duration;
 
-use webrtc_netsim::net::{Filtering, Mapping, NatConfig, PortAssignment};
+use webrtc_netsim::net::{Filtering, Loss, Mapping, NatConfig, PortAssignment};
 use webrtc_netsim::scenario::expect::Expectation;
 use webrtc_netsim::scenario::file::{self, FileError};
 use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
@@ -102,14 +102,6 @@ fn an_unknown_key_suggests_the_closest_name() {
 
 #[test]
 fn keys_of_later_versions_say_they_are_not_supported_yet() {
-    let error = parse_error(&format!("{GOOD}\n[sweep]\nloss = \"1%\"\n"));
-    assert_error(
-        &error,
-        "16:2",
-        "sweep",
-        &["`sweep` is not supported yet by this version"],
-    );
-
     let error = parse_error(&breaking("link = {", "interface = {"));
     assert_error(
         &error,
@@ -120,6 +112,149 @@ fn keys_of_later_versions_say_they_are_not_supported_yet() {
 }
 
 /// `GOOD` with one `[[timeline]]` entry (from line 16 on).
+/// `GOOD` with a `[sweep]` of these lines, from line 17.
+fn sweeping(lines: &str) -> String {
+    format!("{GOOD}\n[sweep]\n{lines}\n")
+}
+
+fn sweep_error(lines: &str) -> FileError {
+    match file::parse_all(Path::new("bad.toml"), &sweeping(lines)) {
+        Ok(points) => panic!("accepted, {} points:\n{lines}", points.len()),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn a_sweep_gives_a_scenario_per_point_named_after_it() {
+    let text = sweeping(
+        "\"peers.alice.link.loss\" = [\"0%\", \"5%\"]\n\"core.delay\" = [\"20ms\", \"150ms\", \"300ms\"]\nseed = [7]",
+    );
+    let points = file::parse_all(Path::new("lossy.toml"), &text).expect("the sweep expands");
+    let names: Vec<&str> = points.iter().map(|point| point.scenario.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "test call[peers.alice.link.loss=0%, core.delay=20ms, seed=7]",
+            "test call[peers.alice.link.loss=0%, core.delay=150ms, seed=7]",
+            "test call[peers.alice.link.loss=0%, core.delay=300ms, seed=7]",
+            "test call[peers.alice.link.loss=5%, core.delay=20ms, seed=7]",
+            "test call[peers.alice.link.loss=5%, core.delay=150ms, seed=7]",
+            "test call[peers.alice.link.loss=5%, core.delay=300ms, seed=7]",
+        ]
+    );
+    let last = &points[5];
+    assert_eq!(
+        last.id(),
+        "lossy[peers.alice.link.loss=5%, core.delay=300ms, seed=7]"
+    );
+    assert_eq!(
+        last.folder(),
+        "lossy_peers.alice.link.loss-5pct_core.delay-300ms_seed-7"
+    );
+    assert_eq!(last.scenario.core.delay, Duration::from_millis(300));
+    assert_eq!(last.scenario.seed, 7);
+    let alice = &last.scenario.peers[0];
+    assert_eq!(
+        (alice.name.as_str(), alice.uplink.delay),
+        ("alice", Duration::from_millis(10))
+    );
+    assert_eq!(
+        format!("{:?}", alice.uplink.loss),
+        format!("{:?}", Loss::Random(0.05))
+    );
+    assert_eq!(format!("{:?}", points[0].scenario.peers[0].downlink.loss), "None");
+    assert_eq!(
+        last.expectations.len(),
+        1,
+        "every point keeps the file's expectations"
+    );
+
+    let error = file::parse(Path::new("lossy.toml"), &text).expect_err("one scenario was asked for");
+    assert!(error.message.contains("load_all"), "{error}");
+}
+
+#[test]
+fn a_bad_swept_value_is_placed_at_itself() {
+    let error = sweep_error("\"peers.alice.link.loss\" = [\"1%\", \"10x%\"]");
+    assert_error(
+        &error,
+        "17:34",
+        "peers.alice.link.loss",
+        &["unknown unit `x%`", "the units are `%`"],
+    );
+    assert!(
+        error.to_string().contains("^^^^^^"),
+        "the value is underlined: {error}"
+    );
+
+    let error = sweep_error("\"peers.bob.role\" = [\"callee\", \"caller\"]");
+    assert_error(
+        &error,
+        "17:31",
+        "peers.bob.role",
+        &["`alice` is already the caller"],
+    );
+
+    let error = sweep_error("\"core.delay\" = [\"20ms\", \"20ms\"]");
+    assert_error(
+        &error,
+        "17:25",
+        "sweep.\"core.delay\"",
+        &["`20ms` is listed twice"],
+    );
+
+    let error = sweep_error("\"core.delay\" = []");
+    assert_error(&error, "17:1", "sweep.\"core.delay\"", &["at least one"]);
+}
+
+#[test]
+fn a_sweep_path_naming_nothing_suggests_the_closest() {
+    let error = sweep_error("\"peers.alcie.link.loss\" = [\"1%\"]");
+    assert_error(
+        &error,
+        "17:1",
+        "sweep.\"peers.alcie.link.loss\"",
+        &["no peer is called `alcie`", "did you mean `alice`?"],
+    );
+
+    let error = sweep_error("\"peers.alice.link.los\" = [\"1%\"]");
+    assert_error(
+        &error,
+        "17:1",
+        "peers.alice.link.los",
+        &["unknown name `los`", "did you mean `loss`?"],
+    );
+
+    let error = sweep_error("\"cor.delay\" = [\"1ms\"]");
+    assert_error(&error, "17:1", "cor", &["did you mean `core`?"]);
+
+    let error = sweep_error("\"peers.alice.media.audio\" = [true]");
+    assert_error(
+        &error,
+        "17:1",
+        "sweep.\"peers.alice.media.audio\"",
+        &["not a table"],
+    );
+
+    let error = sweep_error("core.delay = [\"1ms\"]");
+    assert_error(&error, "17:1", "sweep", &["with its path in quotes"]);
+}
+
+#[test]
+fn a_sweep_of_more_than_64_points_is_refused() {
+    let error = sweep_error(
+        "\"core.delay\" = [\"1ms\", \"2ms\", \"3ms\", \"4ms\"]\n\
+         seed = [1, 2, 3, 4]\n\
+         \"peers.alice.link.loss\" = [\"0%\", \"1%\", \"2%\", \"3%\", \"4%\"]",
+    );
+    assert_error(
+        &error,
+        "19:1",
+        "sweep.\"peers.alice.link.loss\"",
+        &["80 points", "more than 64"],
+    );
+}
+
 fn with_timeline(entry: &str) -> String {
     format!("{GOOD}\n[[timeline]]\n{entry}\n")
 }
@@ -747,6 +882,53 @@ fn netsim_run_exits_1_on_a_violated_expectation_and_says_how_to_replay_it() {
     assert_eq!(summary[0]["seed"], 9);
     assert_eq!(summary[0]["verdicts"][1]["passed"], false);
     assert_eq!(summary[0]["verdicts"][1]["limit"], "≤ 100ms");
+}
+
+#[test]
+fn netsim_run_plays_every_sweep_point_and_reports_each() {
+    let out = scratch("netsim_run_sweep").join("reports");
+    let sweep = library().join("loss-sweep.toml");
+    let output = netsim(&["run", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("loss-sweep[peers.alice.link.loss=10%] pass"),
+        "{stdout}"
+    );
+    let table = stdout
+        .split("\nsweep ")
+        .nth(1)
+        .expect("a sweep table follows the summary");
+    assert!(
+        table.starts_with(&format!("{}:\npeers.alice.link.loss  verdict", sweep.display())),
+        "{table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .filter(|row| row.contains("% ") && row.contains(" pass "))
+            .count(),
+        4,
+        "{table}"
+    );
+
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml is written");
+    for loss in ["0", "2", "5", "10"] {
+        assert!(
+            junit.contains(&format!("name=\"loss-sweep[peers.alice.link.loss={loss}%]\"")),
+            "{junit}"
+        );
+        let folder = out.join(format!("loss-sweep_peers.alice.link.loss-{loss}pct"));
+        assert!(
+            folder.join("report.json").is_file(),
+            "{} is written",
+            folder.display()
+        );
+    }
+
+    let output = netsim(&["check", sweep.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("(4 sweep points, 4 expectations)"), "{stdout}");
 }
 
 #[test]

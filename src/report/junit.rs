@@ -1,4 +1,4 @@
-//! `junit.xml`: one testcase per scenario, for CI dashboards. A failed expectation is a
+//! `junit.xml`: one testcase per scenario (per point of a sweep), for CI dashboards. A failed expectation is a
 //! `<failure>` listing every broken expectation with its measured value and limit, and how
 //! to replay it; a run that could not finish is an `<error>`.
 
@@ -46,8 +46,7 @@ fn test_case(report: &Report) -> TestCase {
             ));
         status
     };
-    let name = scenario.file.file_stem().unwrap_or_default().to_string_lossy();
-    let mut case = TestCase::new(name.as_ref(), status);
+    let mut case = TestCase::new(scenario.id.as_str(), status);
     case.set_classname("netsim")
         .set_assertions(report.verdicts.len())
         .add_properties([

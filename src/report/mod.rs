@@ -7,6 +7,8 @@
 //! | `<scenario>/<host>.pcap` | every datagram a host sent or received, for Wireshark ([`pcap`]) |
 //! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
 //!
+//! `<scenario>` is [`ScenarioFile::folder`]: the file name, with the sweep point if any.
+//!
 //! Every file is written whole or not at all ([`write_atomically`]), so an interrupted run
 //! never leaves half a report where a tool would read it.
 
@@ -27,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
 use crate::peer::Role;
 use crate::scenario::expect::Verdict;
-use crate::scenario::file::ScenarioFile;
+use crate::scenario::file::{ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec};
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
@@ -88,7 +90,12 @@ impl Harness {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioInfo {
     pub name: String,
+    /// What tests and reports call it: the file name, with its sweep point if any
+    /// ([`ScenarioFile::id`]).
+    pub id: String,
     pub file: PathBuf,
+    /// The settings its `[sweep]` point gives; empty without a sweep.
+    pub point: Vec<Swept>,
     pub description: String,
     pub seed: u64,
     /// Virtual length of the call (the world then drains for a second and hangs up).
@@ -163,7 +170,9 @@ impl Report {
         }
         let info = ScenarioInfo {
             name: scenario.name.clone(),
+            id: file.id(),
             file: file.path.clone(),
+            point: file.point.clone(),
             description: file.description.clone(),
             seed: scenario.seed,
             duration: scenario.duration,

@@ -6,9 +6,11 @@
 //! syntax, key names, types and units; then `Source` checks what serde cannot (one caller
 //! and one callee, servers that exist, timeline events within the call and on known peers,
 //! windows within the call, streams and events that exist) and builds the scenario.
-//! Every error names `file:line:col` and the field.
+//! Every error names `file:line:col` and the field. A file with a `[sweep]` gives one
+//! scenario per point (`sweep`).
 
 mod format;
+mod sweep;
 mod units;
 
 use std::collections::BTreeMap;
@@ -25,6 +27,7 @@ use self::format::{
     NatTableText, NatText, PeerText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName,
     ServersText, SignalingName, TimelineText, TransportPolicyText,
 };
+pub use self::sweep::{MAX_POINTS, Swept};
 use self::units::{Share, WithUnit, list};
 use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
 use super::{Credentials, IceServer, PeerSpec, Scenario, Servers};
@@ -44,6 +47,8 @@ pub struct ScenarioFile {
     pub description: String,
     pub scenario: Scenario,
     pub expectations: Vec<Expectation>,
+    /// The settings its `[sweep]` point gives, in file order; empty without a sweep.
+    pub point: Vec<Swept>,
 }
 
 impl ScenarioFile {
@@ -53,20 +58,77 @@ impl ScenarioFile {
         let verdicts = expect::judge(&self.expectations, &run);
         Ok((run, verdicts))
     }
+
+    /// What tests and reports call it: the file name, with its sweep point if it has one,
+    /// e.g. `loss-sweep[peers.alice.link.loss=5%]`.
+    pub fn id(&self) -> String {
+        if self.point.is_empty() {
+            return self.stem();
+        }
+        format!("{}[{}]", self.stem(), sweep::label(&self.point))
+    }
+
+    /// [`ScenarioFile::id`] as a folder name any file system takes, distinct per point:
+    /// `loss-sweep_peers.alice.link.loss-5pct`.
+    pub fn folder(&self) -> String {
+        let mut folder = self.stem();
+        for Swept { path, value } in &self.point {
+            folder.push_str(&format!("_{path}-{value}"));
+        }
+        folder
+            .replace('%', "pct")
+            .replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_")
+    }
+
+    /// The file name without `.toml`.
+    fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
-/// Reads and checks the scenario file at `path`.
+/// Reads and checks the scenario file at `path`, which has no `[sweep]`.
 pub fn load(path: &Path) -> Result<ScenarioFile, FileError> {
-    let text = std::fs::read_to_string(path).map_err(|error| FileError::unreadable(path, &error))?;
-    parse(path, &text)
+    single(path, load_all(path)?)
 }
 
-/// Checks the scenario in `text`; `path` names the file in errors and gives the default name.
+/// Reads and checks the scenario file at `path`: one scenario per point of its `[sweep]`,
+/// or the one it describes.
+pub fn load_all(path: &Path) -> Result<Vec<ScenarioFile>, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|error| FileError::unreadable(path, &error))?;
+    parse_all(path, &text)
+}
+
+/// Checks the scenario in `text`, which has no `[sweep]`; `path` names the file in errors
+/// and gives the default name.
 pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, FileError> {
+    single(path, parse_all(path, text)?)
+}
+
+/// Checks the scenarios in `text`: one per point of its `[sweep]`, or the one it describes.
+pub fn parse_all(path: &Path, text: &str) -> Result<Vec<ScenarioFile>, FileError> {
     let source = Source { path, text };
-    let parsed: ScenarioText = serde_path_to_error::deserialize(toml::Deserializer::new(text))
-        .map_err(|error| source.read_error(error))?;
-    source.build(parsed)
+    let parsed = source.read()?;
+    // The file as written must hold, so that its own mistakes are placed in its own text.
+    let file = source.build(&parsed)?;
+    if parsed.sweep.is_empty() {
+        return Ok(vec![file]);
+    }
+    source.sweep(&parsed.sweep)
+}
+
+/// The one scenario of a file without a sweep.
+fn single(path: &Path, mut files: Vec<ScenarioFile>) -> Result<ScenarioFile, FileError> {
+    match files.pop() {
+        Some(file) if files.is_empty() && file.point.is_empty() => Ok(file),
+        _ => Err(FileError::whole_file(
+            path,
+            "its [sweep] makes it several scenarios: read them with `load_all` or `parse_all`",
+        )),
+    }
 }
 
 /// The scenario files among `paths`: files as given, then each folder's `*.toml` files in
@@ -151,14 +213,11 @@ impl std::error::Error for FileError {}
 
 /// Keys of SPEC's format that this version cannot simulate yet, with advice: named as such
 /// rather than reported as typos.
-const NOT_YET: [(&str, &str); 2] = [
-    ("sweep", ""),
-    (
-        "interface",
-        "; describe a peer's access link with `link` (or `uplink` and `downlink`) and its NAT \
-         with `nat`",
-    ),
-];
+const NOT_YET: [(&str, &str); 1] = [(
+    "interface",
+    "; describe a peer's access link with `link` (or `uplink` and `downlink`) and its NAT \
+     with `nat`",
+)];
 
 /// A `[servers] turn` to show in advice.
 const TURN_EXAMPLE: &str = r#"turn = { user = "qa", password = "secret" }"#;
@@ -200,6 +259,12 @@ impl Source<'_> {
         self.error(value.span(), field, message)
     }
 
+    /// The first pass: the text as the `format` types.
+    fn read(&self) -> Result<ScenarioText, FileError> {
+        serde_path_to_error::deserialize(toml::Deserializer::new(self.text))
+            .map_err(|error| self.read_error(error))
+    }
+
     /// An error from the first pass, with serde's message made friendlier.
     fn read_error(&self, error: serde_path_to_error::Error<toml::de::Error>) -> FileError {
         let field = field_path(error.path());
@@ -218,7 +283,7 @@ impl Source<'_> {
     }
 
     /// The second pass: everything serde cannot check, then the scenario itself.
-    fn build(&self, text: ScenarioText) -> Result<ScenarioFile, FileError> {
+    fn build(&self, text: &ScenarioText) -> Result<ScenarioFile, FileError> {
         let duration = text.duration.get_ref().0;
         if duration.is_zero() {
             return Err(self.error_at(
@@ -253,6 +318,7 @@ impl Source<'_> {
             description: text.description.trim().to_owned(),
             scenario,
             expectations,
+            point: Vec::new(),
         })
     }
 
@@ -1037,7 +1103,8 @@ fn role_name(role: Role) -> &'static str {
 }
 
 /// `peers.alice.link.loss` or `expect[2].delivered.min` from serde's path, without toml's
-/// private names for spans.
+/// private names for spans, nor keys serde cannot name (placed ones, as `[sweep]`'s): the
+/// error's place shows those.
 fn field_path(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut field = String::new();
@@ -1050,7 +1117,7 @@ fn field_path(path: &serde_path_to_error::Path) -> String {
             Segment::Map { key } if key.starts_with("$__") => continue,
             Segment::Map { key } => key.as_str(),
             Segment::Enum { variant } => variant.as_str(),
-            Segment::Unknown => "?",
+            Segment::Unknown => continue,
         };
         if !field.is_empty() {
             field.push('.');

@@ -63,6 +63,72 @@ pub struct ScenarioText {
     #[serde(default)]
     #[schemars(with = "Vec<CheckText>")]
     pub expect: Vec<Spanned<CheckText>>,
+    /// Plays the scenario once per combination of these values (at most 64): each key the
+    /// dotted path of one setting of this file, in quotes, each value the list of values
+    /// it takes, e.g. `"peers.alice.link.loss" = ["0%", "2%", "5%"]`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, SweepValues>")]
+    pub sweep: BTreeMap<Spanned<String>, SweepValues>,
+}
+
+/// The values a `[sweep]` path takes, each with its place in the file.
+#[derive(Debug)]
+pub struct SweepValues(pub Vec<Spanned<toml::Value>>);
+
+impl<'de> Deserialize<'de> for SweepValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Values;
+
+        impl<'de> Visitor<'de> for Values {
+            type Value = SweepValues;
+
+            // Unquoted, `core.delay = [...]` is a table `core` in TOML: say how to write it.
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of values with its path in quotes, such as `\"core.delay\" = [\"20ms\", \"150ms\"]`")
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element()? {
+                    values.push(value);
+                }
+                Ok(SweepValues(values))
+            }
+        }
+
+        // Any, not seq: toml reads a table as a seq of its entries, and the error says less.
+        deserializer.deserialize_any(Values)
+    }
+}
+
+impl JsonSchema for SweepValues {
+    fn schema_name() -> String {
+        "SweepValues".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let value = SchemaObject {
+            instance_type: Some(SingleOrVec::Vec(vec![
+                InstanceType::String,
+                InstanceType::Number,
+                InstanceType::Boolean,
+            ])),
+            ..SchemaObject::default()
+        };
+        Schema::Object(SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some("The values a swept setting takes, as the setting writes them.".to_owned()),
+                ..Metadata::default()
+            })),
+            instance_type: Some(InstanceType::Array.into()),
+            array: Some(Box::new(ArrayValidation {
+                items: Some(SingleOrVec::Single(Box::new(value.into()))),
+                min_items: Some(1),
+                ..ArrayValidation::default()
+            })),
+            ..SchemaObject::default()
+        })
+    }
 }
 
 /// The signaling relay the peers meet on.
