@@ -354,13 +354,19 @@ impl World {
             ),
         };
         self.book.name(ip, peer.to_owned());
+        let moved = self
+            .attachments
+            .lock()
+            .expect("attachments poisoned")
+            .contains_key(peer);
         self.runtime.with_network(|network| {
             network.add_interface(peer, ip, uplink, downlink);
             if let (Some(config), Some(public_ip)) = (nat, nat_ip) {
-                let name = if network_number <= 2 {
-                    format!("nat-{peer}")
-                } else {
+                // A peer's first NAT is `nat-alice`; the ones it moves behind later are numbered.
+                let name = if moved {
                     format!("nat-{peer}-{network_number}")
+                } else {
+                    format!("nat-{peer}")
                 };
                 network.add_nat(&name, public_ip, config, ip);
                 self.book.name(public_ip, name);
