@@ -17,8 +17,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use webrtc_netsim::net::network::capturing;
 use webrtc_netsim::report::{self, Report, write_atomically};
+use webrtc_netsim::runtime::{self, Stuck};
 use webrtc_netsim::scenario::expect::Verdict;
 use webrtc_netsim::scenario::file::{self, FileError, ScenarioFile};
+use webrtc_netsim::world::RunError;
 
 /// Real webrtc-rs peers over simulated bad networks, on a virtual clock.
 #[derive(Parser)]
@@ -51,6 +53,14 @@ enum Command {
         /// Print every verdict, not only the failed ones.
         #[arg(long, short)]
         verbose: bool,
+        /// Stop a scenario as stuck after this much wall-clock time (e.g. `90s`); the run
+        /// carries on with the next one.
+        #[arg(long, value_name = "DURATION", value_parser = file::parse_duration, default_value = "300s")]
+        watchdog: Duration,
+        /// Cross-check: run on tokio and the wall clock instead of the virtual clock. Each
+        /// call then takes its real duration.
+        #[arg(long)]
+        realtime: bool,
     },
     /// Check scenario files without playing them.
     Check {
@@ -86,7 +96,19 @@ fn main() -> ExitCode {
             out,
             pcap,
             verbose,
-        } => run(&paths, seed, jobs, out.as_deref(), pcap, verbose),
+            watchdog,
+            realtime,
+        } => {
+            let options = RunOptions {
+                seed,
+                jobs,
+                pcap,
+                verbose,
+                watchdog,
+                realtime,
+            };
+            run(&paths, out.as_deref(), &options)
+        }
         Command::Check { paths } => check(&paths),
         Command::List => list(),
         Command::Schema => match serde_json::to_string_pretty(&file::json_schema()) {
@@ -206,22 +228,28 @@ struct Output<'a> {
     pcap: bool,
 }
 
-fn run(
-    paths: &[PathBuf],
+/// `netsim run`'s flags besides the paths and the output folder.
+struct RunOptions {
     seed: Option<u64>,
     jobs: Option<NonZeroUsize>,
-    out: Option<&Path>,
     pcap: bool,
     verbose: bool,
-) -> ExitCode {
+    watchdog: Duration,
+    realtime: bool,
+}
+
+/// The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells expect).
+const INTERRUPTED: u8 = 130;
+
+fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode {
     let mut files: Vec<ScenarioFile> = match load_all(paths) {
         Ok(files) => files.into_iter().flatten().collect(),
         Err(errors) => return report_errors(&errors),
     };
-    if let Some(seed) = seed {
-        for file in &mut files {
-            file.scenario.seed = seed;
-        }
+    for file in &mut files {
+        file.scenario.seed = options.seed.unwrap_or(file.scenario.seed);
+        file.scenario.watchdog = options.watchdog;
+        file.scenario.realtime = options.realtime;
     }
     if let Some(out) = out {
         let mut folders: Vec<String> = files.iter().map(ScenarioFile::folder).collect();
@@ -237,19 +265,54 @@ fn run(
         }
     }
 
-    let jobs = jobs
+    stop_on_ctrl_c();
+    let jobs = options
+        .jobs
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    let output = out.map(|dir| Output { dir, pcap });
+    let output = out.map(|dir| Output {
+        dir,
+        pcap: options.pcap,
+    });
     let (reports, written): (Vec<Report>, Vec<bool>) = play_all(&files, jobs, output).into_iter().unzip();
-    print_summary(&reports, verbose);
+    print_summary(&reports, options.verbose);
     print_sweeps(&reports);
+    if runtime::interrupted() {
+        eprintln!(
+            "netsim: interrupted; {} of {} scenarios finished{}",
+            reports.iter().filter(|report| report.error.is_none()).count(),
+            files.len(),
+            match out {
+                Some(out) => format!(
+                    ", their reports are in {} (no summary.json or junit.xml for a partial suite)",
+                    out.display()
+                ),
+                None => String::new(),
+            }
+        );
+        return ExitCode::from(INTERRUPTED);
+    }
     let written =
         written.into_iter().all(|written| written) && out.is_none_or(|out| write_suite(out, &reports));
     if written && reports.iter().all(|report| report.passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Ctrl-C stops the runs at their next look at the clock; nothing is written for a run it
+/// stopped. A second Ctrl-C exits at once.
+fn stop_on_ctrl_c() {
+    let handled = ctrlc::set_handler(|| {
+        if runtime::interrupted() {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!("\nnetsim: stopping (Ctrl-C again to quit at once)");
+        runtime::interrupt();
+    });
+    if let Err(error) = handled {
+        eprintln!("netsim: Ctrl-C will kill the run instead of stopping it: {error}");
     }
 }
 
@@ -274,6 +337,9 @@ fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(index) else { break };
+                    if runtime::interrupted() {
+                        break;
+                    }
                     progress.set_message(file.id());
                     let outcome = play(file, output);
                     progress.inc(1);
@@ -304,7 +370,17 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     } else {
         (file.play(), Vec::new())
     };
+    let interrupted = matches!(
+        &played,
+        Err(RunError::Stuck {
+            stuck: Stuck::Interrupted { .. },
+            ..
+        })
+    );
     let report = Report::new(file, &played);
+    if interrupted {
+        return (report, false);
+    }
     let dir = output.dir.join(file.folder());
     let written = report.write(&dir).and_then(|()| {
         if output.pcap {

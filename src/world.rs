@@ -40,7 +40,7 @@ pub enum RunError {
     },
     #[error("scenario `{scenario}`: setting up the call failed: {message}")]
     Setup { scenario: String, message: String },
-    #[error("scenario `{scenario}` (seed {seed}) got stuck: {stuck}")]
+    #[error("scenario `{scenario}` (seed {seed}) did not finish: {stuck}")]
     Stuck {
         scenario: String,
         seed: u64,
@@ -175,7 +175,15 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
         scenario: scenario.name.clone(),
         source,
     })?;
-    let runtime = SimRuntime::new(Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1)));
+    let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
+    let runtime = if scenario.realtime {
+        SimRuntime::realtime(network).map_err(|error| RunError::Setup {
+            scenario: scenario.name.clone(),
+            message: format!("cannot start tokio for the wall-clock mode: {error}"),
+        })?
+    } else {
+        SimRuntime::new(network)
+    };
     let recorder = Recorder::default();
     let relay = Relay::new(
         runtime.clone(),

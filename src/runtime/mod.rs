@@ -7,9 +7,12 @@
 //!   timer or packet arrival: a 60 s call takes milliseconds, never a wall-clock sleep.
 //! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
 //!   datagrams go through [`Network`] and never through the kernel.
+//! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
+//!   clock (see [`wall`]).
 
 mod clock;
 mod socket;
+mod wall;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -28,6 +31,7 @@ use crate::net::{Datagram, Network};
 use clock::Clock;
 use socket::Inbox;
 pub use socket::SimUdpSocket;
+use wall::Wall;
 
 /// Why a run stopped before its main future finished.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +46,23 @@ pub enum Stuck {
     /// without letting virtual time move).
     #[error("watchdog: {limit:?} of wall-clock time passed, virtual time reached {at:?}")]
     Watchdog { limit: Duration, at: Duration },
+    /// [`interrupt`] was called (Ctrl-C).
+    #[error("interrupted at virtual time {at:?}")]
+    Interrupted { at: Duration },
+}
+
+/// Set once by [`interrupt`]; every run then stops at its next look at the clock.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Stops every run of this process soon, with [`Stuck::Interrupted`]: what Ctrl-C does.
+/// Process-wide, like the signal it answers.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Release);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Acquire)
 }
 
 /// How far a run may go before it is declared stuck.
@@ -63,8 +84,8 @@ impl From<Duration> for Limits {
     }
 }
 
-/// Task runs between two looks at the wall clock for the watchdog.
-const WATCHDOG_STRIDE: u32 = 4096;
+/// Task runs between two looks at the wall clock for the watchdog (and at [`interrupted`]).
+const WATCHDOG_STRIDE: u32 = 256;
 
 /// The runtime handed to every peer connection of one world. Cheap to clone.
 #[derive(Clone)]
@@ -83,6 +104,15 @@ impl std::fmt::Debug for SimRuntime {
 struct Shared {
     state: Mutex<State>,
     ready: Mutex<VecDeque<Runnable>>,
+    /// Set in the wall-clock mode: tokio then runs tasks and timers, and `ready` and the
+    /// virtual clock stay unused.
+    wall: Option<Wall>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("runtime state poisoned")
+    }
 }
 
 /// Everything the runtime's time and I/O act on, behind one lock (there is one thread).
@@ -99,6 +129,20 @@ pub(crate) struct State {
 impl SimRuntime {
     /// A runtime over `network`, at virtual time zero.
     pub fn new(network: Network) -> Self {
+        Self::with_wall(network, None)
+    }
+
+    /// A runtime over `network` on tokio and the wall clock, for cross-checking the virtual
+    /// clock; it starts its own tokio threads.
+    pub fn realtime(network: Network) -> io::Result<Self> {
+        let runtime = Self::with_wall(network, Some(Wall::new()?));
+        if let Some(wall) = &runtime.shared.wall {
+            wall.start_delivery(Arc::downgrade(&runtime.shared));
+        }
+        Ok(runtime)
+    }
+
+    fn with_wall(network: Network, wall: Option<Wall>) -> Self {
         SimRuntime {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -109,17 +153,21 @@ impl SimRuntime {
                     names: BTreeMap::new(),
                 }),
                 ready: Mutex::new(VecDeque::new()),
+                wall,
             }),
         }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.shared.state.lock().expect("runtime state poisoned")
+        self.shared.state()
     }
 
-    /// Virtual time since the world started.
+    /// Time since the world started: virtual, or in the wall-clock mode, real.
     pub fn elapsed(&self) -> Duration {
-        self.state().clock.now()
+        match &self.shared.wall {
+            Some(wall) => wall.elapsed(),
+            None => self.state().clock.now(),
+        }
     }
 
     /// Runs `f` on the simulated network (to change links mid-call, read counters...).
@@ -150,6 +198,17 @@ impl SimRuntime {
             virtual_time: limit,
             wall_time,
         } = limits.into();
+        if let Some(wall) = &self.shared.wall {
+            // Both limits are wall-clock time here; the watchdog is the shorter one.
+            let watchdog = wall_time.filter(|watchdog| *watchdog < limit);
+            return wall
+                .block_on(future, watchdog.unwrap_or(limit))
+                .map_err(|at| match watchdog {
+                    _ if interrupted() => Stuck::Interrupted { at },
+                    Some(limit) => Stuck::Watchdog { limit, at },
+                    None => Stuck::TimeLimit { limit },
+                });
+        }
         let started = Instant::now();
         let mut steps: u32 = 0;
         let main_wake = Arc::new(MainWake(AtomicBool::new(true)));
@@ -157,14 +216,18 @@ impl SimRuntime {
         let mut future = std::pin::pin!(future);
         loop {
             steps = steps.wrapping_add(1);
-            if let Some(wall_limit) = wall_time
-                && steps.is_multiple_of(WATCHDOG_STRIDE)
-                && started.elapsed() > wall_limit
-            {
-                return Err(Stuck::Watchdog {
-                    limit: wall_limit,
-                    at: self.elapsed(),
-                });
+            if steps.is_multiple_of(WATCHDOG_STRIDE) {
+                if interrupted() {
+                    return Err(Stuck::Interrupted { at: self.elapsed() });
+                }
+                if let Some(wall_limit) = wall_time
+                    && started.elapsed() > wall_limit
+                {
+                    return Err(Stuck::Watchdog {
+                        limit: wall_limit,
+                        at: self.elapsed(),
+                    });
+                }
             }
             if main_wake.0.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
@@ -199,14 +262,7 @@ impl SimRuntime {
             if next > limit {
                 return Err(Stuck::TimeLimit { limit });
             }
-            let mut wakers = Vec::new();
-            let arrived = state.network.advance(next);
-            for (at, datagram) in arrived {
-                match state.sockets.get_mut(&datagram.to) {
-                    Some(inbox) => wakers.extend(inbox.push(datagram)),
-                    None => state.network.port_unreachable(at, &datagram),
-                }
-            }
+            let mut wakers = state.deliver_due(next);
             wakers.extend(state.clock.advance_to(next));
             wakers
         };
@@ -216,17 +272,39 @@ impl SimRuntime {
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
     /// and the runtime (which holds their wakers) free each other at the end of a world.
+    /// Also closes the real sockets: a run stopped midway (the watchdog) can leave tasks
+    /// waiting on each other forever, and their addresses must not stay taken.
     pub fn shut_down(&self) {
+        if let Some(wall) = &self.shared.wall {
+            wall.shut_down();
+        }
         self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
         state.clock.clear();
-        state.sockets.values_mut().for_each(Inbox::clear);
+        state.sockets.clear();
     }
 
     pub(crate) fn send_datagram(&self, datagram: Datagram) {
-        let mut state = self.state();
-        let now = state.clock.now();
-        state.network.send(now, datagram);
+        let now = self.elapsed();
+        self.state().network.send(now, datagram);
+        if let Some(wall) = &self.shared.wall {
+            wall.datagram_sent();
+        }
+    }
+}
+
+impl State {
+    /// Moves the network to `now` and queues what arrived on its sockets; returns the
+    /// wakers of the tasks waiting on them.
+    fn deliver_due(&mut self, now: Duration) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        for (at, datagram) in self.network.advance(now) {
+            match self.sockets.get_mut(&datagram.to) {
+                Some(inbox) => wakers.extend(inbox.push(datagram)),
+                None => self.network.port_unreachable(at, &datagram),
+            }
+        }
+        wakers
     }
 }
 
@@ -324,6 +402,9 @@ impl AsyncInterval for SimInterval {
 
 impl Runtime for SimRuntime {
     fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
+        if let Some(wall) = &self.shared.wall {
+            return wall.spawn(future);
+        }
         let shared = Arc::downgrade(&self.shared);
         let schedule = move |runnable: Runnable| {
             if let Some(shared) = shared.upgrade() {
@@ -388,16 +469,25 @@ impl Runtime for SimRuntime {
     }
 
     fn now(&self) -> Instant {
+        if self.shared.wall.is_some() {
+            return Instant::now();
+        }
         let state = self.state();
         state.clock.instant_at(state.clock.now())
     }
 
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        if let Some(wall) = &self.shared.wall {
+            return wall.sleep(duration);
+        }
         let deadline = self.elapsed() + duration;
         Box::pin(self.sleep_until(deadline))
     }
 
     fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
+        if let Some(wall) = &self.shared.wall {
+            return wall.interval(period);
+        }
         Box::new(SimInterval {
             runtime: self.clone(),
             next: self.elapsed(),
@@ -412,7 +502,10 @@ impl Runtime for SimRuntime {
     }
 
     fn name(&self) -> &'static str {
-        "webrtc-netsim virtual time"
+        match self.shared.wall {
+            Some(_) => "webrtc-netsim wall clock (tokio)",
+            None => "webrtc-netsim virtual time",
+        }
     }
 }
 

@@ -40,11 +40,6 @@ impl Inbox {
         self.datagrams.push_back(datagram);
         self.waker.take()
     }
-
-    pub(crate) fn clear(&mut self) {
-        self.datagrams.clear();
-        self.waker = None;
-    }
 }
 
 /// What [`SimRuntime::wrap_udp_socket`] returns: a socket whose datagrams travel through the

@@ -157,6 +157,11 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
     Ok(files)
 }
 
+/// Parses a duration written as in scenario files (`"30s"`, `"250ms"`), for the CLI.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    units::parse(text)
+}
+
 /// The JSON Schema of the format, for editors to validate and complete scenario files.
 pub fn json_schema() -> RootSchema {
     schemars::schema_for!(ScenarioText)

@@ -31,6 +31,9 @@ pub struct Scenario {
     pub timeline: Vec<TimedAction>,
     /// Wall-clock time after which a run that has not ended is stopped as stuck.
     pub watchdog: Duration,
+    /// Run on tokio and the wall clock instead of the virtual clock (a cross-check: the
+    /// call then takes its real duration).
+    pub realtime: bool,
 }
 
 /// Servers the world runs in its core. Peers find them as `stun.netsim:3478` and
@@ -89,6 +92,7 @@ impl Scenario {
             peers: Vec::new(),
             timeline: Vec::new(),
             watchdog: Duration::from_secs(300),
+            realtime: false,
         }
     }
 
@@ -120,6 +124,12 @@ impl Scenario {
     /// Stops the run as stuck after this much wall-clock time.
     pub fn watchdog(mut self, limit: Duration) -> Self {
         self.watchdog = limit;
+        self
+    }
+
+    /// Runs on tokio and the wall clock (see [`crate::runtime::SimRuntime::realtime`]).
+    pub fn realtime(mut self) -> Self {
+        self.realtime = true;
         self
     }
 

@@ -1,0 +1,226 @@
+//! `netsim` misused or stopped: missing files, folders without scenarios, an output folder
+//! that cannot be made, a run that hangs (the watchdog) and Ctrl-C. Each must end with a
+//! clear message and a telling exit code, and never leave a half-written report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A call short enough for many runs: 3 s, audio both ways.
+const SHORT_CALL: &str = r#"name = "short call"
+duration = "3s"
+
+[peers.alice]
+role = "caller"
+media = ["audio"]
+link = { delay = "10ms" }
+
+[peers.bob]
+role = "callee"
+media = ["audio"]
+
+[[expect]]
+final_state = "connected"
+"#;
+
+fn netsim(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_netsim"))
+        .args(args)
+        .output()
+        .expect("netsim starts");
+    println!(
+        "netsim {args:?} exited {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh folder for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the scratch folder is created");
+    dir
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("scratch paths are UTF-8")
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_missing_file_is_bad_input_named_by_its_path() {
+    let missing = scratch("missing").join("no-such-scenario.toml");
+    for command in ["run", "check"] {
+        let output = netsim(&[command, path(&missing)]);
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = stderr(&output);
+        assert!(stderr.contains(path(&missing)), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_folder_without_scenarios_is_bad_input() {
+    let empty = scratch("empty");
+    std::fs::write(empty.join("notes.txt"), "not a scenario").expect("written");
+    let output = netsim(&["run", path(&empty)]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr(&output);
+    assert!(stderr.contains(path(&empty)), "{stderr}");
+    assert!(stderr.contains("no `*.toml` scenario files"), "{stderr}");
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_stops_before_playing() {
+    let dir = scratch("unwritable");
+    let scenario = dir.join("short.toml");
+    std::fs::write(&scenario, SHORT_CALL).expect("written");
+    // A folder inside a plain file cannot be created, even by root.
+    let blocker = dir.join("a-file");
+    std::fs::write(&blocker, "").expect("written");
+    let out = blocker.join("reports");
+
+    let started = Instant::now();
+    let output = netsim(&["run", path(&scenario), "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains(&format!("cannot create {}", out.display())),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing was played");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn the_watchdog_names_the_scenario_and_the_run_goes_on_with_the_next() {
+    let dir = scratch("watchdog");
+    let first = dir.join("first.toml");
+    let second = dir.join("second.toml");
+    std::fs::write(&first, SHORT_CALL.replace("short call", "first call")).expect("written");
+    std::fs::write(&second, SHORT_CALL.replace("short call", "second call")).expect("written");
+
+    // A millisecond of wall-clock time is far less than any call takes, so both trip.
+    let output = netsim(&[
+        "run",
+        path(&first),
+        path(&second),
+        "--watchdog",
+        "1ms",
+        "--jobs",
+        "1",
+        "--out",
+        path(&dir.join("reports")),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for name in ["first call", "second call"] {
+        let message = format!(
+            "scenario `{name}` (seed 1) did not finish: watchdog: 1ms of wall-clock time passed, virtual time reached "
+        );
+        assert!(stdout.contains(&message), "{stdout}");
+    }
+    assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
+    let junit = std::fs::read_to_string(dir.join("reports/junit.xml")).expect("junit.xml is written");
+    for name in ["first call", "second call"] {
+        let error =
+            format!("<error message=\"could not finish: scenario `{name}` (seed 1) did not finish: watchdog");
+        assert!(junit.contains(&error), "{junit}");
+    }
+
+    let output = netsim(&["run", path(&first), "--watchdog", "soon"]);
+    assert_eq!(output.status.code(), Some(2), "a bad duration is bad input");
+    assert!(stderr(&output).contains("--watchdog"));
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_partial_report() {
+    let dir = scratch("ctrl-c");
+    // Enough calls that the suite is still playing when the signal comes.
+    for index in 0..40 {
+        let text = SHORT_CALL
+            .replace("short call", &format!("call {index}"))
+            .replace("duration = \"3s\"", "duration = \"30s\"");
+        std::fs::write(dir.join(format!("call-{index:02}.toml")), text).expect("written");
+    }
+    let out = dir.join("reports");
+    let child = Command::new(env!("CARGO_BIN_EXE_netsim"))
+        .args(["run", path(&dir), "--jobs", "1", "--out", path(&out)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("netsim starts");
+    // Wait for the first finished report, so the signal lands mid-suite.
+    let started = Instant::now();
+    while !out.join("call-00").join("report.json").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no report after 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("netsim ends");
+    let stderr = stderr(&output);
+    println!("{stderr}");
+
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("netsim: interrupted"), "{stderr}");
+    let written = files_under(&out);
+    assert!(!written.is_empty());
+    for file in &written {
+        let name = file
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        assert!(
+            name == "report.json" || name == "index.html",
+            "unexpected file {} (a temporary or a suite file of a partial run)",
+            file.display()
+        );
+        let report = file.with_file_name("report.json");
+        let page = file.with_file_name("index.html");
+        assert!(
+            report.exists() && page.exists(),
+            "{} is a half-written folder",
+            file.display()
+        );
+    }
+    let folders = written.len() / 2;
+    assert!(
+        folders < 40,
+        "the suite was stopped before its end ({folders} of 40 written)"
+    );
+    for report in written.iter().filter(|file| file.ends_with("report.json")) {
+        let text = std::fs::read_to_string(report).expect("readable");
+        serde_json::from_str::<serde_json::Value>(&text).expect("a whole JSON document");
+    }
+}
