@@ -43,7 +43,8 @@ enum Command {
         #[arg(long)]
         jobs: Option<NonZeroUsize>,
         /// Folder to write reports into (created if missing): `summary.json`, `junit.xml`,
-        /// and per scenario `<name>/report.json` and `<name>/index.html`.
+        /// per scenario `<name>/report.json` and `<name>/index.html`, and per sweep
+        /// `<file name>/index.html`.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Also write `<name>/<host>.pcap` per scenario: every datagram each host sent or
@@ -253,6 +254,14 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
     }
     if let Some(out) = out {
         let mut folders: Vec<String> = files.iter().map(ScenarioFile::folder).collect();
+        // A sweep's own page goes in a folder named after its file.
+        let mut sweeps: Vec<&Path> = files
+            .iter()
+            .filter(|file| !file.point.is_empty())
+            .map(|file| file.path.as_path())
+            .collect();
+        sweeps.dedup();
+        folders.extend(sweeps.into_iter().map(|path| file::folder(path, &[])));
         folders.sort();
         if let Some(twice) = folders.windows(2).find(|pair| pair[0] == pair[1]) {
             return bad_input(&format!(
@@ -292,8 +301,8 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         );
         return ExitCode::from(INTERRUPTED);
     }
-    let written =
-        written.into_iter().all(|written| written) && out.is_none_or(|out| write_suite(out, &reports));
+    let written = written.into_iter().all(|written| written)
+        && out.is_none_or(|out| write_suite(out, &reports) & write_sweeps(out, &reports));
     if written && reports.iter().all(|report| report.passed) {
         ExitCode::SUCCESS
     } else {
@@ -450,11 +459,7 @@ fn print_summary(reports: &[Report], verbose: bool) {
 /// Per sweep, a row per point: its values, the verdict, the connect time and the telling
 /// measure: the first broken expectation's, or else the first one after connecting.
 fn print_sweeps(reports: &[Report]) {
-    let swept: Vec<&Report> = reports
-        .iter()
-        .filter(|report| !report.scenario.point.is_empty())
-        .collect();
-    for points in swept.chunk_by(|a, b| a.scenario.file == b.scenario.file) {
+    for points in report::sweep::groups(reports) {
         let widths: Vec<usize> = points[0]
             .scenario
             .point
@@ -508,6 +513,22 @@ fn connect_ms(report: &Report) -> String {
     connect_time(report).map_or("-".to_owned(), |connect| {
         format!("{:.0} ms", connect.as_secs_f64() * 1000.0)
     })
+}
+
+/// Writes each sweep's page, `<file name>/index.html`; says what it could not write.
+fn write_sweeps(out: &Path, reports: &[Report]) -> bool {
+    let mut all = true;
+    for points in report::sweep::groups(reports) {
+        if let Err(error) = report::sweep::write(out, &points) {
+            let dir = out.join(report::sweep::folder(&points));
+            eprintln!(
+                "netsim: cannot write the sweep page in {}: {error}",
+                dir.display()
+            );
+            all = false;
+        }
+    }
+    all
 }
 
 /// Writes `summary.json` and `junit.xml` for all the scenarios; says what it could not write.

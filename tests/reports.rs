@@ -396,3 +396,165 @@ fn netsim_run_writes_every_report() {
     let output = netsim(&["run", path.to_str().unwrap(), "--pcap"]);
     assert_eq!(output.status.code(), Some(2), "--pcap needs --out");
 }
+
+/// A sweep of 2 × 2 short audio calls: loss on Alice's link, a line per core delay.
+const SWEEP: &str = r#"name = "sweep test"
+description = "Alice calls Bob, audio only, at two loss rates and two core delays."
+duration = "2s"
+
+[peers.alice]
+role = "caller"
+media = ["audio"]
+link = { delay = "10ms" }
+
+[peers.bob]
+role = "callee"
+media = ["audio"]
+link = { delay = "10ms" }
+
+[sweep]
+"peers.alice.link.loss" = ["0%", "10%"]
+"core.delay" = ["10ms", "30ms"]
+
+[[expect]]
+connect_time = { max = "2s" }
+
+[[expect]]
+delivered = { stream = "bob<-alice:audio", from = "1s", min = "95%" }
+
+[[expect]]
+final_state = "connected"
+"#;
+
+/// The value of each `name="…"` attribute in `html`, unescaped.
+fn attributes(html: &str, name: &str) -> Vec<String> {
+    let start = format!(r#"{name}=""#);
+    html.match_indices(&start)
+        .map(|(at, _)| {
+            let rest = &html[at + start.len()..];
+            let value = &rest[..rest.find('"').expect("a closed attribute")];
+            value
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&")
+        })
+        .collect()
+}
+
+#[test]
+fn netsim_run_writes_a_sweep_page_plotting_each_point() {
+    let dir = scratch("reports-sweep");
+    let path = dir.join("sweep-test.toml");
+    std::fs::write(&path, SWEEP).expect("the sweep is written");
+    let points = file::load_all(&path).expect("the sweep is valid");
+    assert_eq!(points.len(), 4);
+    let out = dir.join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_netsim"))
+        .args(["run", path.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .expect("netsim starts");
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "every point played: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let page = out.join("sweep-test/index.html");
+    let html = std::fs::read_to_string(&page).expect("the sweep's page is written");
+    assert!(html.starts_with("<!doctype html>"));
+    for external in ["http", "src=", "url(", "<script", "@import"] {
+        assert!(
+            !html.contains(external),
+            "the page loads something outside: {external}"
+        );
+    }
+
+    // A figure per expectation, a mark per point in each, showing that point's own verdict
+    // and, where it has one, its measured value: the number in its `report.json`.
+    let figures: Vec<&str> = html.split("<figure>").skip(1).collect();
+    let reports: Vec<serde_json::Value> = points
+        .iter()
+        .map(|point| read_json(&out.join(point.folder()).join("report.json")))
+        .collect();
+    let expectations = reports[0]["verdicts"].as_array().expect("verdicts").len();
+    assert_eq!(expectations, 4, "connect, delivered, a final state per peer");
+    assert_eq!(figures.len(), expectations);
+    for (index, figure) in figures.iter().enumerate() {
+        let figure = &figure[..figure.find("</figure>").expect("a whole figure")];
+        assert_eq!(
+            figure.matches(r#"<g class="mark "#).count(),
+            points.len(),
+            "{figure}"
+        );
+        let mut measured = 0;
+        for (point, report) in points.iter().zip(&reports) {
+            let verdict = &report["verdicts"][index];
+            let label = file::label(&point.point).replace('<', "&lt;");
+            let at = figure
+                .find(&format!(r#"data-point="{label}""#))
+                .unwrap_or_else(|| panic!("{label} is plotted in figure {index}"));
+            let mark_start = figure[..at].rfind("<g ").unwrap();
+            let mark = &figure[mark_start..mark_start + figure[mark_start..].find('>').unwrap()];
+            let class = if verdict["passed"] == true { "pass" } else { "fail" };
+            assert!(mark.starts_with(&format!(r#"<g class="mark {class} "#)), "{mark}");
+            assert_eq!(attributes(mark, "data-value"), [point.point[0].value.as_str()]);
+            let plotted: Vec<f64> = attributes(mark, "data-measured")
+                .iter()
+                .map(|number| number.parse().expect("a number"))
+                .collect();
+            match verdict["value"]["measured"].as_f64() {
+                Some(value) => {
+                    assert_eq!(plotted, [value], "{label}: {}", verdict["expectation"]);
+                    measured += 1;
+                }
+                None => assert!(plotted.is_empty(), "{mark}"),
+            }
+        }
+        if index < 2 {
+            // Without loss a call connects; at 10 % it may not, whether depends on timing.
+            assert!(measured >= 2, "connect time and delivery have numbers");
+        }
+    }
+    // The plotted share is the verdict's own ratio, not its text: all of it without loss.
+    assert_eq!(reports[0]["verdicts"][1]["value"]["measured"].as_f64(), Some(1.0));
+    assert!(figures[1].contains(
+        r#"data-point="peers.alice.link.loss=0%, core.delay=10ms" data-value="0%" data-measured="1""#
+    ));
+
+    // A line per core delay, and every link leads to a point's own report page.
+    assert_eq!(
+        attributes(&html, "data-series"),
+        ["core.delay=10ms", "core.delay=30ms"].repeat(2)
+    );
+    let links = attributes(&html, "href");
+    assert_eq!(
+        links.len(),
+        points.len() * (expectations + 1),
+        "a link per mark and per table row"
+    );
+    for link in &links {
+        assert!(page.parent().unwrap().join(link).is_file(), "{link} resolves");
+    }
+    for point in &points {
+        let link = format!("../{}/index.html", point.folder());
+        assert!(links.contains(&link), "{link}");
+    }
+
+    // A file without a sweep of the same name would share the sweep page's folder.
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    let same_name = dir.join("other/sweep-test.toml");
+    std::fs::write(&same_name, SCENARIO).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_netsim"))
+        .args(["run", path.to_str().unwrap(), same_name.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .expect("netsim starts");
+    assert_eq!(output.status.code(), Some(2), "refused before playing");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("two scenario files are named `sweep-test`"),
+        "{stderr}"
+    );
+}

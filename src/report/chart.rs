@@ -1,14 +1,20 @@
-//! The timeline plot of a report page, as hand-built inline SVG: one lane per stream with
-//! its received bitrate (filled) over its sent bitrate (a line) per [`BIN`](super::BIN), a
-//! lane of network drops, and a vertical marker with a label for every network event of
-//! the timeline, ICE and peer-connection state change, ICE restart and error.
+//! The plots of the report pages, as hand-built inline SVG.
+//!
+//! [`timeline`], on a scenario's page: one lane per stream with its received bitrate
+//! (filled) over its sent bitrate (a line) per [`BIN`](super::BIN), a lane of network drops,
+//! and a vertical marker with a label for every network event of the timeline, ICE and
+//! peer-connection state change, ICE restart and error.
+//!
+//! [`sweep`], on a sweep's page: one expectation's measured value at each point over the
+//! swept values, a line per series, its limits as a band, each point marked passed or failed
+//! and linked to its own page.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use super::Report;
 use super::html::{Kind, describe, escape, seconds, trimmed};
-use crate::scenario::expect::{Ratio, Show};
+use crate::scenario::expect::{Ratio, Show, Unit};
 
 /// Geometry, in SVG user units (the plot scales to the page's width).
 const WIDTH: f64 = 1160.0;
@@ -313,4 +319,410 @@ fn nice_ceiling(value: f64) -> f64 {
         .map(|factor| factor * magnitude)
         .find(|nice| *nice >= value * (1.0 - 1e-9))
         .unwrap_or(10.0 * magnitude)
+}
+
+/// Geometry of a sweep plot, in SVG user units (two plots side by side on a wide page).
+const SWEEP_WIDTH: f64 = 580.0;
+/// Room for the value labels.
+const SWEEP_LEFT: f64 = 66.0;
+/// Room for the limits' labels.
+const SWEEP_RIGHT: f64 = 80.0;
+const SWEEP_TOP: f64 = 12.0;
+/// Height of the plotting area of a measured value.
+const SWEEP_VALUES: f64 = 190.0;
+/// Height of one row of a pass/fail strip (a check with no scale).
+const SWEEP_ROW: f64 = 26.0;
+/// Two rows of value labels under the plot, then the swept path's name.
+const SWEEP_AXIS: f64 = 52.0;
+const MARK_RADIUS: f64 = 5.0;
+
+/// The x axis of a sweep: a swept setting's values, in file order.
+pub(super) struct SweepAxis {
+    /// The swept path, `peers.alice.link.loss`.
+    pub name: String,
+    /// As the file writes them: `5%`.
+    pub values: Vec<String>,
+    /// Each value's number ([`Swept::number`](crate::scenario::file::Swept::number)) when
+    /// every value has one: the axis is then to scale, else its values are evenly spaced.
+    pub numbers: Option<Vec<f64>>,
+}
+
+/// The points of a sweep that share the values of every swept path but the first: a line.
+pub(super) struct Series {
+    /// `core.delay=150ms`; empty when only one path is swept.
+    pub label: String,
+    /// Its values alone, `150ms`: its row's name in a pass/fail strip.
+    pub values: String,
+    pub marks: Vec<SweepMark>,
+}
+
+/// One point of a sweep in a plot.
+pub(super) struct SweepMark {
+    /// Index of its value in [`SweepAxis::values`].
+    pub at: usize,
+    /// `peers.alice.link.loss=5%, core.delay=150ms`.
+    pub point: String,
+    /// What was measured, if anything could be.
+    pub value: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub passed: bool,
+    /// The tooltip: what was measured, against what limit.
+    pub title: String,
+    /// The point's own report page, relative to the sweep's page.
+    pub href: String,
+}
+
+/// The plot of one expectation over a sweep: its measured value in `unit` at every point,
+/// or with `unit` `None` (a check with no scale) a row per series of passed and failed
+/// marks.
+pub(super) fn sweep(axis: &SweepAxis, series: &[Series], unit: Option<Unit>) -> String {
+    let rows = series.len().max(1) as f64;
+    let plot_height = if unit.is_some() {
+        SWEEP_VALUES
+    } else {
+        rows * SWEEP_ROW
+    };
+    let (top, bottom) = (SWEEP_TOP, SWEEP_TOP + plot_height);
+    let height = bottom + SWEEP_AXIS;
+    let x = sweep_positions(axis);
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart sweep" viewBox="0 0 {SWEEP_WIDTH} {height:.0}" role="img" aria-label="measured over {}">"#,
+        escape(&axis.name)
+    );
+    let _ = write!(
+        svg,
+        r#"<rect class="lane" x="{SWEEP_LEFT}" y="{top}" width="{:.1}" height="{plot_height}"/>"#,
+        SWEEP_WIDTH - SWEEP_LEFT - SWEEP_RIGHT
+    );
+    sweep_x_axis(&mut svg, axis, &x, top, bottom);
+
+    let marks = || series.iter().flat_map(|series| &series.marks);
+    let scale = unit.map(|unit| ValueScale::new(unit, marks(), top, bottom));
+    if let Some(scale) = &scale {
+        scale.axis(&mut svg);
+        limits(&mut svg, scale, &x, series);
+    }
+    for (index, line) in series.iter().enumerate() {
+        let color = index % SERIES_COLORS;
+        // A check with no scale: a row per series.
+        let row_y = top + SWEEP_ROW * (index as f64 + 0.5);
+        if let Some(scale) = &scale {
+            let mut path = String::new();
+            let mut ordered: Vec<&SweepMark> = line.marks.iter().collect();
+            ordered.sort_by(|a, b| x[a.at].total_cmp(&x[b.at]));
+            let mut pen_down = false;
+            for mark in ordered {
+                match mark.value {
+                    Some(value) => {
+                        let command = if pen_down { 'L' } else { 'M' };
+                        let _ = write!(path, "{command}{:.1},{:.1}", x[mark.at], scale.y(value));
+                        pen_down = true;
+                    }
+                    None => pen_down = false,
+                }
+            }
+            let _ = write!(
+                svg,
+                r#"<path class="series s{color}" data-series="{}" d="{path}"/>"#,
+                escape(&line.label)
+            );
+        } else if series.len() > 1 {
+            let room = ((SWEEP_LEFT - 10.0) / CHAR) as usize;
+            let mut name: String = line.values.chars().take(room).collect();
+            if line.values.chars().count() > room {
+                name.pop();
+                name.push('…');
+            }
+            let _ = write!(
+                svg,
+                r#"<text class="note" x="{:.1}" y="{:.1}" text-anchor="end"><title>{}</title>{}</text>"#,
+                SWEEP_LEFT - 6.0,
+                row_y + 4.0,
+                escape(&line.label),
+                escape(&name)
+            );
+        }
+        for mark in &line.marks {
+            let y = match (&scale, mark.value) {
+                (Some(scale), Some(value)) => Some(scale.y(value)),
+                (Some(_), None) => None,
+                (None, _) => Some(row_y),
+            };
+            draw_mark(
+                &mut svg,
+                mark,
+                &axis.values[mark.at],
+                color,
+                x[mark.at],
+                y,
+                bottom,
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// How many colours series cycle through (classes `s0`…).
+pub(super) const SERIES_COLORS: usize = 8;
+
+/// The x of each value of the axis: to scale when it has numbers, else evenly spaced, each
+/// in the middle of its share of the width.
+fn sweep_positions(axis: &SweepAxis) -> Vec<f64> {
+    let count = axis.values.len();
+    let width = SWEEP_WIDTH - SWEEP_LEFT - SWEEP_RIGHT;
+    let evenly = |index: usize| SWEEP_LEFT + width * (index as f64 + 0.5) / count as f64;
+    // Room at both ends, so marks and labels at the ends are whole.
+    let inset = 28.0;
+    let (left, right) = (SWEEP_LEFT + inset, SWEEP_WIDTH - SWEEP_RIGHT - inset);
+    match &axis.numbers {
+        Some(numbers) => {
+            let low = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            numbers
+                .iter()
+                .enumerate()
+                .map(|(index, number)| {
+                    if high > low {
+                        left + (right - left) * (number - low) / (high - low)
+                    } else {
+                        evenly(index)
+                    }
+                })
+                .collect()
+        }
+        None => (0..count).map(evenly).collect(),
+    }
+}
+
+/// A grid line and a label per swept value (on a second row when the first is taken, left
+/// out when both are), and the path's name.
+fn sweep_x_axis(svg: &mut String, axis: &SweepAxis, x: &[f64], top: f64, bottom: f64) {
+    let mut order: Vec<usize> = (0..axis.values.len()).collect();
+    order.sort_by(|a, b| x[*a].total_cmp(&x[*b]));
+    let mut row_ends = [f64::NEG_INFINITY; 2];
+    for index in order {
+        let at = x[index];
+        let label = &axis.values[index];
+        let half = label.chars().count() as f64 * CHAR / 2.0 + 4.0;
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{at:.1}" y1="{top:.1}" x2="{at:.1}" y2="{bottom:.1}"/>"#
+        );
+        let Some(row) = row_ends.iter().position(|end| *end <= at - half) else {
+            continue;
+        };
+        row_ends[row] = at + half;
+        let _ = write!(
+            svg,
+            r#"<text class="tick" x="{at:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bottom + 15.0 + 13.0 * row as f64,
+            escape(label)
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="axis-name" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        (SWEEP_LEFT + SWEEP_WIDTH - SWEEP_RIGHT) / 2.0,
+        bottom + SWEEP_AXIS - 6.0,
+        escape(&axis.name)
+    );
+}
+
+/// The vertical scale of measured values: from `low` at `bottom` to `high` at `top`, in
+/// round steps, covering every value and limit.
+struct ValueScale {
+    unit: Unit,
+    low: f64,
+    high: f64,
+    step: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl ValueScale {
+    fn new<'a>(unit: Unit, marks: impl Iterator<Item = &'a SweepMark>, top: f64, bottom: f64) -> ValueScale {
+        let numbers: Vec<f64> = marks
+            .flat_map(|mark| [mark.value, mark.min, mark.max])
+            .flatten()
+            .filter(|number| number.is_finite())
+            .collect();
+        let mut low = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut high = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if numbers.is_empty() {
+            (low, high) = (0.0, 0.0);
+        }
+        // Times and counts read against zero; shares (95–100 %) against their own range.
+        if unit != Unit::Share {
+            low = low.min(0.0);
+        }
+        let mut step = nice_ceiling((high - low) / 4.0);
+        if unit == Unit::Count {
+            step = step.max(1.0);
+        }
+        low = (low / step).floor() * step;
+        high = (high / step).ceil() * step;
+        if high <= low {
+            high = low + step;
+        }
+        if unit == Unit::Share {
+            // A little room above 100 % would read as more than everything.
+            (low, high) = (low.max(0.0), high.min(1.0).max(low + step));
+        }
+        ValueScale {
+            unit,
+            low,
+            high,
+            step,
+            top,
+            bottom,
+        }
+    }
+
+    fn y(&self, value: f64) -> f64 {
+        let share = (value - self.low) / (self.high - self.low);
+        self.bottom - (self.bottom - self.top) * share.clamp(-0.02, 1.02)
+    }
+
+    /// A value as its axis label reads: `250 ms`, `1.5 s`, `97.5%`, `3`.
+    fn label(&self, value: f64) -> String {
+        match self.unit {
+            Unit::Seconds if self.high < 1.0 => format!("{} ms", trimmed(value * 1000.0, 1)),
+            Unit::Seconds => format!("{} s", trimmed(value, 2)),
+            Unit::Share => format!("{}%", trimmed(value * 100.0, 2)),
+            Unit::Count => trimmed(value, 2),
+        }
+    }
+
+    /// Horizontal grid lines with their values.
+    fn axis(&self, svg: &mut String) {
+        let steps = ((self.high - self.low) / self.step).round() as u32;
+        for n in 0..=steps {
+            let value = self.low + f64::from(n) * self.step;
+            let y = self.y(value);
+            let _ = write!(
+                svg,
+                r#"<line class="grid" x1="{SWEEP_LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                SWEEP_WIDTH - SWEEP_RIGHT,
+                SWEEP_LEFT - 6.0,
+                y + 4.0,
+                self.label(value)
+            );
+        }
+    }
+}
+
+/// The limits of the expectation: the band a value passes in and its edges, across the
+/// plot when every point has the same limits, else a short dash at each point's value.
+fn limits(svg: &mut String, scale: &ValueScale, x: &[f64], series: &[Series]) {
+    let measured: Vec<&SweepMark> = series
+        .iter()
+        .flat_map(|series| &series.marks)
+        .filter(|mark| mark.value.is_some())
+        .collect();
+    let Some(first) = measured.first() else {
+        return;
+    };
+    let (left, right) = (SWEEP_LEFT, SWEEP_WIDTH - SWEEP_RIGHT);
+    let same = measured
+        .iter()
+        .all(|mark| mark.min == first.min && mark.max == first.max);
+    if same {
+        let band_top = first.max.map_or(scale.top, |max| scale.y(max));
+        let band_bottom = first.min.map_or(scale.bottom, |min| scale.y(min));
+        let _ = write!(
+            svg,
+            r#"<rect class="within" x="{left}" y="{band_top:.1}" width="{:.1}" height="{:.1}"/>"#,
+            right - left,
+            (band_bottom - band_top).max(0.0)
+        );
+        for (limit, name) in [(first.min, "min"), (first.max, "max")] {
+            let Some(limit) = limit else { continue };
+            let y = scale.y(limit);
+            let _ = write!(
+                svg,
+                r#"<g class="limit"><title>{name} {}</title><line x1="{left}" y1="{y:.1}" x2="{right:.1}" y2="{y:.1}"/><text x="{:.1}" y="{:.1}">{name} {}</text></g>"#,
+                scale.label(limit),
+                right + 4.0,
+                y + 4.0,
+                scale.label(limit)
+            );
+        }
+        return;
+    }
+    for mark in measured {
+        for (limit, name) in [(mark.min, "min"), (mark.max, "max")] {
+            let Some(limit) = limit else { continue };
+            let (at, y) = (x[mark.at], scale.y(limit));
+            let _ = write!(
+                svg,
+                r#"<g class="limit"><title>{name} {} at {}</title><line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/></g>"#,
+                scale.label(limit),
+                escape(&mark.point),
+                at - 12.0,
+                at + 12.0
+            );
+        }
+    }
+}
+
+/// One point: a dot in its series' colour, ringed red when it failed, linked to its page;
+/// a red cross on the bottom edge when nothing was measured (`y` `None`).
+fn draw_mark(
+    svg: &mut String,
+    mark: &SweepMark,
+    value: &str,
+    color: usize,
+    x: f64,
+    y: Option<f64>,
+    bottom: f64,
+) {
+    let verdict = if mark.passed { "pass" } else { "fail" };
+    let measured = mark
+        .value
+        .map(|value| format!(r#" data-measured="{value}""#))
+        .unwrap_or_default();
+    let _ = write!(
+        svg,
+        r#"<a href="{}"><g class="mark {verdict} s{color}" data-point="{}" data-value="{}"{measured}><title>{}</title>"#,
+        escape(&mark.href),
+        escape(&mark.point),
+        escape(value),
+        escape(&mark.title)
+    );
+    match y {
+        Some(y) => {
+            if !mark.passed {
+                let _ = write!(
+                    svg,
+                    r#"<circle class="ring" cx="{x:.1}" cy="{y:.1}" r="{:.1}"/>"#,
+                    MARK_RADIUS + 3.5
+                );
+            }
+            let _ = write!(
+                svg,
+                r#"<circle class="pt" cx="{x:.1}" cy="{y:.1}" r="{MARK_RADIUS}"/>"#
+            );
+        }
+        None => {
+            let (y, arm) = (bottom - 9.0, 5.0);
+            let _ = write!(
+                svg,
+                r#"<path class="unmeasured" d="M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}"/>"#,
+                x - arm,
+                y - arm,
+                x + arm,
+                y + arm,
+                x - arm,
+                y + arm,
+                x + arm,
+                y - arm
+            );
+        }
+    }
+    svg.push_str("</g></a>");
 }

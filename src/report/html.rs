@@ -427,7 +427,7 @@ pub(super) fn seconds(at: Duration) -> String {
 }
 
 /// A length of time as a person says it: `520 ms`, `12.3 ms`, `1.24 s`.
-fn span(time: Duration) -> String {
+pub(super) fn span(time: Duration) -> String {
     let ms = time.as_secs_f64() * 1000.0;
     if ms >= 1000.0 {
         format!("{} s", trimmed(ms / 1000.0, 2))
@@ -546,7 +546,7 @@ const LEGEND: &str = concat!(
     r#"· hover over a marker for the whole event.</p>"#
 );
 
-const STYLE: &str = "
+pub(super) const STYLE: &str = "
 :root { --pass: #15803d; --fail: #b91c1c; --muted: #6b7280; --rule: #e5e7eb; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #111827; }
 main { max-width: 1240px; margin: 0 auto; padding: 20px 28px 48px; }

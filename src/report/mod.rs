@@ -5,9 +5,11 @@
 //! | `<scenario>/report.json` | one run whole: a [`Report`], versioned by [`SCHEMA`] |
 //! | `<scenario>/index.html` | the same for a person: verdicts, a timeline plot, metrics, setup ([`html`]) |
 //! | `<scenario>/<host>.pcap` | every datagram a host sent or received, for Wireshark ([`pcap`]) |
+//! | `<sweep>/index.html` | a sweep's page: each expectation plotted over the swept values, a row and a link per point ([`sweep`]) |
 //! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
 //!
-//! `<scenario>` is [`ScenarioFile::folder`]: the file name, with the sweep point if any.
+//! `<scenario>` is [`ScenarioFile::folder`]: the file name, with the sweep point if any;
+//! `<sweep>` is the file name alone.
 //!
 //! Every file is written whole or not at all ([`write_atomically`]), so an interrupted run
 //! never leaves half a report where a tool would read it.
@@ -16,6 +18,7 @@ mod chart;
 pub mod html;
 pub mod junit;
 pub mod pcap;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,7 +32,7 @@ use crate::metrics::Metrics;
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
 use crate::peer::Role;
 use crate::scenario::expect::Verdict;
-use crate::scenario::file::{ScenarioFile, Swept};
+use crate::scenario::file::{self, ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec};
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
@@ -105,6 +108,13 @@ pub struct ScenarioInfo {
     /// The servers in the core: `stun`, `turn`.
     pub servers: Vec<&'static str>,
     pub peers: Vec<PeerInfo>,
+}
+
+impl ScenarioInfo {
+    /// Its report folder, as [`ScenarioFile::folder`] names it.
+    pub fn folder(&self) -> String {
+        file::folder(&self.file, &self.point)
+    }
 }
 
 /// One peer's setup.

@@ -83,7 +83,7 @@ pub struct Bounds<T> {
 pub struct Ratio(pub f64);
 
 /// The judgement of one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     /// What was expected, e.g. `delivered bob<-alice:audio [2s, 10s)`.
     pub expectation: String,
@@ -92,6 +92,31 @@ pub struct Verdict {
     pub measured: String,
     /// The limit it was held to, e.g. `≥ 98%`.
     pub limit: String,
+    /// The measured value and the limits as numbers, for plots and tools: `None` when
+    /// nothing could be measured (a call that never connected) or the check has no scale
+    /// (`final_state`, `data_channel`).
+    pub value: Option<Measured>,
+}
+
+/// A measured value and its limits as plain numbers in one [`Unit`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Measured {
+    pub unit: Unit,
+    pub measured: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// What the numbers of a [`Measured`] count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Durations.
+    Seconds,
+    /// A share `0..=1` (`delivered`).
+    Share,
+    /// Events or packets (`freezes`, `restarts`).
+    Count,
 }
 
 impl fmt::Display for Verdict {
@@ -153,6 +178,7 @@ impl Expectation {
                     passed: last == state,
                     measured: last.to_owned(),
                     limit: state.clone(),
+                    value: None,
                 }
             }
             Expectation::ReconnectTime {
@@ -267,6 +293,7 @@ impl StreamMetric {
                     m.lost, m.duplicates, m.out_of_order, m.received, m.sent
                 ),
                 limit: "none lost, duplicated or out of order; some arrived".to_owned(),
+                value: None,
             },
         }
     }
@@ -283,7 +310,7 @@ impl<T: PartialOrd> Bounds<T> {
     }
 }
 
-impl<T: PartialOrd + Copy + Show> Bounds<T> {
+impl<T: PartialOrd + Copy + Show + Number> Bounds<T> {
     fn holds(&self, value: T) -> bool {
         self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
     }
@@ -294,6 +321,12 @@ impl<T: PartialOrd + Copy + Show> Bounds<T> {
             passed: self.holds(value),
             measured: value.show(),
             limit: self.to_string(),
+            value: Some(Measured {
+                unit: T::UNIT,
+                measured: value.number(),
+                min: self.min.map(|min| min.number()),
+                max: self.max.map(|max| max.number()),
+            }),
         }
     }
 
@@ -304,6 +337,7 @@ impl<T: PartialOrd + Copy + Show> Bounds<T> {
             passed: false,
             measured: why.to_owned(),
             limit: self.to_string(),
+            value: None,
         }
     }
 }
@@ -322,6 +356,33 @@ impl<T: Show> fmt::Display for Bounds<T> {
 /// How a measured value or a limit reads in a verdict.
 pub trait Show {
     fn show(&self) -> String;
+}
+
+/// A measured value as a plain number, for [`Measured`].
+pub trait Number {
+    const UNIT: Unit;
+    fn number(&self) -> f64;
+}
+
+impl Number for Duration {
+    const UNIT: Unit = Unit::Seconds;
+    fn number(&self) -> f64 {
+        self.as_secs_f64()
+    }
+}
+
+impl Number for u64 {
+    const UNIT: Unit = Unit::Count;
+    fn number(&self) -> f64 {
+        *self as f64
+    }
+}
+
+impl Number for Ratio {
+    const UNIT: Unit = Unit::Share;
+    fn number(&self) -> f64 {
+        self.0
+    }
 }
 
 impl Show for Duration {

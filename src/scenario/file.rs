@@ -27,7 +27,7 @@ use self::format::{
     NatTableText, NatText, PeerText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName,
     ServersText, SignalingName, TimelineText, TransportPolicyText,
 };
-pub use self::sweep::{MAX_POINTS, Swept};
+pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Share, WithUnit, list};
 use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
 use super::{Credentials, IceServer, PeerSpec, Scenario, Servers};
@@ -71,23 +71,33 @@ impl ScenarioFile {
     /// [`ScenarioFile::id`] as a folder name any file system takes, distinct per point:
     /// `loss-sweep_peers.alice.link.loss-5pct`.
     pub fn folder(&self) -> String {
-        let mut folder = self.stem();
-        for Swept { path, value } in &self.point {
-            folder.push_str(&format!("_{path}-{value}"));
-        }
-        folder
-            .replace('%', "pct")
-            .replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_")
+        folder(&self.path, &self.point)
     }
 
     /// The file name without `.toml`.
     fn stem(&self) -> String {
-        self.path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
+        stem(&self.path)
     }
+}
+
+/// The report folder of the scenario file at `path` at sweep point `point`: the file name,
+/// with the point (see [`ScenarioFile::folder`]). With no point, it is the folder of a file
+/// without a sweep, or of a sweep's own page.
+pub fn folder(path: &Path, point: &[Swept]) -> String {
+    let mut folder = stem(path);
+    for Swept { path, value } in point {
+        folder.push_str(&format!("_{path}-{value}"));
+    }
+    folder
+        .replace('%', "pct")
+        .replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_")
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Reads and checks the scenario file at `path`, which has no `[sweep]`.

@@ -3,11 +3,13 @@
 //! strictly as a file of its own; a mistake a swept value makes is placed at that value.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use toml::{Spanned, Table, Value};
 
 use super::format::SweepValues;
+use super::units::{self, Bps, Share};
 use super::{FileError, ScenarioFile, Source, known_peer};
 
 /// The most points a sweep may have: each is a whole call, so more is likely a mistake.
@@ -18,6 +20,26 @@ pub const MAX_POINTS: usize = 64;
 pub struct Swept {
     pub path: String,
     pub value: String,
+}
+
+impl Swept {
+    /// The value as a number on its setting's scale, for plots: a plain number as it is, a
+    /// duration in seconds, a rate in bit/s, a share (`"5%"`) from 0 to 1; `None` for
+    /// anything else (`"symmetric"`, `true`, `"unlimited"`, a queue size).
+    pub fn number(&self) -> Option<f64> {
+        let value = self.value.as_str();
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+            .or_else(|| {
+                units::parse::<Duration>(value)
+                    .ok()
+                    .map(|time| time.as_secs_f64())
+            })
+            .or_else(|| units::parse::<Bps>(value).ok().map(|Bps(bps)| bps as f64))
+            .or_else(|| units::parse::<Share>(value).ok().map(|Share(share)| share))
+    }
 }
 
 /// `peers.alice.link.loss=5%, core.delay=150ms`: a point as names show it.
@@ -201,5 +223,30 @@ fn shown(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Swept;
+
+    fn number(value: &str) -> Option<f64> {
+        Swept {
+            path: "x".to_owned(),
+            value: value.to_owned(),
+        }
+        .number()
+    }
+
+    #[test]
+    fn swept_values_read_as_numbers_on_their_scale() {
+        assert_eq!(number("5%"), Some(0.05));
+        assert_eq!(number("150ms"), Some(0.15));
+        assert_eq!(number("1.5mbps"), Some(1_500_000.0));
+        assert_eq!(number("3"), Some(3.0));
+        assert_eq!(number("0.25"), Some(0.25));
+        for other in ["symmetric", "true", "unlimited", "50 packets", "inf", "NaN"] {
+            assert_eq!(number(other), None, "{other}");
+        }
     }
 }
