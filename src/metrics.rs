@@ -74,21 +74,66 @@ impl Metrics {
             from: Duration::ZERO,
             to: duration,
         };
-        let streams: BTreeSet<&str> = trace
-            .iter()
-            .filter_map(|event| match &event.what {
-                What::MediaSent { stream, .. } | What::MediaReceived { stream, .. } => Some(stream.as_str()),
-                _ => None,
-            })
-            .collect();
+        let media = MediaIndex::new(trace);
         Metrics {
             connect_time: connect_time(trace),
-            streams: streams
-                .into_iter()
-                .map(|stream| (stream.to_owned(), StreamMetrics::compute(trace, stream, window)))
+            streams: media
+                .streams()
+                .map(|stream| (stream.to_owned(), media.metrics(stream, window)))
                 .collect(),
             restarts: recovery::restarts(trace),
             reconnects: recovery::reconnects(trace),
+        }
+    }
+}
+
+/// The trace's media events, by stream. Built in one pass, so that judging many
+/// expectations costs one scan of the trace, not one per expectation.
+pub struct MediaIndex<'a> {
+    streams: BTreeMap<&'a str, StreamEvents>,
+}
+
+/// One stream's packets: sent `(at, seq, frame)` and received `(at, seq, sent_at)`, each in
+/// time order.
+#[derive(Debug, Default)]
+struct StreamEvents {
+    sent: Vec<(Duration, u64, Option<u64>)>,
+    arrivals: Vec<(Duration, u64, Duration)>,
+}
+
+impl<'a> MediaIndex<'a> {
+    pub fn new(trace: &'a [Event]) -> Self {
+        let mut streams: BTreeMap<&'a str, StreamEvents> = BTreeMap::new();
+        for event in trace {
+            match &event.what {
+                What::MediaSent {
+                    stream, seq, frame, ..
+                } => {
+                    let events = streams.entry(stream.as_str()).or_default();
+                    events.sent.push((event.at, *seq, *frame));
+                }
+                What::MediaReceived {
+                    stream, seq, sent_at, ..
+                } => {
+                    let events = streams.entry(stream.as_str()).or_default();
+                    events.arrivals.push((event.at, *seq, *sent_at));
+                }
+                _ => {}
+            }
+        }
+        MediaIndex { streams }
+    }
+
+    /// Every stream that sent or received anything, in name order.
+    pub fn streams(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.streams.keys().copied()
+    }
+
+    /// Metrics of `stream` for packets sent within `window` (all zero for an unknown one).
+    pub fn metrics(&self, stream: &str, window: Window) -> StreamMetrics {
+        match self.streams.get(stream) {
+            Some(events) => events.metrics(window),
+            None => StreamEvents::default().metrics(window),
         }
     }
 }
@@ -116,31 +161,28 @@ pub fn connect_time(trace: &[Event]) -> Option<Duration> {
 }
 
 impl StreamMetrics {
-    /// Metrics of `stream` for packets sent within `window`.
+    /// Metrics of `stream` for packets sent within `window`. To judge many streams or
+    /// windows of one trace, build a [`MediaIndex`] once instead.
     pub fn compute(trace: &[Event], stream: &str, window: Window) -> StreamMetrics {
-        let mut sent: BTreeMap<u64, (Duration, Option<u64>)> = BTreeMap::new();
-        let mut arrivals: Vec<(Duration, u64, Duration)> = Vec::new();
-        for event in trace {
-            match &event.what {
-                What::MediaSent {
-                    stream: s,
-                    seq,
-                    frame,
-                    ..
-                } if s == stream && window.contains(event.at) => {
-                    sent.insert(*seq, (event.at, *frame));
-                }
-                What::MediaReceived {
-                    stream: s,
-                    seq,
-                    sent_at,
-                    ..
-                } if s == stream && window.contains(*sent_at) => {
-                    arrivals.push((event.at, *seq, *sent_at));
-                }
-                _ => {}
-            }
-        }
+        MediaIndex::new(trace).metrics(stream, window)
+    }
+}
+
+impl StreamEvents {
+    fn metrics(&self, window: Window) -> StreamMetrics {
+        // Sends are in time order: the window is one slice of them.
+        let first = self.sent.partition_point(|(at, ..)| *at < window.from);
+        let last = self.sent.partition_point(|(at, ..)| *at < window.to);
+        let sent: BTreeMap<u64, (Duration, Option<u64>)> = self.sent[first..last]
+            .iter()
+            .map(|(at, seq, frame)| (*seq, (*at, *frame)))
+            .collect();
+        let arrivals: Vec<(Duration, u64, Duration)> = self
+            .arrivals
+            .iter()
+            .filter(|(_, _, sent_at)| window.contains(*sent_at))
+            .copied()
+            .collect();
 
         let mut first_arrival: BTreeMap<u64, Duration> = BTreeMap::new();
         let mut duplicates = 0;

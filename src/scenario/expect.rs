@@ -10,7 +10,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Restart, StreamMetrics, Window};
+use crate::metrics::{MediaIndex, Restart, StreamMetrics, Window};
 use crate::trace::What;
 use crate::world::Run;
 
@@ -132,15 +132,16 @@ impl fmt::Display for Verdict {
 
 /// Judges every expectation on `run`, in order.
 pub fn judge(expectations: &[Expectation], run: &Run) -> Vec<Verdict> {
+    let media = MediaIndex::new(&run.trace);
     expectations
         .iter()
-        .map(|expectation| expectation.judge(run))
+        .map(|expectation| expectation.judge(run, &media))
         .collect()
 }
 
 impl Expectation {
-    /// Whether it held on `run`, with what was measured.
-    pub fn judge(&self, run: &Run) -> Verdict {
+    /// Whether it held on `run` (whose media events `media` indexes), with what was measured.
+    pub fn judge(&self, run: &Run, media: &MediaIndex) -> Verdict {
         match self {
             Expectation::ConnectTime(bounds) => match run.metrics.connect_time {
                 Some(connect) => bounds.verdict("connect_time".to_owned(), connect),
@@ -151,7 +152,7 @@ impl Expectation {
                 window,
                 metric,
             } => {
-                let measured = StreamMetrics::compute(&run.trace, stream, *window);
+                let measured = media.metrics(stream, *window);
                 metric.judge(
                     format!(
                         "{} {stream} [{}, {})",
