@@ -806,6 +806,24 @@ fn no_text_makes_the_parser_panic() {
     }
 }
 
+#[test]
+fn a_file_that_is_not_utf8_names_the_first_bad_byte() {
+    let path = scratch("not-utf8").join("latin1.toml");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    // `name = "test call"` as Latin-1 would write `test cäll`.
+    bytes.splice(14..15, [0xe4]);
+    std::fs::write(&path, &bytes).expect("written");
+    let error = file::load_all(&path).expect_err("not UTF-8");
+    let shown = error.to_string();
+    println!("{shown}");
+    assert_eq!(error.position, Some((1, 15)), "{shown}");
+    assert!(error.message.contains("byte 0xe4"), "{shown}");
+    assert!(
+        shown.contains(" 1 | name = \"test c\u{fffd}ll\""),
+        "the line is shown: {shown}"
+    );
+}
+
 /// `GOOD` expecting a connect time no real call reaches.
 fn impossible() -> String {
     format!("{GOOD}\n[[expect]]\nconnect_time = {{ max = \"100ms\" }}\n")
