@@ -374,6 +374,27 @@ fn ice_servers_must_be_declared_and_relay_needs_turn() {
         "peers.alice.ice_transport_policy",
         &["relay candidates come from a TURN server"],
     );
+
+    // WebRTC refuses a TURN server without credentials: the file cannot give empty ones.
+    let error = parse_error(&format!(
+        "{GOOD}\n[servers]\nturn = {{ user = \"qa\", password = \"\" }}\n"
+    ));
+    assert_error(
+        &error,
+        "17:34",
+        "servers.turn.password",
+        &["TURN credentials cannot be empty"],
+    );
+    let error = parse_error(&format!(
+        "{}\n[servers]\nturn = {{ user = \"qa\", password = \"secret\" }}\n",
+        alice_with("ice_servers = [{ turn = { user = \"\", password = \"old\" } }]")
+    ));
+    assert_error(
+        &error,
+        "8:34",
+        "peers.alice.ice_servers[0].turn.user",
+        &["TURN credentials cannot be empty"],
+    );
 }
 
 #[test]
