@@ -374,6 +374,27 @@ fn ice_servers_must_be_declared_and_relay_needs_turn() {
         "peers.alice.ice_transport_policy",
         &["relay candidates come from a TURN server"],
     );
+
+    // WebRTC refuses a TURN server without credentials: the file cannot give empty ones.
+    let error = parse_error(&format!(
+        "{GOOD}\n[servers]\nturn = {{ user = \"qa\", password = \"\" }}\n"
+    ));
+    assert_error(
+        &error,
+        "17:34",
+        "servers.turn.password",
+        &["TURN credentials cannot be empty"],
+    );
+    let error = parse_error(&format!(
+        "{}\n[servers]\nturn = {{ user = \"qa\", password = \"secret\" }}\n",
+        alice_with("ice_servers = [{ turn = { user = \"\", password = \"old\" } }]")
+    ));
+    assert_error(
+        &error,
+        "8:34",
+        "peers.alice.ice_servers[0].turn.user",
+        &["TURN credentials cannot be empty"],
+    );
 }
 
 #[test]
@@ -804,6 +825,24 @@ fn no_text_makes_the_parser_panic() {
             "{garbage:?}"
         );
     }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_first_bad_byte() {
+    let path = scratch("not-utf8").join("latin1.toml");
+    let mut bytes = GOOD.as_bytes().to_vec();
+    // `name = "test call"` as Latin-1 would write `test cäll`.
+    bytes.splice(14..15, [0xe4]);
+    std::fs::write(&path, &bytes).expect("written");
+    let error = file::load_all(&path).expect_err("not UTF-8");
+    let shown = error.to_string();
+    println!("{shown}");
+    assert_eq!(error.position, Some((1, 15)), "{shown}");
+    assert!(error.message.contains("byte 0xe4"), "{shown}");
+    assert!(
+        shown.contains(" 1 | name = \"test c\u{fffd}ll\""),
+        "the line is shown: {shown}"
+    );
 }
 
 /// `GOOD` expecting a connect time no real call reaches.

@@ -108,7 +108,8 @@ pub fn load(path: &Path) -> Result<ScenarioFile, FileError> {
 /// Reads and checks the scenario file at `path`: one scenario per point of its `[sweep]`,
 /// or the one it describes.
 pub fn load_all(path: &Path) -> Result<Vec<ScenarioFile>, FileError> {
-    let text = std::fs::read_to_string(path).map_err(|error| FileError::unreadable(path, &error))?;
+    let bytes = std::fs::read(path).map_err(|error| FileError::unreadable(path, &error))?;
+    let text = String::from_utf8(bytes).map_err(|error| FileError::not_utf8(path, error.as_bytes()))?;
     parse_all(path, &text)
 }
 
@@ -204,6 +205,18 @@ impl FileError {
 
     fn unreadable(path: &Path, error: &std::io::Error) -> FileError {
         Self::whole_file(path, &format!("cannot read it: {error}"))
+    }
+
+    /// `bytes`, the file, are not UTF-8: placed at the first byte that is not, which the
+    /// excerpt shows as `�`.
+    fn not_utf8(path: &Path, bytes: &[u8]) -> FileError {
+        let valid = std::str::from_utf8(bytes).map_or_else(|error| error.valid_up_to(), str::len);
+        let bad = bytes.get(valid).copied().unwrap_or_default();
+        // The valid prefix is the same in the lossy text, and `�` replaces what follows.
+        let text = String::from_utf8_lossy(bytes);
+        let source = Source { path, text: &text };
+        let message = format!("a scenario file is UTF-8 text, and byte 0x{bad:02x} here is not UTF-8");
+        source.error(valid..valid + '\u{fffd}'.len_utf8(), "", message)
     }
 }
 

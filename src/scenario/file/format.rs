@@ -157,8 +157,24 @@ pub struct ServersText {
 #[schemars(rename = "Credentials")]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsText {
+    #[serde(deserialize_with = "not_empty")]
+    #[schemars(length(min = 1))]
     pub user: String,
+    #[serde(deserialize_with = "not_empty")]
+    #[schemars(length(min = 1))]
     pub password: String,
+}
+
+/// A TURN user or password: WebRTC refuses a TURN server with an empty one
+/// (`set_configuration()` fails), so the file cannot give one.
+fn not_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text.is_empty() {
+        return Err(de::Error::custom(
+            "TURN credentials cannot be empty: WebRTC refuses a TURN server without a user and a password",
+        ));
+    }
+    Ok(text)
 }
 
 /// One peer and its access network.
