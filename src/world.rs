@@ -251,7 +251,7 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
         }
     };
     world.record_network_evidence();
-    let trace = recorder.events();
+    let trace = recorder.take_events();
     Ok(Run {
         metrics: Metrics::from_trace(&trace, scenario.duration),
         trace,
