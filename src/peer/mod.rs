@@ -134,11 +134,7 @@ fn certificate(name: &str, seed: u64) -> Result<RTCCertificate, webrtc::error::E
     serial[0] = serial[0] % 0x7f + 1;
     params.serial_number = Some(serial.to_vec().into());
     let key = Arc::new(FullLengthEcdsa(key));
-    Ok(RTCCertificate::generate_from_signing_key(
-        params,
-        SignatureScheme::EcdsaP256Sha256,
-        key,
-    )?)
+    RTCCertificate::generate_from_signing_key(params, SignatureScheme::EcdsaP256Sha256, key)
 }
 
 /// An ECDSA P-256 key that draws a fresh nonce until the DER signature has its full
