@@ -3,7 +3,7 @@
 //! every message goes, opaque and in order, to the other member after the relay's delay.
 //! The timeline can cut the relay (messages wait) and restore it (they flow again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +55,8 @@ struct RelayState {
     /// When the last message to each peer is delivered: delivery stays in order even if
     /// the delay shrinks, as on the TCP connection under a WebSocket.
     last_delivery: BTreeMap<String, Duration>,
+    /// Messages on their way to each peer, in order: `(when it is delivered, sender, message)`.
+    in_transit: BTreeMap<String, VecDeque<(Duration, String, Vec<u8>)>>,
     /// Messages waiting for a cut relay to be restored.
     held: Vec<(String, String, Vec<u8>)>,
     log: Vec<Forwarded>,
@@ -73,6 +75,7 @@ impl Relay {
                 sessions: BTreeMap::new(),
                 mailboxes: BTreeMap::new(),
                 last_delivery: BTreeMap::new(),
+                in_transit: BTreeMap::new(),
                 held: Vec::new(),
                 log: Vec::new(),
             })),
@@ -172,23 +175,55 @@ impl Relay {
         let previous = state.last_delivery.get(&to).copied().unwrap_or_default();
         let deliver_at = (now + state.delay).max(previous);
         state.last_delivery.insert(to.clone(), deliver_at);
-        let Some(mailbox) = state.mailboxes.get(&to).cloned() else {
+        if !state.mailboxes.contains_key(&to) {
             return;
-        };
+        }
+        state
+            .in_transit
+            .entry(to.clone())
+            .or_default()
+            .push_back((deliver_at, from, message));
         let relay = self.clone();
         let wait = self.runtime.sleep(deliver_at - now);
         self.runtime.spawn(Box::pin(async move {
             wait.await;
-            let at = relay.runtime.elapsed();
-            relay.lock().log.push(Forwarded {
-                at,
-                from: from.clone(),
-                to: to.clone(),
-                bytes: message.len(),
-            });
-            relay.record(What::Relayed { from, to });
-            let _ = mailbox.try_send(message);
+            relay.deliver_due(&to);
         }));
+    }
+
+    /// Puts every message due by now in `to`'s mailbox at once, as one read of the
+    /// WebSocket would return them, so that the peer handles what arrived together without
+    /// running anything else in between. (The first of their timers delivers them all; the
+    /// others find nothing left.)
+    fn deliver_due(&self, to: &str) {
+        let at = self.runtime.elapsed();
+        let mut due = Vec::new();
+        let mailbox = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            if let Some(queue) = state.in_transit.get_mut(to) {
+                while let Some((_, from, message)) =
+                    queue.pop_front_if(|(deliver_at, _, _)| *deliver_at <= at)
+                {
+                    state.log.push(Forwarded {
+                        at,
+                        from: from.clone(),
+                        to: to.to_owned(),
+                        bytes: message.len(),
+                    });
+                    due.push((from, message));
+                }
+            }
+            state.mailboxes.get(to).cloned()
+        };
+        let Some(mailbox) = mailbox else { return };
+        for (from, message) in due {
+            self.record(What::Relayed {
+                from,
+                to: to.to_owned(),
+            });
+            let _ = mailbox.try_send(message);
+        }
     }
 
     fn record(&self, what: What) {

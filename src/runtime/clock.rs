@@ -14,6 +14,12 @@ const CLOCK_OFFSET: Duration = Duration::from_secs(3600);
 
 /// Virtual time plus the timers armed against it, ordered by `(deadline, id)` so that
 /// timers due at the same instant fire in the order they were armed.
+///
+/// A timer is due once the executor *fires* it ([`Clock::fire_next`]), not as soon as the
+/// clock reaches its deadline: the executor fires one timer at a time and lets the woken task
+/// run to idleness first, so no task ever sees two timers (or a timer and a datagram) become
+/// ready at once — which one it would then act on first could depend on a random choice
+/// (webrtc-rs's driver waits in `futures::select!`, which polls its branches in random order).
 #[derive(Debug)]
 pub(crate) struct Clock {
     base: Instant,
@@ -50,14 +56,15 @@ impl Clock {
         key
     }
 
-    /// Whether the timer is due; if not, remembers `waker` to wake when it is.
+    /// Whether the timer has fired; if not, remembers `waker` to wake when it does.
     pub(crate) fn poll_timer(&mut self, key: (Duration, u64), waker: &Waker) -> bool {
-        if self.now >= key.0 {
-            self.timers.remove(&key);
-            return true;
+        match self.timers.get_mut(&key) {
+            Some(slot) => {
+                *slot = Some(waker.clone());
+                false
+            }
+            None => true,
         }
-        self.timers.insert(key, Some(waker.clone()));
-        false
     }
 
     pub(crate) fn cancel(&mut self, key: (Duration, u64)) {
@@ -68,20 +75,18 @@ impl Clock {
         self.timers.keys().next().map(|(deadline, _)| *deadline)
     }
 
-    /// Moves time forward to `to` and returns the wakers of every timer now due, in order.
-    pub(crate) fn advance_to(&mut self, to: Duration) -> Vec<Waker> {
-        debug_assert!(to >= self.now, "virtual time never goes backwards");
-        self.now = to;
-        let mut due = Vec::new();
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > to {
-                break;
-            }
-            if let Some(waker) = entry.remove() {
-                due.push(waker);
-            }
-        }
-        due
+    /// Moves time forward to `to` (never backwards: a timer armed for a past deadline
+    /// fires at the current instant).
+    pub(crate) fn advance_to(&mut self, to: Duration) {
+        self.now = self.now.max(to);
+    }
+
+    /// Fires the earliest timer, which must be due by now; returns the waker of the task
+    /// waiting on it (none if it was never polled: its next poll finds it fired).
+    pub(crate) fn fire_next(&mut self) -> Option<Waker> {
+        let entry = self.timers.first_entry()?;
+        debug_assert!(entry.key().0 <= self.now, "a timer fires only once due");
+        entry.remove()
     }
 
     /// Drops every armed timer (and the task references their wakers hold).
@@ -115,12 +120,21 @@ mod tests {
         assert!(!clock.poll_timer(early, &waker));
         assert_eq!(clock.next_deadline(), Some(Duration::from_millis(10)));
 
-        assert_eq!(clock.advance_to(Duration::from_millis(9)).len(), 0);
-        assert_eq!(clock.advance_to(Duration::from_millis(10)).len(), 1);
+        clock.advance_to(Duration::from_millis(10));
+        assert!(!clock.poll_timer(early, &waker), "due, but not fired yet");
+        assert!(clock.fire_next().is_some());
         assert!(clock.poll_timer(early, &waker));
         assert!(!clock.poll_timer(late, &waker));
-        assert_eq!(clock.advance_to(Duration::from_millis(25)).len(), 1);
+        assert_eq!(clock.next_deadline(), Some(Duration::from_millis(20)));
+        clock.advance_to(Duration::from_millis(25));
+        assert!(clock.fire_next().is_some());
+        assert!(clock.poll_timer(late, &waker));
         assert_eq!(clock.next_deadline(), None);
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            0,
+            "firing hands wakers back, not wakes"
+        );
     }
 
     #[test]
@@ -130,7 +144,9 @@ mod tests {
         let key = clock.arm(Duration::from_millis(5));
         assert!(!clock.poll_timer(key, &Waker::from(counter.clone())));
         clock.cancel(key);
-        assert!(clock.advance_to(Duration::from_secs(1)).is_empty());
+        clock.advance_to(Duration::from_secs(1));
+        assert_eq!(clock.next_deadline(), None);
+        assert!(clock.fire_next().is_none());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   inputs always run in the same order.
 //! * When the queue is empty, [`SimRuntime::run_until`] jumps the clock to the earliest
 //!   timer or packet arrival: a 60 s call takes milliseconds, never a wall-clock sleep.
+//!   Events due at one instant are released one at a time, each after the tasks the last
+//!   one woke went idle, so no task finds two wake-up sources ready at once.
 //! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
 //!   datagrams go through [`Network`] and never through the kernel.
 //! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
@@ -120,6 +122,9 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) network: Network,
     sockets: BTreeMap<SocketAddr, Inbox>,
+    /// Datagrams that reached their host at the current instant but are not in their
+    /// socket's inbox yet: they go in one socket at a time.
+    arrived: VecDeque<(Duration, Datagram)>,
     /// Every address a socket was ever bound to, for the "only 127/8" guarantee.
     bound: Vec<SocketAddr>,
     /// Names the simulated DNS resolves (`stun.netsim` → its address).
@@ -149,6 +154,7 @@ impl SimRuntime {
                     clock: Clock::new(),
                     network,
                     sockets: BTreeMap::new(),
+                    arrived: VecDeque::new(),
                     bound: Vec::new(),
                     names: BTreeMap::new(),
                 }),
@@ -246,27 +252,46 @@ impl SimRuntime {
         }
     }
 
-    /// Everything is idle: jump to the next timer or packet arrival and wake what is due.
+    /// Everything is idle: releases the next event — the datagrams that arrived for one
+    /// socket, or one timer — and wakes the task waiting on it, jumping the clock if it is
+    /// due later. Events at one instant are released one at a time (arrivals first, in
+    /// arrival order, then timers in deadline and arming order), each after the tasks the
+    /// previous one woke have run to idleness. So a task never finds two of its wake-up
+    /// sources ready at once, and what it does never hangs on which one it picks first:
+    /// webrtc-rs's driver picks among ready branches of a `futures::select!` at random (a
+    /// per-thread generator whose state depends on everything run on that thread before).
     fn advance_to_next_event(&self, limit: Duration) -> Result<(), Stuck> {
-        let wakers = {
+        let waker = {
             let mut state = self.state();
-            let next = match (state.clock.next_deadline(), state.network.next_event()) {
-                (Some(timer), Some(packet)) => timer.min(packet),
-                (Some(at), None) | (None, Some(at)) => at,
-                (None, None) => {
-                    return Err(Stuck::Deadlock {
-                        at: state.clock.now(),
-                    });
+            if state.arrived.is_empty() {
+                let now = state.clock.now();
+                match (state.clock.next_deadline(), state.network.next_event()) {
+                    (None, None) => return Err(Stuck::Deadlock { at: now }),
+                    (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
+                        if packet > limit {
+                            return Err(Stuck::TimeLimit { limit });
+                        }
+                        state.clock.advance_to(packet);
+                        let arrived = state.network.advance(packet);
+                        state.arrived.extend(arrived);
+                        state.deliver_next_arrivals()
+                    }
+                    (Some(timer), _) => {
+                        if timer > limit {
+                            return Err(Stuck::TimeLimit { limit });
+                        }
+                        state.clock.advance_to(timer);
+                        state.clock.fire_next()
+                    }
+                    (None, Some(_)) => unreachable!("the arm above takes a lone packet"),
                 }
-            };
-            if next > limit {
-                return Err(Stuck::TimeLimit { limit });
+            } else {
+                state.deliver_next_arrivals()
             }
-            let mut wakers = state.deliver_due(next);
-            wakers.extend(state.clock.advance_to(next));
-            wakers
         };
-        wakers.into_iter().for_each(Waker::wake);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         Ok(())
     }
 
@@ -281,6 +306,7 @@ impl SimRuntime {
         self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
         state.clock.clear();
+        state.arrived.clear();
         state.sockets.clear();
     }
 
@@ -294,8 +320,9 @@ impl SimRuntime {
 }
 
 impl State {
-    /// Moves the network to `now` and queues what arrived on its sockets; returns the
-    /// wakers of the tasks waiting on them.
+    /// The wall-clock mode's delivery: moves the network to `now` and queues everything
+    /// that arrived on its sockets at once (tokio's scheduling is not reproducible anyway);
+    /// returns the wakers of the tasks waiting on them.
     fn deliver_due(&mut self, now: Duration) -> Vec<Waker> {
         let mut wakers = Vec::new();
         for (at, datagram) in self.network.advance(now) {
@@ -305,6 +332,30 @@ impl State {
             }
         }
         wakers
+    }
+}
+
+impl State {
+    /// Puts the first waiting datagram, and every other one waiting for the same socket, in
+    /// that socket's inbox (together, as a kernel would have queued them); returns the waker
+    /// of the task reading it.
+    fn deliver_next_arrivals(&mut self) -> Option<Waker> {
+        let (_, first) = self.arrived.front()?;
+        let to = first.to;
+        let mut waker = None;
+        let mut rest = VecDeque::with_capacity(self.arrived.len());
+        for (at, datagram) in std::mem::take(&mut self.arrived) {
+            if datagram.to != to {
+                rest.push_back((at, datagram));
+                continue;
+            }
+            match self.sockets.get_mut(&to) {
+                Some(inbox) => waker = inbox.push(datagram).or(waker),
+                None => self.network.port_unreachable(at, &datagram),
+            }
+        }
+        self.arrived = rest;
+        waker
     }
 }
 

@@ -187,3 +187,86 @@ fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
     );
     rt.shut_down();
 }
+
+#[test]
+fn a_timer_and_a_datagram_due_at_one_instant_wake_a_task_one_at_a_time() {
+    // webrtc-rs's driver waits on both in a `futures::select!`, which picks at random
+    // among the branches it finds ready: it must never find more than one.
+    let (alice, bob) = (
+        IpAddr::V4(Ipv4Addr::new(127, 78, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(127, 78, 0, 2)),
+    );
+    let mut network = Network::new(LinkConfig::default(), 1);
+    let access = LinkConfig {
+        delay: ms(15),
+        ..LinkConfig::default()
+    };
+    network.add_interface("alice", alice, access.clone(), access.clone());
+    network.add_interface("bob", bob, access.clone(), access);
+    let rt = SimRuntime::new(network);
+    let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
+    let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
+    let receiver = rt.wrap_udp_socket(bind(bob)).unwrap();
+    let to = receiver.local_addr().unwrap();
+
+    let clock = rt.clone();
+    let seen = rt
+        .run_until(
+            async move {
+                sender.send_to(b"hello", to).await.unwrap();
+                let mut timer = clock.sleep(ms(30));
+                let (mut timer_fired, mut datagram_read) = (false, false);
+                let mut seen = Vec::new();
+                std::future::poll_fn(|cx| {
+                    let mut ready = Vec::new();
+                    if !timer_fired && timer.as_mut().poll(cx).is_ready() {
+                        timer_fired = true;
+                        ready.push("timer");
+                    }
+                    if !datagram_read {
+                        let mut buf = [0u8; 16];
+                        let mut bufs = [std::io::IoSliceMut::new(&mut buf)];
+                        let mut meta = [webrtc::runtime::RecvMeta::default()];
+                        if receiver.poll_recv(cx, &mut bufs, &mut meta).is_ready() {
+                            datagram_read = true;
+                            ready.push("datagram");
+                        }
+                    }
+                    if !ready.is_empty() {
+                        seen.push((clock.elapsed(), ready));
+                    }
+                    if timer_fired && datagram_read {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+                seen
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        seen,
+        [(ms(30), vec!["datagram"]), (ms(30), vec!["timer"])],
+        "arrivals first, then timers, each seen alone"
+    );
+}
+
+#[test]
+fn a_sleep_already_due_fires_once_the_other_tasks_are_idle() {
+    let rt = runtime();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (recorded, clock) = (order.clone(), rt.clone());
+    rt.spawn(Box::pin(async move {
+        clock.sleep(Duration::ZERO).await;
+        recorded.lock().unwrap().push("slept");
+    }));
+    let recorded = order.clone();
+    rt.spawn(Box::pin(async move {
+        recorded.lock().unwrap().push("ran");
+    }));
+    rt.run_until(rt.sleep(ms(1)), Duration::MAX).unwrap();
+    assert_eq!(*order.lock().unwrap(), ["ran", "slept"]);
+}

@@ -96,3 +96,35 @@ fn a_cut_relay_holds_messages_until_restored() {
         "held until restored, then forwarded after the delay"
     );
 }
+
+#[test]
+fn messages_due_at_one_instant_are_in_the_mailbox_together() {
+    // A peer handling the first (an offer) must find the rest (its candidates) already
+    // there, as one WebSocket read would return them: the stack applies them in one go.
+    let (runtime, relay) = relay();
+    let mut bob = relay.connect("bob").unwrap();
+    let token = relay.create_session("alice");
+    relay.join(&token, "bob").unwrap();
+    for message in [
+        b"offer".to_vec(),
+        b"candidate 1".to_vec(),
+        b"candidate 2".to_vec(),
+    ] {
+        relay.send("alice", message).unwrap();
+    }
+    let (first, waiting) = runtime
+        .run_until(
+            async move {
+                let first = bob.recv().await.unwrap();
+                let mut waiting = Vec::new();
+                while let Ok(message) = bob.try_recv() {
+                    waiting.push(message);
+                }
+                (first, waiting)
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(first, b"offer");
+    assert_eq!(waiting, [b"candidate 1".to_vec(), b"candidate 2".to_vec()]);
+}
