@@ -11,7 +11,7 @@ use webrtc::runtime::Runtime;
 use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
 use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
-use crate::runtime::{Limits, SimRuntime, Stuck};
+use crate::runtime::{Limits, SimRuntime, Stuck, entropy};
 use crate::scenario::{IceServer, PeerSpec, Scenario, Servers};
 use crate::signaling::Relay;
 use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
@@ -167,15 +167,24 @@ struct World {
     networks: Mutex<u8>,
 }
 
-/// Runs `scenario` to its end.
+/// Runs `scenario` to its end: on the virtual clock, on a thread of its own whose OS
+/// randomness comes from the seed (see [`crate::runtime::entropy`]).
 pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
+    // Built on the caller's thread, so it joins the caller's `capturing` scope.
+    let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
+    if scenario.realtime {
+        return run_on(scenario, network);
+    }
+    entropy::run_seeded(sub_seed(scenario.seed, 3), || run_on(scenario, network))
+}
+
+fn run_on(scenario: &Scenario, network: Network) -> Result<Run, RunError> {
     let started = Instant::now();
     let [caller, callee] = call_parties(scenario)?;
     let block = AddressBlock::reserve().map_err(|source| RunError::NoAddresses {
         scenario: scenario.name.clone(),
         source,
     })?;
-    let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
     let runtime = if scenario.realtime {
         SimRuntime::realtime(network).map_err(|error| RunError::Setup {
             scenario: scenario.name.clone(),

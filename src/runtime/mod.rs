@@ -13,6 +13,7 @@
 //!   clock (see [`wall`]).
 
 mod clock;
+pub mod entropy;
 mod socket;
 mod wall;
 
