@@ -42,6 +42,7 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         .servers(Servers {
             stun: true,
             turn: None,
+            ..Servers::default()
         })
         .peer(
             PeerSpec::caller("alice")
@@ -303,6 +304,7 @@ fn after_a_nat_reset_the_far_side_notices_and_its_policy_restarts_the_call() {
         .servers(Servers {
             stun: true,
             turn: None,
+            ..Servers::default()
         })
         .peer(peer(PeerSpec::caller("alice").nat(nat)))
         .peer(peer(PeerSpec::callee("bob")))

@@ -549,7 +549,8 @@ restart_time = { nth = 1, max = "1s" }
         scenario.servers,
         Servers {
             stun: true,
-            turn: Some(secret.clone())
+            turn: Some(secret.clone()),
+            ..Servers::default()
         }
     );
 
