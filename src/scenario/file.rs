@@ -559,8 +559,7 @@ impl Source<'_> {
             let (name, credentials) = match server.get_ref() {
                 NameOrTable::Name(ServerName(name)) if name == "stun" => {
                     if !servers.stun {
-                        let message = "[servers] has no STUN server; declare one there: `stun = true`";
-                        return Err(self.error_at(server, &field, message.to_owned()));
+                        return Err(self.error_at(server, &field, unknown_server(name, servers)));
                     }
                     configured.push(IceServer::Stun);
                     continue;
@@ -1176,6 +1175,9 @@ fn server_names(servers: &Servers) -> Vec<&str> {
 /// Why `name` names no server of `servers` (a TURN server, if any), and what may be meant.
 fn unknown_server(name: &str, servers: &Servers) -> String {
     let names = server_names(servers);
+    if name == "stun" {
+        return "[servers] has no STUN server; declare one there: `stun = true`".to_owned();
+    }
     if name == TURN {
         return format!("[servers] has no TURN server `turn`; declare one there: `{TURN_EXAMPLE}`");
     }
