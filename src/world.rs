@@ -538,7 +538,8 @@ impl World {
             }
             Action::SetIceServers { peer, servers } => {
                 peers[peer].set_ice_servers(ice_servers(servers)).await;
-                format!("{peer} sets ICE servers {servers:?}")
+                let names: Vec<String> = servers.iter().map(IceServer::to_string).collect();
+                format!("{peer} sets ICE servers [{}]", names.join(", "))
             }
             Action::RestartIce { peer } => {
                 self.record_timeline(action, format!("{peer} restarts ICE"));

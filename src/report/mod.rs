@@ -247,17 +247,7 @@ impl PeerInfo {
             uplink: spec.uplink.clone(),
             downlink: spec.downlink.clone(),
             nat: spec.nat.clone(),
-            ice_servers: spec
-                .ice_servers
-                .iter()
-                .map(|server| match server {
-                    IceServer::Stun => "stun".to_owned(),
-                    IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
-                        let name = server.turn_server().unwrap_or(TURN);
-                        format!("{name} as {}", credentials.user)
-                    }
-                })
-                .collect(),
+            ice_servers: spec.ice_servers.iter().map(IceServer::to_string).collect(),
             relay_only: spec.relay_only,
         }
     }

@@ -95,6 +95,19 @@ impl IceServer {
     }
 }
 
+/// `stun`, or a TURN server's name and the user it presents: `turn-backup as qa`.
+impl std::fmt::Display for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IceServer::Stun => f.write_str("stun"),
+            IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
+                let name = self.turn_server().unwrap_or(TURN);
+                write!(f, "{name} as {}", credentials.user)
+            }
+        }
+    }
+}
+
 /// One peer and its access network.
 #[derive(Debug, Clone)]
 pub struct PeerSpec {
