@@ -1,6 +1,6 @@
 //! The timeline: what changes while a call runs — the network under a peer (congestion, an
-//! outage, a move to another network, a NAT reboot), the signaling relay, and what the app
-//! does (new ICE servers, an ICE restart, hanging up). The world plays it.
+//! outage, a move to another network, a NAT reboot), a server going down, the signaling
+//! relay, and what the app does (new ICE servers, an ICE restart, hanging up). The world plays it.
 
 use std::time::Duration;
 
@@ -81,6 +81,12 @@ pub enum Action {
         peer: String,
         duration: Duration,
     },
+    /// The host of a server of the core (`stun`, `turn`, an extra TURN server) loses its
+    /// link for `duration`, then gets it back; what it held (allocations) it keeps.
+    ServerOutage {
+        server: String,
+        duration: Duration,
+    },
     /// The peer's interface moves to a new address (Wi-Fi to cellular): behind `nat` (or
     /// none), over `link` (or the same link settings). The old address is gone at once.
     ChangeAddress {
@@ -118,7 +124,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Link { .. } => "link",
-            Action::Outage { .. } => "outage",
+            Action::Outage { .. } | Action::ServerOutage { .. } => "outage",
             Action::ChangeAddress { .. } => "change_address",
             Action::NatReset { .. } => "nat_reset",
             Action::Nat { .. } => "nat",
@@ -140,7 +146,7 @@ impl Action {
             | Action::SetIceServers { peer, .. }
             | Action::RestartIce { peer }
             | Action::Close { peer } => Some(peer),
-            Action::Signaling(_) => None,
+            Action::Signaling(_) | Action::ServerOutage { .. } => None,
         }
     }
 }

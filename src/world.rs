@@ -12,16 +12,19 @@ use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
 use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
 use crate::runtime::{Limits, SimRuntime, Stuck, entropy};
-use crate::scenario::{IceServer, PeerSpec, Scenario, Servers};
+use crate::scenario::{IceServer, PeerSpec, Scenario, Servers, TURN};
 use crate::signaling::Relay;
 use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
 use crate::trace::{Event, Recorder, What};
 
 /// The port every peer binds on its interface address.
 const PEER_PORT: u16 = 5000;
-/// The simulated DNS names of the servers.
-const STUN_NAME: &str = "stun.netsim";
-const TURN_NAME: &str = "turn.netsim";
+/// The host name of the STUN server; its DNS name is `stun.netsim`.
+const STUN: &str = "stun";
+/// Core hosts: the STUN server's, then the TURN servers' (`turn` first, then the extra
+/// ones in name order). Peers take 1 up, the NATs in front of them 101 up.
+const STUN_HOST: u8 = 200;
+const TURN_HOSTS: std::ops::RangeInclusive<u8> = 201..=250;
 /// After the senders stop, the world runs this long so packets in flight arrive before the
 /// peers hang up; what is still in flight after it counts as lost.
 const DRAIN: Duration = Duration::from_secs(1);
@@ -165,6 +168,8 @@ struct World {
     attachments: Mutex<BTreeMap<String, Attachment>>,
     /// Networks used so far, so every move gets a fresh one.
     networks: Mutex<u8>,
+    /// The servers' hosts by name.
+    servers: Mutex<BTreeMap<String, IpAddr>>,
 }
 
 /// Runs `scenario` to its end: on the virtual clock, on a thread of its own whose OS
@@ -208,6 +213,7 @@ fn run_on(scenario: &Scenario, network: Network) -> Result<Run, RunError> {
         book: Arc::new(AddressBook::default()),
         attachments: Mutex::new(BTreeMap::new()),
         networks: Mutex::new(0),
+        servers: Mutex::new(BTreeMap::new()),
     });
     world
         .start_servers(&scenario.servers)
@@ -303,29 +309,46 @@ fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
 }
 
 impl World {
-    /// Puts the scenario's STUN and TURN servers on core hosts and names them in the DNS.
+    /// Puts the scenario's STUN and TURN servers on core hosts of their own and names them
+    /// in the DNS: `stun.netsim`, `turn.netsim`, then the extra TURN servers by name.
     fn start_servers(&self, servers: &Servers) -> Result<(), String> {
         if servers.stun {
-            let ip = self.block.address(0, 200);
-            self.runtime.with_network(|network| {
-                network.add_interface("stun", ip, LinkConfig::default(), LinkConfig::default());
-                network.add_server(ip, Box::new(StunServer));
-            });
-            self.runtime.add_name(STUN_NAME, ip);
-            self.book.name(ip, "stun".to_owned());
+            let server = Box::new(StunServer);
+            self.start_server(STUN, self.block.address(0, STUN_HOST), server);
         }
-        if let Some(credentials) = &servers.turn {
-            let ip = self.block.address(0, 201);
+        let declared = usize::from(servers.turn.is_some()) + servers.extra_turn.len();
+        if declared > TURN_HOSTS.len() {
+            return Err(format!(
+                "{declared} TURN servers; the core has room for {}",
+                TURN_HOSTS.len()
+            ));
+        }
+        let turn = servers.turn.iter().map(|credentials| (TURN, credentials));
+        let extra = servers
+            .extra_turn
+            .iter()
+            .map(|(name, credentials)| (name.as_str(), credentials));
+        for (host, (name, credentials)) in TURN_HOSTS.zip(turn.chain(extra)) {
+            let ip = self.block.address(0, host);
             let users = BTreeMap::from([(credentials.user.clone(), credentials.password.clone())]);
-            let server = TurnServer::new(ip, users)?;
-            self.runtime.with_network(|network| {
-                network.add_interface("turn", ip, LinkConfig::default(), LinkConfig::default());
-                network.add_server(ip, Box::new(server));
-            });
-            self.runtime.add_name(TURN_NAME, ip);
-            self.book.name(ip, "turn".to_owned());
+            self.start_server(name, ip, Box::new(TurnServer::new(ip, users)?));
         }
         Ok(())
+    }
+
+    /// Adds the host `name` at `ip` with an ideal link, runs `server` on it, and names it
+    /// `name.netsim` in the DNS.
+    fn start_server(&self, name: &str, ip: IpAddr, server: Box<dyn crate::net::Server>) {
+        self.runtime.with_network(|network| {
+            network.add_interface(name, ip, LinkConfig::default(), LinkConfig::default());
+            network.add_server(ip, server);
+        });
+        self.runtime.add_name(&dns_name(name), ip);
+        self.book.name(ip, name.to_owned());
+        self.servers
+            .lock()
+            .expect("servers poisoned")
+            .insert(name.to_owned(), ip);
     }
 
     /// Gives a peer its first interface; returns the address it binds.
@@ -485,6 +508,32 @@ impl World {
                 }));
                 format!("{peer}'s link goes down for {duration:?}")
             }
+            Action::ServerOutage { server, duration } => {
+                let Some(ip) = self
+                    .servers
+                    .lock()
+                    .expect("servers poisoned")
+                    .get(server)
+                    .copied()
+                else {
+                    self.record_timeline(
+                        action,
+                        format!("there is no server `{server}`: nothing goes down"),
+                    );
+                    return;
+                };
+                self.set_host_up(ip, false);
+                let (world, name, wait) = (self.clone(), server.clone(), self.runtime.sleep(*duration));
+                self.runtime.spawn(Box::pin(async move {
+                    wait.await;
+                    world.set_host_up(ip, true);
+                    world.record(What::Timeline {
+                        action: "outage_end".to_owned(),
+                        detail: format!("the {name} server's link is back"),
+                    });
+                }));
+                format!("the {server} server's link goes down for {duration:?}")
+            }
             Action::ChangeAddress { peer, nat, link } => self.change_address(peer, nat.clone(), link.clone()),
             Action::NatReset { peer } => self.with_nat(peer, |nat| nat.reset()),
             Action::Nat { peer, config } => self.with_nat(peer, |nat| nat.set_config(config.clone())),
@@ -498,7 +547,8 @@ impl World {
             }
             Action::SetIceServers { peer, servers } => {
                 peers[peer].set_ice_servers(ice_servers(servers)).await;
-                format!("{peer} sets ICE servers {servers:?}")
+                let names: Vec<String> = servers.iter().map(IceServer::to_string).collect();
+                format!("{peer} sets ICE servers [{}]", names.join(", "))
             }
             Action::RestartIce { peer } => {
                 self.record_timeline(action, format!("{peer} restarts ICE"));
@@ -529,7 +579,12 @@ impl World {
     }
 
     fn set_link_up(&self, peer: &str, up: bool) {
-        let (ip, now) = (self.attachment_ip(peer), self.runtime.elapsed());
+        self.set_host_up(self.attachment_ip(peer), up);
+    }
+
+    /// Takes the access link of the host at `ip` down, or brings it back, both ways.
+    fn set_host_up(&self, ip: IpAddr, up: bool) {
+        let now = self.runtime.elapsed();
         self.runtime.with_network(|network| {
             if let Some((uplink, downlink)) = network.access_link(ip) {
                 network.set_access_link(
@@ -621,14 +676,22 @@ fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServ
         .iter()
         .map(|server| match server {
             IceServer::Stun => webrtc::peer_connection::RTCIceServer {
-                urls: vec![format!("stun:{STUN_NAME}:3478")],
+                urls: vec![format!("stun:{}:3478", dns_name(STUN))],
                 ..Default::default()
             },
-            IceServer::Turn(credentials) => webrtc::peer_connection::RTCIceServer {
-                urls: vec![format!("turn:{TURN_NAME}:{TURN_PORT}?transport=udp")],
-                username: credentials.user.clone(),
-                credential: credentials.password.clone(),
-            },
+            IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
+                let name = dns_name(server.turn_server().unwrap_or(TURN));
+                webrtc::peer_connection::RTCIceServer {
+                    urls: vec![format!("turn:{name}:{TURN_PORT}?transport=udp")],
+                    username: credentials.user.clone(),
+                    credential: credentials.password.clone(),
+                }
+            }
         })
         .collect()
+}
+
+/// The simulated DNS name of the server `name`: `turn.netsim`.
+fn dns_name(name: &str) -> String {
+    format!("{name}.netsim")
 }

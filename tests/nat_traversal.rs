@@ -36,6 +36,7 @@ fn call(alice_nat: &str, bob_nat: &str, turn: bool, duration: Duration) -> Run {
         .servers(Servers {
             stun: true,
             turn: turn.then(|| credentials("secret")),
+            ..Servers::default()
         })
         .peer(peer(PeerSpec::caller("alice"), alice_nat))
         .peer(peer(PeerSpec::callee("bob"), bob_nat))
@@ -123,6 +124,7 @@ fn a_wrong_turn_password_gives_no_relay_candidate_and_the_trace_shows_the_401() 
         .servers(Servers {
             stun: false,
             turn: Some(credentials("secret")),
+            ..Servers::default()
         })
         .peer(
             PeerSpec::caller("alice")
@@ -162,6 +164,7 @@ fn relay_only_call(relay_only: bool) -> Run {
         .servers(Servers {
             stun: false,
             turn: Some(credentials("secret")),
+            ..Servers::default()
         })
         .peer(peer(PeerSpec::caller("alice")))
         .peer(peer(PeerSpec::callee("bob")))

@@ -1,11 +1,12 @@
 //! The network changes under a running call, and ICE restarts: each test checks one story
 //! of SPEC section 0, step 5, from the trace.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use webrtc_netsim::metrics::{StreamMetrics, Window};
 use webrtc_netsim::net::{NatConfig, PortAssignment};
-use webrtc_netsim::scenario::{IceServer, Servers};
+use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
 use webrtc_netsim::{
     Action, Direction, LinkChange, LinkConfig, MediaKind, PeerSpec, QueueLimit, RestartPolicy, Run, Scenario,
     SignalingChange, What,
@@ -42,6 +43,7 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         .servers(Servers {
             stun: true,
             turn: None,
+            ..Servers::default()
         })
         .peer(
             PeerSpec::caller("alice")
@@ -110,6 +112,181 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
             time > ms(200) && time < secs(2.0),
             "{direction}: the restart starts 200 ms after the move: {time:?}"
         );
+    }
+    assert_eq!(
+        (run.final_state("alice"), run.final_state("bob")),
+        (Some("connected"), Some("connected"))
+    );
+}
+
+/// The selected pair `peer` reported last before `at`, as `local → remote`.
+fn pair_of(run: &Run, peer: &str, before: Duration) -> Option<(String, String)> {
+    run.trace
+        .iter()
+        .rev()
+        .filter(|e| e.at < before)
+        .find_map(|e| match &e.what {
+            What::SelectedPair {
+                peer: p,
+                local,
+                remote,
+            } if p == peer => Some((local.clone(), remote.clone())),
+            _ => None,
+        })
+}
+
+/// The notes the TURN server `server` left in the trace between `from` and `to`.
+fn server_notes(run: &Run, server: &str, from: Duration, to: Duration) -> Vec<(Duration, String)> {
+    run.trace
+        .iter()
+        .filter(|e| e.at >= from && e.at < to)
+        .filter_map(|e| match &e.what {
+            What::Server { server: s, note } if s == server => Some((e.at, note.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The story of `scenarios/turn-server-swapped.toml`: the TURN server alice relays through
+/// goes down; her app sees ICE disconnected, swaps to the backup server with
+/// set_configuration() and restarts ICE; the call comes back through the backup server.
+#[test]
+fn a_dead_turn_server_is_swapped_for_a_backup_with_set_ice_servers_and_a_restart() {
+    let credentials = Credentials {
+        user: "qa".into(),
+        password: "secret".into(),
+    };
+    let backup = IceServer::ExtraTurn {
+        server: "turn-backup".into(),
+        credentials: credentials.clone(),
+    };
+    let run = Scenario::new("turn server swapped")
+        .duration(secs(18.0))
+        .core(link(20))
+        .servers(Servers {
+            turn: Some(credentials.clone()),
+            extra_turn: BTreeMap::from([("turn-backup".to_owned(), credentials.clone())]),
+            ..Servers::default()
+        })
+        .peer(
+            PeerSpec::caller("alice")
+                .link(link(10))
+                .media(&[MediaKind::Audio])
+                .nat(NatConfig::symmetric())
+                .ice_servers(vec![IceServer::Turn(credentials)])
+                .relay_only(),
+        )
+        .peer(PeerSpec::callee("bob").link(link(10)).media(&[MediaKind::Audio]))
+        .at(
+            secs(5.0),
+            Action::ServerOutage {
+                server: "turn".into(),
+                duration: secs(20.0),
+            },
+        )
+        .at(
+            secs(10.0),
+            Action::SetIceServers {
+                peer: alice(),
+                servers: vec![backup],
+            },
+        )
+        .at(secs(10.2), Action::RestartIce { peer: alice() })
+        .run()
+        .expect("the call runs");
+
+    // Before the outage, both ends use alice's relay on the first server.
+    let (alice_local, _) = pair_of(&run, "alice", secs(5.0)).expect("connected before the outage");
+    let (_, bob_remote) = pair_of(&run, "bob", secs(5.0)).expect("connected before the outage");
+    println!("before: alice {alice_local}, bob sees {bob_remote}");
+    assert!(alice_local.starts_with("relay turn:"), "{alice_local}");
+    assert!(bob_remote.starts_with("relay turn:"), "{bob_remote}");
+
+    // The server is dark from 5 s: it answers nothing, so it notes nothing.
+    let dark = server_notes(&run, "turn", secs(5.0), secs(18.0));
+    assert!(dark.is_empty(), "the downed server still worked: {dark:?}");
+    // ICE notices before the app swaps servers: that is its reason to.
+    let disconnected = run
+        .trace
+        .iter()
+        .find(|e| {
+            e.at > secs(5.0)
+                && matches!(&e.what, What::IceConnectionState { peer, state } if peer == "alice" && state == "disconnected")
+        })
+        .expect("alice's ICE reports the dead relay")
+        .at;
+    println!("alice disconnected at {disconnected:?}");
+    assert!(
+        disconnected > secs(8.0) && disconnected < secs(10.0),
+        "~4.7 s of failed consent checks: {disconnected:?}"
+    );
+
+    let [restart] = run.metrics.restarts.as_slice() else {
+        panic!("exactly one restart: {:#?}", run.metrics.restarts);
+    };
+    assert!(
+        restart.offer_credentials_changed,
+        "the restart offer carries a new ufrag and pwd"
+    );
+    assert!(
+        restart.answer_credentials_changed,
+        "bob's answer carries a new ufrag and pwd"
+    );
+    let (before, after) = (
+        restart.pair_before.as_deref().unwrap(),
+        restart.pair_after.as_deref().unwrap(),
+    );
+    println!("selected pair: {before}  ⇒  {after}");
+    assert!(before.starts_with("relay turn:"), "{before}");
+    assert!(after.starts_with("relay turn-backup:"), "{after}");
+    let restart_time = restart.restart_time.expect("the restart completed");
+    assert!(
+        restart_time > secs(1.0) && restart_time < secs(4.0),
+        "a restart over TURN takes ~2.2 s in webrtc-rs: {restart_time:?}"
+    );
+
+    // The backup server allocated alice's new relay after the restart, and bob now sends to it.
+    let allocations = server_notes(&run, "turn-backup", secs(0.0), secs(18.0));
+    let allocated: Vec<_> = allocations
+        .iter()
+        .filter(|(_, note)| note.starts_with("allocated relay turn-backup:"))
+        .collect();
+    let [(allocated_at, note)] = allocated.as_slice() else {
+        panic!("one allocation on the backup server: {allocations:?}");
+    };
+    println!("{allocated_at:?}: {note}");
+    assert!(
+        *allocated_at > secs(10.2),
+        "allocated after the restart: {allocated_at:?}"
+    );
+    assert!(note.contains("nat-alice"), "for alice: {note}");
+    let (_, bob_remote) = pair_of(&run, "bob", secs(18.0)).unwrap();
+    assert!(bob_remote.starts_with("relay turn-backup:"), "{bob_remote}");
+
+    // Media: nothing through the dead relay, all of it through the new one.
+    for stream in ["bob<-alice:audio", "alice<-bob:audio"] {
+        let dead = StreamMetrics::compute(
+            &run.trace,
+            stream,
+            Window {
+                from: secs(5.1),
+                to: secs(10.2),
+            },
+        );
+        assert_eq!(dead.received, 0, "{stream} through a dead relay: {dead:?}");
+        let after = StreamMetrics::compute(
+            &run.trace,
+            stream,
+            Window {
+                from: secs(13.0),
+                to: secs(18.0),
+            },
+        );
+        println!(
+            "{stream} after the swap: {} of {} arrived",
+            after.received, after.sent
+        );
+        assert!(after.sent > 0 && after.delivered == 1.0, "{stream}: {after:?}");
     }
     assert_eq!(
         (run.final_state("alice"), run.final_state("bob")),
@@ -303,6 +480,7 @@ fn after_a_nat_reset_the_far_side_notices_and_its_policy_restarts_the_call() {
         .servers(Servers {
             stun: true,
             turn: None,
+            ..Servers::default()
         })
         .peer(peer(PeerSpec::caller("alice").nat(nat)))
         .peer(peer(PeerSpec::callee("bob")))

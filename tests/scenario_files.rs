@@ -397,6 +397,97 @@ fn ice_servers_must_be_declared_and_relay_needs_turn() {
     );
 }
 
+/// `text` with a `[servers]` of one `turn` and one extra TURN server, `turn-b`.
+fn with_two_turn_servers(text: &str) -> String {
+    format!(
+        "{text}\n[servers]\nturn = {{ user = \"qa\", password = \"secret\" }}\n\
+         extra_turn = {{ turn-b = {{ user = \"qb\", password = \"other\" }} }}\n"
+    )
+}
+
+#[test]
+fn extra_turn_servers_are_named_in_ice_servers_and_outages() {
+    let text = with_two_turn_servers(&with_timeline(
+        "at = \"1s\"\noutage = { server = \"turn\", duration = \"2s\" }\n\n[[timeline]]\nat = \"2s\"\n\
+         set_ice_servers = { peer = \"alice\", servers = [{ turn = { user = \"qb\", password = \"x\" }, server = \"turn-b\" }] }",
+    ))
+    .replace(
+        "link = { delay = \"10ms\" }",
+        "link = { delay = \"10ms\" }\nice_servers = [\"turn\", \"turn-b\"]",
+    );
+    let file = file::parse(Path::new("two.toml"), &text).expect("two TURN servers parse");
+    let qb = |password: &str| Credentials {
+        user: "qb".into(),
+        password: password.into(),
+    };
+    assert_eq!(file.scenario.servers.extra_turn.get("turn-b"), Some(&qb("other")));
+    let alice = &file.scenario.peers[0];
+    assert_eq!(alice.ice_servers[1].turn_server(), Some("turn-b"));
+    assert_eq!(
+        alice.ice_servers[1],
+        IceServer::ExtraTurn {
+            server: "turn-b".into(),
+            credentials: qb("other")
+        }
+    );
+    let actions: Vec<&Action> = file.scenario.timeline.iter().map(|t| &t.action).collect();
+    assert!(
+        matches!(actions[0], Action::ServerOutage { server, .. } if server == "turn"),
+        "{actions:?}"
+    );
+    assert!(
+        matches!(actions[1], Action::SetIceServers { servers, .. }
+            if servers == &vec![IceServer::ExtraTurn { server: "turn-b".into(), credentials: qb("x") }]),
+        "{actions:?}"
+    );
+
+    let error = parse_error(&with_two_turn_servers(&alice_with("ice_servers = [\"turn-c\"]")));
+    assert_error(
+        &error,
+        "8:16",
+        "peers.alice.ice_servers[0]",
+        &["no server `turn-c`", "did you mean `turn-b`?"],
+    );
+    let error = parse_error(&with_two_turn_servers(&with_timeline(
+        "at = \"1s\"\noutage = { server = \"stun\", duration = \"2s\" }",
+    )));
+    assert_error(
+        &error,
+        "18:21",
+        "timeline[0].outage.server",
+        &["[servers] has no STUN server", "stun = true"],
+    );
+    let error = parse_error(&with_timeline(
+        "at = \"1s\"\noutage = { peer = \"bob\", server = \"turn\", duration = \"2s\" }",
+    ));
+    assert_error(&error, "18:35", "timeline[0].outage.server", &["not both"]);
+    let error = parse_error(&with_timeline("at = \"1s\"\noutage = { duration = \"2s\" }"));
+    assert_error(
+        &error,
+        "16:1",
+        "timeline[0].outage",
+        &["`peer = \"alice\"`", "`server"],
+    );
+    let error = parse_error(&format!(
+        "{GOOD}\n[servers]\nextra_turn = {{ Backup_1 = {{ user = \"qa\", password = \"secret\" }} }}\n"
+    ));
+    assert_error(
+        &error,
+        "17:16",
+        "servers.extra_turn.Backup_1",
+        &["lowercase letters, digits and `-`"],
+    );
+    let error = parse_error(&format!(
+        "{GOOD}\n[servers]\nextra_turn = {{ bob = {{ user = \"qa\", password = \"secret\" }} }}\n"
+    ));
+    assert_error(
+        &error,
+        "17:16",
+        "servers.extra_turn.bob",
+        &["names a host already"],
+    );
+}
+
 #[test]
 fn a_nat_action_needs_a_nat_in_front_of_the_peer() {
     let error = parse_error(&with_timeline("at = \"2s\"\nnat_reset = { peer = \"alice\" }"));
@@ -570,7 +661,8 @@ restart_time = { nth = 1, max = "1s" }
         scenario.servers,
         Servers {
             stun: true,
-            turn: Some(secret.clone())
+            turn: Some(secret.clone()),
+            ..Servers::default()
         }
     );
 

@@ -35,6 +35,7 @@ pub fn call(one_way_ms: u64, turn: bool, media: &[MediaKind], duration: Duration
         .servers(Servers {
             stun: false,
             turn: turn.then(|| credentials.clone()),
+            ..Servers::default()
         })
         .peer(peer(PeerSpec::caller("alice")))
         .peer(peer(PeerSpec::callee("bob")))

@@ -33,7 +33,7 @@ use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
 use crate::peer::Role;
 use crate::scenario::expect::Verdict;
 use crate::scenario::file::{self, ScenarioFile, Swept};
-use crate::scenario::{IceServer, PeerSpec};
+use crate::scenario::{IceServer, PeerSpec, TURN};
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
 
@@ -105,8 +105,9 @@ pub struct ScenarioInfo {
     pub duration: Duration,
     pub core: LinkConfig,
     pub signaling_delay: Duration,
-    /// The servers in the core: `stun`, `turn`.
-    pub servers: Vec<&'static str>,
+    /// The servers in the core by host name: `stun`, `turn`, then the extra TURN servers'
+    /// names.
+    pub servers: Vec<String>,
     pub peers: Vec<PeerInfo>,
 }
 
@@ -173,11 +174,12 @@ impl Report {
         let scenario = &file.scenario;
         let mut servers = Vec::new();
         if scenario.servers.stun {
-            servers.push("stun");
+            servers.push("stun".to_owned());
         }
         if scenario.servers.turn.is_some() {
-            servers.push("turn");
+            servers.push(TURN.to_owned());
         }
+        servers.extend(scenario.servers.extra_turn.keys().cloned());
         let info = ScenarioInfo {
             name: scenario.name.clone(),
             id: file.id(),
@@ -245,14 +247,7 @@ impl PeerInfo {
             uplink: spec.uplink.clone(),
             downlink: spec.downlink.clone(),
             nat: spec.nat.clone(),
-            ice_servers: spec
-                .ice_servers
-                .iter()
-                .map(|server| match server {
-                    IceServer::Stun => "stun".to_owned(),
-                    IceServer::Turn(credentials) => format!("turn as {}", credentials.user),
-                })
-                .collect(),
+            ice_servers: spec.ice_servers.iter().map(IceServer::to_string).collect(),
             relay_only: spec.relay_only,
         }
     }

@@ -30,7 +30,7 @@ use self::format::{
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Share, WithUnit, list};
 use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
-use super::{Credentials, IceServer, PeerSpec, Scenario, Servers};
+use super::{Credentials, IceServer, PeerSpec, Scenario, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, RestartPolicy, Role};
@@ -328,7 +328,7 @@ impl Source<'_> {
         if let Some(delay) = text.signaling.delay {
             scenario.signaling_delay = delay.0;
         }
-        scenario.servers = servers(&text.servers);
+        scenario.servers = self.servers(&text.servers, &text.peers)?;
         scenario.peers = self.peers(&text.peers, &scenario.servers)?;
         for (index, entry) in text.timeline.iter().enumerate() {
             let action = self.timed_action(index, entry, &scenario)?;
@@ -568,24 +568,79 @@ impl Source<'_> {
     ) -> Result<Vec<IceServer>, FileError> {
         let mut configured = Vec::new();
         for (index, server) in names.iter().enumerate() {
-            let missing = |kind: &str, declaration: &str| {
-                let message = format!("[servers] has no {kind} server; declare one there: `{declaration}`");
-                self.error_at(server, &format!("{field}[{index}]"), message)
-            };
-            configured.push(match server.get_ref() {
-                NameOrTable::Name(ServerName::Stun) if servers.stun => IceServer::Stun,
-                NameOrTable::Name(ServerName::Stun) => return Err(missing("STUN", "stun = true")),
-                NameOrTable::Name(ServerName::Turn) => match &servers.turn {
-                    Some(credentials) => IceServer::Turn(credentials.clone()),
-                    None => return Err(missing("TURN", TURN_EXAMPLE)),
-                },
-                NameOrTable::Table(table) if servers.turn.is_some() => {
-                    IceServer::Turn(credentials(&table.turn))
+            let field = format!("{field}[{index}]");
+            let (name, credentials) = match server.get_ref() {
+                NameOrTable::Name(ServerName(name)) if name == "stun" => {
+                    if !servers.stun {
+                        return Err(self.error_at(server, &field, unknown_server(name, servers)));
+                    }
+                    configured.push(IceServer::Stun);
+                    continue;
                 }
-                NameOrTable::Table(_) => return Err(missing("TURN", TURN_EXAMPLE)),
+                NameOrTable::Name(ServerName(name)) => (name.as_str(), None),
+                NameOrTable::Table(table) => (
+                    table.server.as_deref().unwrap_or(TURN),
+                    Some(credentials(&table.turn)),
+                ),
+            };
+            if !servers.has_turn(name) {
+                return Err(self.error_at(server, &field, unknown_server(name, servers)));
+            }
+            configured.push(match (name, credentials) {
+                (TURN, credentials) => IceServer::Turn(
+                    credentials.unwrap_or_else(|| servers.turn.clone().expect("`turn` is declared")),
+                ),
+                (name, credentials) => IceServer::ExtraTurn {
+                    server: name.to_owned(),
+                    credentials: credentials.unwrap_or_else(|| servers.extra_turn[name].clone()),
+                },
             });
         }
         Ok(configured)
+    }
+
+    /// The servers `[servers]` declares; the extra TURN servers' names must be host names
+    /// of their own.
+    fn servers(
+        &self,
+        text: &ServersText,
+        peers: &BTreeMap<String, Spanned<PeerText>>,
+    ) -> Result<Servers, FileError> {
+        let mut extra_turn = BTreeMap::new();
+        for (name, declared) in &text.extra_turn {
+            let field = format!("servers.extra_turn.{}", name.get_ref());
+            let fail = |message: String| self.error_at(name, &field, message);
+            let name = name.get_ref();
+            let label = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !name.starts_with('-')
+                && !name.ends_with('-');
+            if !label {
+                return Err(fail(format!(
+                    "`{name}` cannot name a server: it becomes `{name}.netsim`, so use lowercase \
+                     letters, digits and `-` (not at either end)"
+                )));
+            }
+            if name == "stun" || name == TURN {
+                return Err(fail(format!(
+                    "`{name}` is the name of `[servers] {name}`: give this TURN server another name"
+                )));
+            }
+            if peers.contains_key(name) || name.starts_with("nat-") {
+                return Err(fail(format!(
+                    "`{name}` names a host already (a peer, or the NAT in front of one): the trace \
+                     would not tell them apart; give this TURN server another name"
+                )));
+            }
+            extra_turn.insert(name.clone(), credentials(declared));
+        }
+        Ok(Servers {
+            stun: text.stun,
+            turn: text.turn.as_ref().map(credentials),
+            extra_turn,
+        })
     }
 
     /// One `[[timeline]]` entry: a time within the call and one action on known peers.
@@ -649,9 +704,23 @@ impl Source<'_> {
                 let message = "an outage lasts longer than 0s".to_owned();
                 return Err(self.error_at(&outage.duration, &format!("{field}.outage.duration"), message));
             }
-            Action::Outage {
-                peer: peer(&outage.peer, "outage")?,
-                duration,
+            match (&outage.peer, &outage.server) {
+                (Some(name), None) => Action::Outage {
+                    peer: peer(name, "outage")?,
+                    duration,
+                },
+                (None, Some(server)) => Action::ServerOutage {
+                    server: self.server_name(server, &format!("{field}.outage.server"), &scenario.servers)?,
+                    duration,
+                },
+                (Some(_), Some(server)) => {
+                    let message = "give `peer` or `server`, not both: one host goes down".to_owned();
+                    return Err(self.error_at(server, &format!("{field}.outage.server"), message));
+                }
+                (None, None) => {
+                    let message = "whose link goes down? give `peer = \"alice\"` or `server = \"turn\"`";
+                    return Err(self.error_at(entry, &format!("{field}.outage"), message.to_owned()));
+                }
             }
         } else if let Some(change) = &text.change_address {
             let field = format!("{field}.change_address");
@@ -737,6 +806,20 @@ impl Source<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A server a timeline entry names, which `[servers]` must declare.
+    fn server_name(
+        &self,
+        name: &Spanned<String>,
+        field: &str,
+        servers: &Servers,
+    ) -> Result<String, FileError> {
+        let text = name.get_ref();
+        if server_names(servers).contains(&text.as_str()) {
+            return Ok(text.clone());
+        }
+        Err(self.error_at(name, field, unknown_server(text, servers)))
     }
 
     /// A peer a timeline entry names, which must be in the call.
@@ -1031,7 +1114,7 @@ impl Call {
         let mut events: Vec<(String, Duration)> = Vec::new();
         for TimedAction { at, action } in &scenario.timeline {
             events.push((action.name().to_owned(), *at));
-            if let Action::Outage { duration, .. } = action {
+            if let Action::Outage { duration, .. } | Action::ServerOutage { duration, .. } = action {
                 events.push(("outage_end".to_owned(), *at + *duration));
             }
         }
@@ -1094,10 +1177,30 @@ impl<'a> StreamPattern<'a> {
     }
 }
 
-fn servers(text: &ServersText) -> Servers {
-    Servers {
-        stun: text.stun,
-        turn: text.turn.as_ref().map(credentials),
+/// The names of the servers `[servers]` declares: `stun`, `turn`, the extra TURN servers.
+fn server_names(servers: &Servers) -> Vec<&str> {
+    let mut names: Vec<&str> = servers.stun.then_some("stun").into_iter().collect();
+    names.extend(servers.turn.iter().map(|_| TURN));
+    names.extend(servers.extra_turn.keys().map(String::as_str));
+    names
+}
+
+/// Why `name` names no server of `servers` (a TURN server, if any), and what may be meant.
+fn unknown_server(name: &str, servers: &Servers) -> String {
+    let names = server_names(servers);
+    if name == "stun" {
+        return "[servers] has no STUN server; declare one there: `stun = true`".to_owned();
+    }
+    if name == TURN {
+        return format!("[servers] has no TURN server `turn`; declare one there: `{TURN_EXAMPLE}`");
+    }
+    match closest(name, &names) {
+        Some(close) => format!("[servers] has no server `{name}`; did you mean `{close}`?"),
+        None if names.is_empty() => format!(
+            "[servers] has no server `{name}`; declare it there as an extra TURN server: \
+             `extra_turn = {{ {name} = {{ user = \"qa\", password = \"secret\" }} }}`"
+        ),
+        None => format!("[servers] has no server `{name}`; it has {}", list(&names)),
     }
 }
 

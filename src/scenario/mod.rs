@@ -4,6 +4,7 @@
 pub mod expect;
 pub mod file;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
@@ -36,14 +37,32 @@ pub struct Scenario {
     pub realtime: bool,
 }
 
-/// Servers the world runs in its core. Peers find them as `stun.netsim:3478` and
-/// `turn.netsim:3478`.
+/// Servers the world runs in its core, each on a host of its own. Peers find them as
+/// `stun.netsim:3478`, `turn.netsim:3478` and `<name>.netsim:3478` for the extra TURN
+/// servers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Servers {
     pub stun: bool,
-    /// A TURN server accepting this user.
+    /// The TURN server `turn`, accepting this user.
     pub turn: Option<Credentials>,
+    /// More TURN servers by name (not `stun` or `turn`), each accepting its user: a backup
+    /// to move to, another region.
+    pub extra_turn: BTreeMap<String, Credentials>,
 }
+
+impl Servers {
+    /// Whether a TURN server called `name` (`turn`, or one of the extra ones) is declared.
+    pub fn has_turn(&self, name: &str) -> bool {
+        if name == TURN {
+            self.turn.is_some()
+        } else {
+            self.extra_turn.contains_key(name)
+        }
+    }
+}
+
+/// The name of the TURN server declared as `turn`.
+pub const TURN: &str = "turn";
 
 /// A TURN user name and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +75,37 @@ pub struct Credentials {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IceServer {
     Stun,
-    /// The TURN server, with the credentials this peer presents (which may be wrong).
+    /// The TURN server `turn`, with the credentials this peer presents (which may be wrong).
     Turn(Credentials),
+    /// One of the extra TURN servers, by name, with the credentials this peer presents.
+    ExtraTurn {
+        server: String,
+        credentials: Credentials,
+    },
+}
+
+impl IceServer {
+    /// The name of the TURN server it is, if it is one.
+    pub fn turn_server(&self) -> Option<&str> {
+        match self {
+            IceServer::Stun => None,
+            IceServer::Turn(_) => Some(TURN),
+            IceServer::ExtraTurn { server, .. } => Some(server),
+        }
+    }
+}
+
+/// `stun`, or a TURN server's name and the user it presents: `turn-backup as qa`.
+impl std::fmt::Display for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IceServer::Stun => f.write_str("stun"),
+            IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
+                let name = self.turn_server().unwrap_or(TURN);
+                write!(f, "{name} as {}", credentials.user)
+            }
+        }
+    }
 }
 
 /// One peer and its access network.

@@ -150,6 +150,13 @@ pub struct ServersText {
     pub stun: bool,
     /// A TURN server, `turn.netsim:3478` (UDP), accepting this user.
     pub turn: Option<CredentialsText>,
+    /// More TURN servers by name, each on a core host of its own at `<name>.netsim:3478`
+    /// (UDP), accepting its user: `extra_turn = { backup = { user = "qa", password = "secret" } }`.
+    /// Peers name them in `ice_servers` as they name "turn". A name is lowercase letters,
+    /// digits and `-`, and not "stun", "turn" or a peer's.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, CredentialsText>")]
+    pub extra_turn: BTreeMap<Spanned<String>, CredentialsText>,
 }
 
 /// A TURN user and password (long-term credentials).
@@ -205,9 +212,10 @@ pub struct PeerText {
     /// default) or a table.
     #[schemars(with = "Option<NatText>")]
     pub nat: Option<Spanned<NatText>>,
-    /// The servers of `[servers]` it uses to gather candidates: "stun", "turn" (with the
-    /// `[servers]` credentials) or `{ turn = { user, password } }` to present others.
-    /// Default none: host candidates only.
+    /// The servers of `[servers]` it uses to gather candidates: "stun", "turn" or the name
+    /// of an `extra_turn` server (with the `[servers]` credentials), or
+    /// `{ turn = { user, password } }` to present others (with `server = "backup"` for an
+    /// extra one). Default none: host candidates only.
     #[serde(default)]
     #[schemars(with = "Vec<IceServerText>")]
     pub ice_servers: Vec<Spanned<IceServerText>>,
@@ -538,24 +546,45 @@ impl PortsText {
     }
 }
 
-/// An ICE server a peer uses: "stun", "turn", or `{ turn = { user, password } }`.
+/// An ICE server a peer uses: "stun", "turn", an extra TURN server's name, or
+/// `{ turn = { user, password } }`.
 pub type IceServerText = NameOrTable<ServerName, IceServerTableText>;
 
-/// A server of `[servers]`; "turn" presents the credentials declared there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[schemars(rename = "ServerName")]
-#[serde(rename_all = "lowercase")]
-pub enum ServerName {
-    Stun,
-    Turn,
+/// A server of `[servers]`: "stun", "turn" or the name of an `extra_turn` server; a TURN
+/// server's name presents the credentials declared there.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ServerName(pub String);
+
+impl JsonSchema for ServerName {
+    fn schema_name() -> String {
+        "ServerName".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        Schema::Object(SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some(
+                    "A server of `[servers]`: \"stun\", \"turn\" or the name of an `extra_turn` \
+                     server; a TURN server presents the credentials declared there."
+                        .to_owned(),
+                ),
+                ..Metadata::default()
+            })),
+            instance_type: Some(InstanceType::String.into()),
+            ..SchemaObject::default()
+        })
+    }
 }
 
-/// The TURN server of `[servers]`, with credentials of the peer's own (which may be wrong).
+/// A TURN server of `[servers]`, with credentials of the peer's own (which may be wrong).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "TurnWithCredentials")]
 #[serde(deny_unknown_fields)]
 pub struct IceServerTableText {
     pub turn: CredentialsText,
+    /// Which TURN server: "turn" (the default) or the name of an `extra_turn` server.
+    pub server: Option<String>,
 }
 
 /// Which candidates ICE may use.
@@ -630,13 +659,19 @@ pub struct PeerRefText {
     pub peer: Spanned<String>,
 }
 
-/// A peer's access link goes down for `duration`, then comes back as it was.
+/// A peer's access link, or a server's, goes down for `duration`, then comes back as it
+/// was. Give `peer` or `server`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(rename = "Outage")]
 #[serde(deny_unknown_fields)]
 pub struct OutageText {
-    #[schemars(with = "String")]
-    pub peer: Spanned<String>,
+    /// The peer whose link goes down.
+    #[schemars(with = "Option<String>")]
+    pub peer: Option<Spanned<String>>,
+    /// The server whose host loses its link: "stun", "turn" or an `extra_turn` server's
+    /// name. Its clients' allocations survive the outage.
+    #[schemars(with = "Option<String>")]
+    pub server: Option<Spanned<String>>,
     /// How long the link is down, e.g. "3s".
     #[schemars(with = "WithUnit<Duration>")]
     pub duration: Spanned<WithUnit<Duration>>,
