@@ -2,8 +2,12 @@
 //! that cannot be made, a run that hangs (the watchdog) and Ctrl-C. Each must end with a
 //! clear message and a telling exit code, and never leave a half-written report.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use common::{netsim, scratch};
 use std::time::{Duration, Instant};
 
 /// A call short enough for many runs: 3 s, audio both ways.
@@ -23,30 +27,8 @@ media = ["audio"]
 final_state = "connected"
 "#;
 
-fn netsim(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_netsim"))
-        .args(args)
-        .output()
-        .expect("netsim starts");
-    println!(
-        "netsim {args:?} exited {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A fresh folder for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli").join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the scratch folder is created");
-    dir
 }
 
 fn path(path: &Path) -> &str {
@@ -73,7 +55,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_missing_file_is_bad_input_named_by_its_path() {
-    let missing = scratch("missing").join("no-such-scenario.toml");
+    let missing = scratch("cli/missing").join("no-such-scenario.toml");
     for command in ["run", "check"] {
         let output = netsim(&[command, path(&missing)]);
         assert_eq!(output.status.code(), Some(2));
@@ -85,7 +67,7 @@ fn a_missing_file_is_bad_input_named_by_its_path() {
 
 #[test]
 fn a_folder_without_scenarios_is_bad_input() {
-    let empty = scratch("empty");
+    let empty = scratch("cli/empty");
     std::fs::write(empty.join("notes.txt"), "not a scenario").expect("written");
     let output = netsim(&["run", path(&empty)]);
     assert_eq!(output.status.code(), Some(2));
@@ -96,7 +78,7 @@ fn a_folder_without_scenarios_is_bad_input() {
 
 #[test]
 fn an_output_folder_that_cannot_be_made_stops_before_playing() {
-    let dir = scratch("unwritable");
+    let dir = scratch("cli/unwritable");
     let scenario = dir.join("short.toml");
     std::fs::write(&scenario, SHORT_CALL).expect("written");
     // A folder inside a plain file cannot be created, even by root.
@@ -118,7 +100,7 @@ fn an_output_folder_that_cannot_be_made_stops_before_playing() {
 
 #[test]
 fn the_watchdog_names_the_scenario_and_the_run_goes_on_with_the_next() {
-    let dir = scratch("watchdog");
+    let dir = scratch("cli/watchdog");
     let first = dir.join("first.toml");
     let second = dir.join("second.toml");
     std::fs::write(&first, SHORT_CALL.replace("short call", "first call")).expect("written");
@@ -159,7 +141,7 @@ fn the_watchdog_names_the_scenario_and_the_run_goes_on_with_the_next() {
 
 #[test]
 fn ctrl_c_stops_the_run_and_leaves_no_partial_report() {
-    let dir = scratch("ctrl-c");
+    let dir = scratch("cli/ctrl-c");
     // Enough calls that the suite is still playing when the signal comes.
     for index in 0..40 {
         let text = SHORT_CALL

@@ -2,6 +2,8 @@
 //! `report.json`, `index.html`, pcap files and `junit.xml`; each test parses one of them and
 //! holds it against the run. A last test drives the same through `netsim run --out --pcap`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -18,6 +20,8 @@ use webrtc_netsim::net::network::capturing;
 use webrtc_netsim::report::{self, Report, write_atomically};
 use webrtc_netsim::scenario::file::{self, ScenarioFile};
 use webrtc_netsim::world::{Run, RunError};
+
+use common::{netsim, scratch};
 
 /// A 3 s clean call that connects in about 500 ms, expected to connect within 100 ms: one
 /// broken expectation among passing ones.
@@ -53,13 +57,6 @@ impl Played {
     fn scenario_dir(&self) -> PathBuf {
         self.dir.join("report-test")
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the scratch folder is created");
-    dir
 }
 
 fn played() -> &'static Played {
@@ -361,12 +358,6 @@ fn netsim_run_writes_every_report() {
     let played = played();
     let out = scratch("reports-cli");
     let path = played.dir.join("report-test.toml");
-    let netsim = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_netsim"))
-            .args(args)
-            .output()
-            .expect("netsim starts")
-    };
     let output = netsim(&[
         "run",
         path.to_str().unwrap(),

@@ -3,8 +3,9 @@
 //! expectation shows the measured value and the limit; `netsim` exits 0, 1 or 2 accordingly;
 //! and `netsim schema` accepts every bundled scenario.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use webrtc_netsim::scenario::expect::Expectation;
 use webrtc_netsim::scenario::file::{self, FileError};
 use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
 use webrtc_netsim::{Action, Direction, RestartPolicy, SignalingChange};
+
+use common::{netsim, scratch};
 
 /// A valid call; the tests below break one thing in it at a time.
 const GOOD: &str = r#"name = "test call"
@@ -954,31 +957,9 @@ fn a_violated_expectation_shows_the_measured_value_and_the_limit() {
     assert_eq!(failed[0].limit, "≤ 100ms");
 }
 
-fn netsim(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_netsim"))
-        .args(args)
-        .output()
-        .expect("netsim starts");
-    println!(
-        "netsim {args:?} exited {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// The bundled scenario library.
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
-
-/// A fresh folder for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the scratch folder is created");
-    dir
 }
 
 #[test]
