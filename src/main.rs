@@ -328,7 +328,9 @@ fn stop_on_ctrl_c() {
 /// Plays every scenario on `jobs` threads (worlds are independent), in their order for the
 /// result; each with whether its reports were written.
 fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<(Report, bool)> {
-    let progress = if files.len() > 1 && std::io::stderr().is_terminal() {
+    // A wall-clock run takes the call's real length, so even one scenario shows progress.
+    let long = files.len() > 1 || files.iter().any(|file| file.scenario.realtime);
+    let progress = if long && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(files.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios  {elapsed}  {msg}") {
             bar.set_style(style);
