@@ -80,6 +80,13 @@ const BUNDLED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
 const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`netsim run … | head`) instead of panicking on the broken pipe. Rust ignores
+    // SIGPIPE by default.
+    // SAFETY: restoring a signal's default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         // The trace and the reports hold what happened; webrtc-rs's own logs (loud on bad
         // networks, by design of this tool) only with RUST_LOG.

@@ -206,3 +206,19 @@ fn ctrl_c_stops_the_run_and_leaves_no_partial_report() {
         serde_json::from_str::<serde_json::Value>(&text).expect("a whole JSON document");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_netsim_quietly() {
+    // `netsim list | head -0`: the pipe's reading end is closed before netsim writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsim"))
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("netsim starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("netsim ends");
+    let stderr = stderr(&output);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(0), "it cannot have printed the list");
+}
