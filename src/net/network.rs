@@ -273,11 +273,7 @@ impl Network {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
         };
-        self.counters
-            .hosts
-            .entry(interface.host.clone())
-            .or_default()
-            .sent += 1;
+        host_counters(&mut self.counters.hosts, &interface.host).sent += 1;
         if let Some(capture) = &self.capture {
             capture.record(now, &interface.host, &datagram);
         }
@@ -313,10 +309,10 @@ impl Network {
                         continue;
                     }
                     self.counters.delivered += 1;
-                    let host = self.interfaces[&destination].host.clone();
-                    self.counters.hosts.entry(host.clone()).or_default().received += 1;
+                    let host = &self.interfaces[&destination].host;
+                    host_counters(&mut self.counters.hosts, host).received += 1;
                     if let Some(capture) = &self.capture {
-                        capture.record(at, &host, &datagram);
+                        capture.record(at, host, &datagram);
                     }
                     match self.servers.get_mut(&destination) {
                         Some(server) => {
@@ -433,16 +429,23 @@ impl Network {
 
     fn schedule(&mut self, now: Duration, datagram: Datagram, verdicts: Vec<Verdict>, hop: Hop, next: Next) {
         self.counters.duplicated += verdicts.len().saturating_sub(1) as u64;
+        // The last verdict takes the datagram itself: only duplicates copy the payload.
+        let mut left = verdicts.len();
+        let mut datagram = Some(datagram);
         for verdict in verdicts {
+            left -= 1;
+            let this = if left == 0 {
+                datagram.take()
+            } else {
+                datagram.clone()
+            };
+            let Some(this) = this else { break };
             match verdict {
-                Verdict::Drop(reason) => {
-                    self.drop(now, &datagram, Some(hop.clone()), Undelivered::Link(reason))
-                }
+                Verdict::Drop(reason) => self.drop(now, &this, Some(hop.clone()), Undelivered::Link(reason)),
                 Verdict::Deliver(at) => {
                     let key = (at, self.next_sequence);
                     self.next_sequence += 1;
-                    let datagram = datagram.clone();
-                    self.in_flight.insert(key, InFlight { datagram, next });
+                    self.in_flight.insert(key, InFlight { datagram: this, next });
                 }
             }
         }
@@ -459,6 +462,15 @@ impl Network {
             reason,
         });
     }
+}
+
+/// The counters of `host`, created on its first datagram (without copying its name on
+/// every later one).
+fn host_counters<'a>(hosts: &'a mut BTreeMap<String, HostCounters>, host: &str) -> &'a mut HostCounters {
+    if !hosts.contains_key(host) {
+        hosts.insert(host.to_owned(), HostCounters::default());
+    }
+    hosts.get_mut(host).expect("inserted above")
 }
 
 /// A per-component seed derived from the world's seed (SplitMix64), so that adding a link
