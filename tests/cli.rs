@@ -222,3 +222,34 @@ fn a_reader_that_goes_away_ends_netsim_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(0), "it cannot have printed the list");
 }
+
+#[test]
+fn reports_are_the_same_with_one_job_or_several() {
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let dir = scratch("cli/jobs");
+    let reports = |jobs: &str| {
+        let out = dir.join(format!("jobs-{jobs}"));
+        let output = netsim(&["run", path(&library), "--jobs", jobs, "--out", path(&out)]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let mut reports: Vec<(PathBuf, String)> = files_under(&out)
+            .into_iter()
+            .filter(|file| file.ends_with("report.json"))
+            .map(|file| {
+                let text = std::fs::read_to_string(&file).expect("readable");
+                (file.strip_prefix(&out).expect("under out").to_owned(), text)
+            })
+            .collect();
+        reports.sort();
+        reports
+    };
+    let (one, three) = (reports("1"), reports("3"));
+    assert!(one.len() >= 25, "{} reports", one.len());
+    assert_eq!(one.len(), three.len());
+    for ((name, alone), (_, together)) in one.iter().zip(&three) {
+        assert!(
+            alone == together,
+            "{} differs between --jobs 1 and --jobs 3",
+            name.display()
+        );
+    }
+}
