@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use webrtc_netsim::metrics::{StreamMetrics, Window};
+use webrtc_netsim::metrics::{Restart, StreamMetrics, Window};
 use webrtc_netsim::net::{NatConfig, PortAssignment};
 use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
 use webrtc_netsim::{
@@ -68,22 +68,10 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         .run()
         .expect("the call runs");
 
-    let [restart] = run.metrics.restarts.as_slice() else {
-        panic!("exactly one restart: {:#?}", run.metrics.restarts);
-    };
-    assert!(
-        restart.offer_credentials_changed,
-        "the restart offer carries a new ufrag and pwd"
-    );
-    assert!(
-        restart.answer_credentials_changed,
-        "the answerer restarted too: new ufrag and pwd"
-    );
-    let (before, after) = (
-        restart.pair_before.as_deref().unwrap(),
-        restart.pair_after.as_deref().unwrap(),
-    );
-    println!("selected pair: {before}  ⇒  {after}");
+    let restart = the_restart(&run);
+    // Alice's side reads the same before and after (the trace names both her addresses
+    // `alice`); the move shows on Bob's side, through her new NAT.
+    selected_pairs(restart);
     let bob_after = run
         .trace
         .iter()
@@ -117,6 +105,31 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         (run.final_state("alice"), run.final_state("bob")),
         (Some("connected"), Some("connected"))
     );
+}
+
+/// The run's only restart, which must have new ICE credentials on both sides: the
+/// offerer's, and the answerer's because it saw them.
+fn the_restart(run: &Run) -> &Restart {
+    let [restart] = run.metrics.restarts.as_slice() else {
+        panic!("exactly one restart: {:#?}", run.metrics.restarts);
+    };
+    assert!(
+        restart.offer_credentials_changed,
+        "the restart offer carries a new ufrag and pwd"
+    );
+    assert!(
+        restart.answer_credentials_changed,
+        "the answerer restarted too: new ufrag and pwd"
+    );
+    restart
+}
+
+/// The restarting peer's selected pair before and after the restart.
+fn selected_pairs(restart: &Restart) -> (&str, &str) {
+    let before = restart.pair_before.as_deref().expect("a pair before the restart");
+    let after = restart.pair_after.as_deref().expect("a pair after the restart");
+    println!("selected pair: {before}  ⇒  {after}");
+    (before, after)
 }
 
 /// The selected pair `peer` reported last before `at`, as `local → remote`.
@@ -221,22 +234,8 @@ fn a_dead_turn_server_is_swapped_for_a_backup_with_set_ice_servers_and_a_restart
         "~4.7 s of failed consent checks: {disconnected:?}"
     );
 
-    let [restart] = run.metrics.restarts.as_slice() else {
-        panic!("exactly one restart: {:#?}", run.metrics.restarts);
-    };
-    assert!(
-        restart.offer_credentials_changed,
-        "the restart offer carries a new ufrag and pwd"
-    );
-    assert!(
-        restart.answer_credentials_changed,
-        "bob's answer carries a new ufrag and pwd"
-    );
-    let (before, after) = (
-        restart.pair_before.as_deref().unwrap(),
-        restart.pair_after.as_deref().unwrap(),
-    );
-    println!("selected pair: {before}  ⇒  {after}");
+    let restart = the_restart(&run);
+    let (before, after) = selected_pairs(restart);
     assert!(before.starts_with("relay turn:"), "{before}");
     assert!(after.starts_with("relay turn-backup:"), "{after}");
     let restart_time = restart.restart_time.expect("the restart completed");
@@ -312,10 +311,7 @@ fn a_voluntary_restart_on_a_clean_link_pauses_media_until_the_new_pair_in_webrtc
         .at(secs(3.0), Action::RestartIce { peer: alice() })
         .run()
         .expect("the call runs");
-    let [restart] = run.metrics.restarts.as_slice() else {
-        panic!("{:#?}", run.metrics.restarts)
-    };
-    assert!(restart.offer_credentials_changed && restart.answer_credentials_changed);
+    let restart = the_restart(&run);
     assert_eq!(restart.pair_before, restart.pair_after, "same network, same pair");
     let restart_time = restart.restart_time.expect("restarted");
     assert!(

@@ -17,6 +17,33 @@ fn runtime() -> SimRuntime {
     SimRuntime::new(Network::new(LinkConfig::default(), 1))
 }
 
+/// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), 15 ms access links
+/// each, with a socket on each host.
+struct TwoHosts {
+    rt: SimRuntime,
+    sender: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
+    receiver: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
+}
+
+fn two_hosts(block: u8) -> TwoHosts {
+    let (alice, bob) = (
+        IpAddr::V4(Ipv4Addr::new(127, block, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(127, block, 0, 2)),
+    );
+    let mut network = Network::new(LinkConfig::default(), 1);
+    let access = LinkConfig {
+        delay: ms(15),
+        ..LinkConfig::default()
+    };
+    network.add_interface("alice", alice, access.clone(), access.clone());
+    network.add_interface("bob", bob, access.clone(), access);
+    let rt = SimRuntime::new(network);
+    let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
+    let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
+    let receiver = rt.wrap_udp_socket(bind(bob)).unwrap();
+    TwoHosts { rt, sender, receiver }
+}
+
 #[test]
 fn an_hour_of_sleep_takes_no_wall_time() {
     let rt = runtime();
@@ -97,21 +124,7 @@ fn intervals_tick_at_start_plus_multiples_of_the_period() {
 
 #[test]
 fn a_datagram_arrives_after_the_link_delay_and_only_through_the_sim() {
-    let (alice, bob) = (
-        IpAddr::V4(Ipv4Addr::new(127, 77, 0, 1)),
-        IpAddr::V4(Ipv4Addr::new(127, 77, 0, 2)),
-    );
-    let mut network = Network::new(LinkConfig::default(), 1);
-    let access = LinkConfig {
-        delay: ms(15),
-        ..LinkConfig::default()
-    };
-    network.add_interface("alice", alice, access.clone(), access.clone());
-    network.add_interface("bob", bob, access.clone(), access);
-    let rt = SimRuntime::new(network);
-    let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
-    let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
-    let receiver = rt.wrap_udp_socket(bind(bob)).unwrap();
+    let TwoHosts { rt, sender, receiver } = two_hosts(77);
     let to = receiver.local_addr().unwrap();
 
     let (clock, from) = (rt.clone(), sender.local_addr().unwrap());
@@ -192,21 +205,7 @@ fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
 fn a_timer_and_a_datagram_due_at_one_instant_wake_a_task_one_at_a_time() {
     // webrtc-rs's driver waits on both in a `futures::select!`, which picks at random
     // among the branches it finds ready: it must never find more than one.
-    let (alice, bob) = (
-        IpAddr::V4(Ipv4Addr::new(127, 78, 0, 1)),
-        IpAddr::V4(Ipv4Addr::new(127, 78, 0, 2)),
-    );
-    let mut network = Network::new(LinkConfig::default(), 1);
-    let access = LinkConfig {
-        delay: ms(15),
-        ..LinkConfig::default()
-    };
-    network.add_interface("alice", alice, access.clone(), access.clone());
-    network.add_interface("bob", bob, access.clone(), access);
-    let rt = SimRuntime::new(network);
-    let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
-    let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
-    let receiver = rt.wrap_udp_socket(bind(bob)).unwrap();
+    let TwoHosts { rt, sender, receiver } = two_hosts(78);
     let to = receiver.local_addr().unwrap();
 
     let clock = rt.clone();
