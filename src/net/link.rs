@@ -70,7 +70,8 @@ pub struct LinkConfig {
     pub queue: QueueLimit,
     /// Probability `0..=1` that a packet is delivered twice.
     pub duplicate: f64,
-    /// Packets larger than this many payload bytes are dropped.
+    /// Packets larger than this many bytes on the wire (the whole IP datagram, headers
+    /// included: see [`super::Datagram::wire_size`]) are dropped.
     pub mtu: usize,
     /// False = link down (outage): everything is dropped.
     pub up: bool,

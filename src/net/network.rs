@@ -6,6 +6,13 @@
 //! queues see packets in true arrival order even when they come from links of different
 //! delays. The runtime asks for [`Network::next_event`] and hands time in through
 //! [`Network::advance`].
+//!
+//! Links charge for the whole IP datagram ([`Datagram::wire_size`]: the UDP payload plus
+//! its IP and UDP headers), as a real link serialises, queues and limits it. The core gives
+//! every direction between two addresses a link of its own with the core's settings, so
+//! the two directions of a call never share a queue, a rate or a random draw (a real path
+//! is full duplex). A host sending to its own address goes through its loopback, which
+//! takes [`LOOPBACK_DELAY`] and nothing else.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -27,6 +34,24 @@ pub struct Datagram {
     pub to: SocketAddr,
     pub payload: Vec<u8>,
 }
+
+/// Bytes of the UDP header in front of every payload.
+const UDP_HEADER_BYTES: usize = 8;
+
+impl Datagram {
+    /// The bytes a link carries for this datagram: the payload, its UDP header and its IP
+    /// header (20 bytes for IPv4, 40 for IPv6). Rates, byte queues, trace opportunities
+    /// and the MTU count these, not the payload alone.
+    pub fn wire_size(&self) -> usize {
+        let ip_header = if self.to.is_ipv4() { 20 } else { 40 };
+        self.payload.len() + UDP_HEADER_BYTES + ip_header
+    }
+}
+
+/// How long a datagram a host sends to its own address takes (two sockets of one host; a
+/// TURN server relaying between two of its allocations): a real loopback takes some
+/// microseconds, and a non-zero delay lets two sockets flooding each other move the clock.
+pub const LOOPBACK_DELAY: Duration = Duration::from_micros(10);
 
 /// Where in the network a drop happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -143,7 +168,11 @@ pub struct Network {
     /// NAT boxes by public address, with the name the trace gives them.
     nats: BTreeMap<IpAddr, (String, Nat)>,
     servers: BTreeMap<IpAddr, Box<dyn Server>>,
-    core: Link,
+    /// The core's settings, which every one of its directions gets.
+    core_config: LinkConfig,
+    /// The core, one link per direction `(source, destination)` as the core sees them
+    /// (after the sender's NAT), made when the first datagram takes that direction.
+    core: BTreeMap<(IpAddr, IpAddr), Link>,
     /// Datagrams between hops, ordered by `(time they reach the next hop, sequence)`.
     in_flight: BTreeMap<(Duration, u64), InFlight>,
     next_sequence: u64,
@@ -162,7 +191,8 @@ impl Network {
             interfaces: BTreeMap::new(),
             nats: BTreeMap::new(),
             servers: BTreeMap::new(),
-            core: Link::new(core, sub_seed(seed, u64::MAX)),
+            core_config: core,
+            core: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             next_sequence: 0,
             counters: Counters::default(),
@@ -256,9 +286,7 @@ impl Network {
     pub fn send(&mut self, now: Duration, datagram: Datagram) {
         self.counters.sent += 1;
         if datagram.from.ip() == datagram.to.ip() {
-            // A host talking to itself (a TURN server relaying between two of its own
-            // allocations) never touches a link.
-            let key = (now, self.next_sequence);
+            let key = (now + LOOPBACK_DELAY, self.next_sequence);
             self.next_sequence += 1;
             self.in_flight.insert(
                 key,
@@ -278,7 +306,7 @@ impl Network {
             capture.record(now, &interface.host, &datagram);
         }
         let hop = Hop::Uplink(interface.host.clone());
-        let verdicts = interface.uplink.transmit(now, datagram.payload.len());
+        let verdicts = interface.uplink.transmit(now, datagram.wire_size());
         self.schedule(now, datagram, verdicts, hop, Next::Core);
     }
 
@@ -351,8 +379,21 @@ impl Network {
                 Err(reason) => return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason)),
             }
         }
-        let verdicts = self.core.transmit(at, datagram.payload.len());
+        let verdicts = self
+            .core_direction(datagram.from.ip(), datagram.to.ip())
+            .transmit(at, datagram.wire_size());
         self.schedule(at, datagram, verdicts, Hop::Core, Next::Downlink);
+    }
+
+    /// The core's link from `source` to `destination`. Seeded by the order directions
+    /// first carry traffic, which the same run repeats; a trace on the core runs from the
+    /// start of the world in every direction.
+    fn core_direction(&mut self, source: IpAddr, destination: IpAddr) -> &mut Link {
+        let made = self.core.len() as u64;
+        let (config, seed) = (&self.core_config, self.seed);
+        self.core
+            .entry((source, destination))
+            .or_insert_with(|| Link::new_at(Duration::ZERO, config.clone(), sub_seed(seed, u64::MAX - made)))
     }
 
     /// Out of the core: through the receiver's NAT, if the address is one, to its downlink.
@@ -381,7 +422,7 @@ impl Network {
             None => self.drop(at, &datagram, None, Undelivered::NoRoute),
             Some(interface) => {
                 let hop = Hop::Downlink(interface.host.clone());
-                let verdicts = interface.downlink.transmit(at, datagram.payload.len());
+                let verdicts = interface.downlink.transmit(at, datagram.wire_size());
                 self.schedule(at, datagram, verdicts, hop, Next::Arrive);
             }
         }

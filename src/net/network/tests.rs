@@ -171,3 +171,99 @@ fn a_datagram_for_a_host_that_moved_away_meanwhile_finds_no_route() {
     assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);
     assert!(network.counters().balanced());
 }
+
+/// Bob and Carol on public addresses with ideal access links, joined by a `core`.
+fn across(core: LinkConfig, access: LinkConfig) -> (Network, SocketAddr, SocketAddr) {
+    let mut network = Network::new(core, 1);
+    network.add_interface("bob", ip(2, 0), access.clone(), access.clone());
+    network.add_interface("carol", ip(3, 0), access.clone(), access);
+    (network, at(ip(2, 0), 5000), at(ip(3, 0), 5000))
+}
+
+fn datagram(from: SocketAddr, to: SocketAddr, payload_bytes: usize) -> Datagram {
+    Datagram {
+        from,
+        to,
+        payload: vec![0; payload_bytes],
+    }
+}
+
+#[test]
+fn each_direction_of_the_core_has_a_queue_of_its_own() {
+    let core = LinkConfig {
+        rate_bps: Some(1_000_000),
+        ..LinkConfig::default()
+    };
+    let (mut network, bob, carol) = across(core, LinkConfig::default());
+    for _ in 0..50 {
+        network.send(ms(0), datagram(bob, carol, 972)); // 1000 bytes on the wire: 8 ms each
+    }
+    network.send(ms(0), datagram(carol, bob, 972));
+    let arrived = run(&mut network, Duration::from_secs(1));
+    let to_bob: Vec<Duration> = arrived
+        .iter()
+        .filter(|(_, d)| d.to == bob)
+        .map(|(at, _)| *at)
+        .collect();
+    assert_eq!(
+        to_bob,
+        [ms(8)],
+        "carol's one packet waits behind none of bob's 50"
+    );
+    let last_to_carol = arrived
+        .iter()
+        .filter(|(_, d)| d.to == carol)
+        .map(|(at, _)| *at)
+        .max();
+    assert_eq!(
+        last_to_carol,
+        Some(ms(400)),
+        "bob's 50 packets still take 8 ms each"
+    );
+    assert!(network.counters().balanced());
+}
+
+#[test]
+fn links_serialise_the_ip_and_udp_headers_too() {
+    let access = LinkConfig {
+        rate_bps: Some(100_000),
+        ..LinkConfig::default()
+    };
+    let (mut network, bob, carol) = across(LinkConfig::default(), access);
+    // 108 bytes of payload are 136 on the wire: 10.88 ms at 100 kbit/s, on bob's uplink and
+    // again on carol's downlink.
+    network.send(ms(0), datagram(bob, carol, 108));
+    let arrived = run(&mut network, Duration::from_secs(1));
+    assert_eq!(arrived[0].0, Duration::from_micros(2 * 10_880));
+}
+
+#[test]
+fn the_mtu_limits_the_whole_ip_datagram() {
+    let access = LinkConfig {
+        mtu: 880,
+        ..LinkConfig::default()
+    };
+    let (mut network, bob, carol) = across(LinkConfig::default(), access);
+    network.send(ms(0), datagram(bob, carol, 852)); // 880 bytes with its headers: fits
+    network.send(ms(0), datagram(bob, carol, 853)); // 881: too big
+    let arrived = run(&mut network, Duration::from_secs(1));
+    assert_eq!(
+        arrived.iter().map(|(_, d)| d.payload.len()).collect::<Vec<_>>(),
+        [852]
+    );
+    let drops = network.take_drops();
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0].reason, Undelivered::Link(crate::net::DropReason::Mtu));
+}
+
+#[test]
+fn a_host_sending_to_itself_goes_through_its_loopback() {
+    let (mut network, bob, _) = across(LinkConfig::default(), LinkConfig::default());
+    let other_socket = at(bob.ip(), 6000);
+    network.send(ms(5), datagram(bob, other_socket, 100));
+    assert_eq!(network.next_event(), Some(ms(5) + LOOPBACK_DELAY));
+    let arrived = run(&mut network, Duration::from_secs(1));
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(arrived[0].0, ms(5) + LOOPBACK_DELAY);
+    assert!(network.counters().balanced());
+}
