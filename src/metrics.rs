@@ -47,8 +47,9 @@ pub struct StreamMetrics {
     pub duplicates: u64,
     /// Arrivals with a lower sequence number than one already received.
     pub out_of_order: u64,
-    /// Sent but never received, counting only those sent before the last one that arrived
-    /// (the ones after it may simply have been in flight when the call ended).
+    /// Sent but never received, though sent early enough to arrive: before a packet that
+    /// did arrive, or at least the stream's largest one-way delay before the end of the
+    /// trace (the ones sent later may simply have been in flight when the call ended).
     pub lost: u64,
     /// `received ÷ sent`.
     pub delivered: f64,
@@ -91,6 +92,8 @@ impl Metrics {
 /// expectations costs one scan of the trace, not one per expectation.
 pub struct MediaIndex<'a> {
     streams: BTreeMap<&'a str, StreamEvents>,
+    /// The trace's last instant: nothing sent can arrive after it.
+    horizon: Duration,
 }
 
 /// One stream's packets: sent `(at, seq, frame)` and received `(at, seq, sent_at)`, each in
@@ -121,7 +124,8 @@ impl<'a> MediaIndex<'a> {
                 _ => {}
             }
         }
-        MediaIndex { streams }
+        let horizon = trace.iter().map(|event| event.at).max().unwrap_or_default();
+        MediaIndex { streams, horizon }
     }
 
     /// Every stream that sent or received anything, in name order.
@@ -132,8 +136,8 @@ impl<'a> MediaIndex<'a> {
     /// Metrics of `stream` for packets sent within `window` (all zero for an unknown one).
     pub fn metrics(&self, stream: &str, window: Window) -> StreamMetrics {
         match self.streams.get(stream) {
-            Some(events) => events.metrics(window),
-            None => StreamEvents::default().metrics(window),
+            Some(events) => events.metrics(window, self.horizon),
+            None => StreamEvents::default().metrics(window, self.horizon),
         }
     }
 }
@@ -169,7 +173,8 @@ impl StreamMetrics {
 }
 
 impl StreamEvents {
-    fn metrics(&self, window: Window) -> StreamMetrics {
+    /// Metrics of the packets sent within `window`, judged at `horizon`, the end of the trace.
+    fn metrics(&self, window: Window, horizon: Duration) -> StreamMetrics {
         // Sends are in time order: the window is one slice of them.
         let first = self.sent.partition_point(|(at, ..)| *at < window.from);
         let last = self.sent.partition_point(|(at, ..)| *at < window.to);
@@ -202,11 +207,17 @@ impl StreamEvents {
             highest = highest.max(Some(*seq));
         }
         let received = first_arrival.keys().filter(|seq| sent.contains_key(seq)).count() as u64;
-        let lost = highest.map_or(0, |h| {
-            sent.range(..h)
-                .filter(|(seq, _)| !first_arrival.contains_key(seq))
-                .count() as u64
-        });
+        // The slowest arrival of the whole stream: a packet sent at least this long before
+        // the horizon had all the time any packet of the stream needed.
+        let slowest = self.arrivals.iter().map(|(at, _, sent_at)| *at - *sent_at).max();
+        let lost = sent
+            .iter()
+            .filter(|(seq, (sent_at, _))| {
+                !first_arrival.contains_key(seq)
+                    && (highest.is_some_and(|h| **seq < h)
+                        || *sent_at + slowest.unwrap_or_default() <= horizon)
+            })
+            .count() as u64;
         let first_sent = sent.values().map(|(at, _)| *at).min();
         let last_sent = sent.values().map(|(at, _)| *at).max();
 

@@ -68,7 +68,35 @@ fn a_gap_counts_the_silence_after_the_last_arrival_while_sending_went_on() {
     let m = StreamMetrics::compute(&trace, "s", ALL);
     // The last packet (sent at 180 ms) could have arrived at 185 ms; the last arrival was 45.
     assert_eq!(m.media_gap, ms(185 - 45));
-    assert_eq!(m.lost, 0);
+    assert_eq!(
+        m.lost, 6,
+        "sent at 60 to 160 ms, with 5 ms to arrive before the trace ends at 180"
+    );
+}
+
+#[test]
+fn a_tail_that_never_arrives_is_lost_unless_it_may_still_be_in_flight() {
+    // 10 packets 20 ms apart, the first 3 arrive after 30 ms; the trace ends at 300 ms.
+    let mut trace: Vec<Event> = (0..10).map(|i| sent(i * 20, i, None)).collect();
+    trace.extend((0..3).map(|i| received(i * 20 + 30, i, i * 20, None)));
+    let end = |at| Event {
+        at: ms(at),
+        what: What::PeerConnectionState {
+            peer: "bob".into(),
+            state: "closed".into(),
+        },
+    };
+    let lost_at = |horizon| {
+        let mut trace = trace.clone();
+        trace.push(end(horizon));
+        StreamMetrics::compute(&trace, "s", ALL).lost
+    };
+    assert_eq!(lost_at(300), 7, "every packet that had 30 ms before the end");
+    assert_eq!(
+        lost_at(200),
+        6,
+        "sent at 60 to 160 ms; the one sent at 180 may be in flight"
+    );
 }
 
 #[test]

@@ -290,8 +290,16 @@ impl StreamMetric {
                 expectation,
                 passed: m.lost == 0 && m.duplicates == 0 && m.out_of_order == 0 && m.received > 0,
                 measured: format!(
-                    "{} lost, {} duplicated, {} out of order, {} of {} arrived",
-                    m.lost, m.duplicates, m.out_of_order, m.received, m.sent
+                    "{} lost, {} duplicated, {} out of order, {} of {} arrived{}",
+                    m.lost,
+                    m.duplicates,
+                    m.out_of_order,
+                    m.received,
+                    m.sent,
+                    match m.sent - m.received - m.lost {
+                        0 => String::new(),
+                        late => format!(", {late} sent too late to arrive before the end"),
+                    }
                 ),
                 limit: "none lost, duplicated or out of order; some arrived".to_owned(),
                 value: None,
