@@ -152,6 +152,8 @@ impl AddressBlock {
 /// Where a peer is attached right now; a `change_address` moves it.
 #[derive(Debug)]
 struct Attachment {
+    /// How many interfaces the peer has had, this one included.
+    interfaces: usize,
     ip: IpAddr,
     /// The public address of the NAT in front of it, if any.
     nat: Option<IpAddr>,
@@ -355,12 +357,14 @@ impl World {
     fn attach(&self, spec: &PeerSpec) -> BindAddress {
         let (ip, nat) = self.new_interface(
             &spec.name,
+            &spec.name,
             spec.nat.clone(),
             spec.uplink.clone(),
             spec.downlink.clone(),
         );
         let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
         let attachment = Attachment {
+            interfaces: 1,
             ip,
             nat,
             bind: bind.clone(),
@@ -373,10 +377,12 @@ impl World {
     }
 
     /// Adds an interface for `peer` on a network of its own: public, or private behind a new
-    /// NAT. Returns its address and the NAT's public address.
+    /// NAT, named `label` in the trace, the counters and the captures. Returns its address
+    /// and the NAT's public address.
     fn new_interface(
         &self,
         peer: &str,
+        label: &str,
         nat: Option<crate::net::NatConfig>,
         uplink: LinkConfig,
         downlink: LinkConfig,
@@ -393,14 +399,14 @@ impl World {
                 Some(self.block.address(0, 100 + network_number)),
             ),
         };
-        self.book.name(ip, peer.to_owned());
+        self.book.name(ip, label.to_owned());
         let moved = self
             .attachments
             .lock()
             .expect("attachments poisoned")
             .contains_key(peer);
         self.runtime.with_network(|network| {
-            network.add_interface(peer, ip, uplink, downlink);
+            network.add_interface(label, ip, uplink, downlink);
             if let (Some(config), Some(public_ip)) = (nat, nat_ip) {
                 // A peer's first NAT is `nat-alice`; the ones it moves behind later are numbered.
                 let name = if moved {
@@ -627,11 +633,16 @@ impl World {
                 .with_network(|network| network.access_link(old_ip))
                 .unwrap_or_default(),
         };
-        let (ip, nat_ip) = self.new_interface(peer, nat, uplink, downlink);
+        // `alice#2`: a moved interface reads differently from the one it replaced, so a
+        // selected pair `alice:5000 ⇒ alice#2:5000` shows the move. `#` is in no peer name.
+        let interfaces = self.attachments.lock().expect("attachments poisoned")[peer].interfaces + 1;
+        let label = format!("{peer}#{interfaces}");
+        let (ip, nat_ip) = self.new_interface(peer, &label, nat, uplink, downlink);
         self.runtime
             .with_network(|network| network.remove_interface(old_ip));
         let mut attachments = self.attachments.lock().expect("attachments poisoned");
         let attachment = attachments.get_mut(peer).expect("every peer is attached");
+        attachment.interfaces = interfaces;
         attachment.ip = ip;
         attachment.nat = nat_ip;
         attachment.bind.set(SocketAddr::new(ip, PEER_PORT));

@@ -69,9 +69,11 @@ fn wifi_to_cellular_handoff_moves_the_call_to_the_new_address_after_a_restart() 
         .expect("the call runs");
 
     let restart = the_restart(&run);
-    // Alice's side reads the same before and after (the trace names both her addresses
-    // `alice`); the move shows on Bob's side, through her new NAT.
-    selected_pairs(restart);
+    // The move shows on both sides: Alice's pair starts from her second interface,
+    // `alice#2`, and Bob reaches her through her new NAT.
+    let (before, after) = selected_pairs(restart);
+    assert!(before.starts_with("host alice:5000"), "{before}");
+    assert!(after.starts_with("host alice#2:5000"), "{after}");
     let bob_after = run
         .trace
         .iter()

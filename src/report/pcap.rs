@@ -97,7 +97,8 @@ fn ipv4_udp(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8]) -> io::Result<
 fn file_name(host: &str) -> String {
     host.chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+            // `#` keeps a moved interface's capture (`alice#2.pcap`) apart from a peer's.
+            if c.is_alphanumeric() || "-_.#".contains(c) {
                 c
             } else {
                 '_'
