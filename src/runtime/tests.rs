@@ -17,22 +17,22 @@ fn runtime() -> SimRuntime {
     SimRuntime::new(Network::new(LinkConfig::default(), 1))
 }
 
-/// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), 15 ms access links
-/// each, with a socket on each host.
+/// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), access links of
+/// `delay` each, with a socket on each host.
 struct TwoHosts {
     rt: SimRuntime,
     sender: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
     receiver: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
 }
 
-fn two_hosts(block: u8) -> TwoHosts {
+fn two_hosts(block: u8, delay: Duration) -> TwoHosts {
     let (alice, bob) = (
         IpAddr::V4(Ipv4Addr::new(127, block, 0, 1)),
         IpAddr::V4(Ipv4Addr::new(127, block, 0, 2)),
     );
     let mut network = Network::new(LinkConfig::default(), 1);
     let access = LinkConfig {
-        delay: ms(15),
+        delay,
         ..LinkConfig::default()
     };
     network.add_interface("alice", alice, access.clone(), access.clone());
@@ -124,7 +124,7 @@ fn intervals_tick_at_start_plus_multiples_of_the_period() {
 
 #[test]
 fn a_datagram_arrives_after_the_link_delay_and_only_through_the_sim() {
-    let TwoHosts { rt, sender, receiver } = two_hosts(77);
+    let TwoHosts { rt, sender, receiver } = two_hosts(77, ms(15));
     let to = receiver.local_addr().unwrap();
 
     let (clock, from) = (rt.clone(), sender.local_addr().unwrap());
@@ -201,54 +201,62 @@ fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
     rt.shut_down();
 }
 
+/// Sends a datagram from alice to bob and arms a timer for `timer`, then records on bob
+/// at what time, and together with what else, each of them became ready.
+///
+/// webrtc-rs's driver waits on both in a `futures::select!`, which picks at random among
+/// the branches it finds ready: it must never find more than one.
+fn watch_a_timer_and_a_datagram(
+    hosts: TwoHosts,
+    timer: Duration,
+    limits: Limits,
+) -> Result<Vec<(Duration, Vec<&'static str>)>, Stuck> {
+    let TwoHosts { rt, sender, receiver } = hosts;
+    let to = receiver.local_addr().unwrap();
+    let clock = rt.clone();
+    rt.run_until(
+        async move {
+            sender.send_to(b"hello", to).await.unwrap();
+            let mut timer = clock.sleep(timer);
+            let (mut timer_fired, mut datagram_read) = (false, false);
+            let mut seen = Vec::new();
+            std::future::poll_fn(|cx| {
+                let mut ready = Vec::new();
+                if !timer_fired && timer.as_mut().poll(cx).is_ready() {
+                    timer_fired = true;
+                    ready.push("timer");
+                }
+                if !datagram_read {
+                    let mut buf = [0u8; 16];
+                    let mut bufs = [std::io::IoSliceMut::new(&mut buf)];
+                    let mut meta = [webrtc::runtime::RecvMeta::default()];
+                    if receiver.poll_recv(cx, &mut bufs, &mut meta).is_ready() {
+                        datagram_read = true;
+                        ready.push("datagram");
+                    }
+                }
+                if !ready.is_empty() {
+                    seen.push((clock.elapsed(), ready));
+                }
+                if timer_fired && datagram_read {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            seen
+        },
+        limits,
+    )
+}
+
 #[test]
 fn a_timer_and_a_datagram_due_at_one_instant_wake_a_task_one_at_a_time() {
-    // webrtc-rs's driver waits on both in a `futures::select!`, which picks at random
-    // among the branches it finds ready: it must never find more than one.
-    let TwoHosts { rt, sender, receiver } = two_hosts(78);
-    let to = receiver.local_addr().unwrap();
-
-    let clock = rt.clone();
-    let seen = rt
-        .run_until(
-            async move {
-                sender.send_to(b"hello", to).await.unwrap();
-                let mut timer = clock.sleep(ms(30));
-                let (mut timer_fired, mut datagram_read) = (false, false);
-                let mut seen = Vec::new();
-                std::future::poll_fn(|cx| {
-                    let mut ready = Vec::new();
-                    if !timer_fired && timer.as_mut().poll(cx).is_ready() {
-                        timer_fired = true;
-                        ready.push("timer");
-                    }
-                    if !datagram_read {
-                        let mut buf = [0u8; 16];
-                        let mut bufs = [std::io::IoSliceMut::new(&mut buf)];
-                        let mut meta = [webrtc::runtime::RecvMeta::default()];
-                        if receiver.poll_recv(cx, &mut bufs, &mut meta).is_ready() {
-                            datagram_read = true;
-                            ready.push("datagram");
-                        }
-                    }
-                    if !ready.is_empty() {
-                        seen.push((clock.elapsed(), ready));
-                    }
-                    if timer_fired && datagram_read {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .await;
-                seen
-            },
-            Duration::MAX,
-        )
-        .unwrap();
+    let seen = watch_a_timer_and_a_datagram(two_hosts(78, ms(15)), ms(30), Duration::MAX.into());
     assert_eq!(
         seen,
-        [(ms(30), vec!["datagram"]), (ms(30), vec!["timer"])],
+        Ok(vec![(ms(30), vec!["datagram"]), (ms(30), vec!["timer"])]),
         "arrivals first, then timers, each seen alone"
     );
 }
