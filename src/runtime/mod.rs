@@ -7,6 +7,9 @@
 //!   timer or packet arrival: a 60 s call takes milliseconds, never a wall-clock sleep.
 //!   Events due at one instant are released one at a time, each after the tasks the last
 //!   one woke went idle, so no task finds two wake-up sources ready at once.
+//! * A task that never goes idle (one that keeps yielding) does not hold back events due
+//!   now: every [`RELEASE_BUDGET`] task runs, the next one is released anyway. The clock
+//!   only moves when the queue is empty.
 //! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
 //!   datagrams go through [`Network`] and never through the kernel.
 //! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
@@ -89,6 +92,15 @@ impl From<Duration> for Limits {
 
 /// Task runs between two looks at the wall clock for the watchdog (and at [`interrupted`]).
 const WATCHDOG_STRIDE: u32 = 256;
+
+/// Task runs after which the next event due at the current instant is released even though
+/// tasks are still runnable. A task that keeps yielding never lets the queue empty — such
+/// as webrtc-rs's data-channel writer, which yields every 128 messages and, when the send
+/// buffer is full, until the acks that free it arrive — and must not starve the datagrams
+/// and timers due now. Far more runs than the tasks one event wakes usually take to go
+/// idle, so in a call the ordinary rule (release when idle) still decides the order; few
+/// enough that a spinning task holds an event back by little wall time and no virtual time.
+const RELEASE_BUDGET: usize = 128;
 
 /// The runtime handed to every peer connection of one world. Cheap to clone.
 #[derive(Clone)]
@@ -221,6 +233,7 @@ impl SimRuntime {
         let main_wake = Arc::new(MainWake(AtomicBool::new(true)));
         let main_waker = Waker::from(main_wake.clone());
         let mut future = std::pin::pin!(future);
+        let mut runs_before_release = RELEASE_BUDGET;
         loop {
             steps = steps.wrapping_add(1);
             if steps.is_multiple_of(WATCHDOG_STRIDE) {
@@ -244,12 +257,20 @@ impl SimRuntime {
             let next = self.shared.ready.lock().expect("run queue poisoned").pop_front();
             if let Some(runnable) = next {
                 runnable.run();
+                runs_before_release -= 1;
+                if runs_before_release == 0 {
+                    self.release_event_due_now();
+                    // Every task queued now, the one just woken last, runs before the next.
+                    let queued = self.shared.ready.lock().expect("run queue poisoned").len();
+                    runs_before_release = RELEASE_BUDGET.max(queued);
+                }
                 continue;
             }
             if main_wake.0.load(Ordering::Acquire) {
                 continue;
             }
             self.advance_to_next_event(limit)?;
+            runs_before_release = RELEASE_BUDGET;
         }
     }
 
@@ -264,36 +285,35 @@ impl SimRuntime {
     fn advance_to_next_event(&self, limit: Duration) -> Result<(), Stuck> {
         let waker = {
             let mut state = self.state();
-            if state.arrived.is_empty() {
-                let now = state.clock.now();
-                match (state.clock.next_deadline(), state.network.next_event()) {
-                    (None, None) => return Err(Stuck::Deadlock { at: now }),
-                    (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
-                        if packet > limit {
-                            return Err(Stuck::TimeLimit { limit });
-                        }
-                        state.clock.advance_to(packet);
-                        let arrived = state.network.advance(packet);
-                        state.arrived.extend(arrived);
-                        state.deliver_next_arrivals()
-                    }
-                    (Some(timer), _) => {
-                        if timer > limit {
-                            return Err(Stuck::TimeLimit { limit });
-                        }
-                        state.clock.advance_to(timer);
-                        state.clock.fire_next()
-                    }
-                    (None, Some(_)) => unreachable!("the arm above takes a lone packet"),
-                }
-            } else {
-                state.deliver_next_arrivals()
+            let Some((at, event)) = state.next_event() else {
+                return Err(Stuck::Deadlock {
+                    at: state.clock.now(),
+                });
+            };
+            if at > limit {
+                return Err(Stuck::TimeLimit { limit });
             }
+            state.release(at, event)
         };
         if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// Tasks are still runnable: releases the next event only if it is due at the current
+    /// instant, so the clock does not move under them (see [`RELEASE_BUDGET`]).
+    fn release_event_due_now(&self) {
+        let waker = {
+            let mut state = self.state();
+            match state.next_event() {
+                Some((at, event)) if at <= state.clock.now() => state.release(at, event),
+                _ => None,
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
@@ -336,7 +356,48 @@ impl State {
     }
 }
 
+/// What [`SimRuntime::run_until`] can release next, in the order it releases events due at
+/// one instant.
+enum Event {
+    /// Datagrams that reached their host at the current instant, for one socket at a time.
+    Arrivals,
+    /// A datagram reaching its next hop (which may be its host).
+    Packet,
+    /// The earliest timer.
+    Timer,
+}
+
 impl State {
+    /// The next event and when it is due: arrivals waiting for their socket, then a packet,
+    /// then a timer (a packet and a timer due at one instant: the packet first).
+    fn next_event(&self) -> Option<(Duration, Event)> {
+        if !self.arrived.is_empty() {
+            return Some((self.clock.now(), Event::Arrivals));
+        }
+        match (self.clock.next_deadline(), self.network.next_event()) {
+            (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
+                Some((packet, Event::Packet))
+            }
+            (Some(timer), _) => Some((timer, Event::Timer)),
+            (None, _) => None,
+        }
+    }
+
+    /// Releases `event`, due at `at`, moving the clock there; returns the waker of the task
+    /// waiting on it.
+    fn release(&mut self, at: Duration, event: Event) -> Option<Waker> {
+        self.clock.advance_to(at);
+        match event {
+            Event::Arrivals => {}
+            Event::Packet => {
+                let arrived = self.network.advance(at);
+                self.arrived.extend(arrived);
+            }
+            Event::Timer => return self.clock.fire_next(),
+        }
+        self.deliver_next_arrivals()
+    }
+
     /// Puts the first waiting datagram, and every other one waiting for the same socket, in
     /// that socket's inbox (together, as a kernel would have queued them); returns the waker
     /// of the task reading it.

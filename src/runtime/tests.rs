@@ -262,6 +262,34 @@ fn a_timer_and_a_datagram_due_at_one_instant_wake_a_task_one_at_a_time() {
 }
 
 #[test]
+fn a_task_that_never_stops_yielding_does_not_hold_back_events_due_now() {
+    // webrtc-rs's data-channel writer yields every 128 messages, and one that finds the
+    // send buffer full yields and retries until the acks that free it arrive.
+    let hosts = two_hosts(79, Duration::ZERO);
+    let rt = hosts.rt.clone();
+    let spinner = rt.clone();
+    rt.spawn(Box::pin(async move {
+        loop {
+            spinner.yield_now().await;
+        }
+    }));
+    let limits = Limits {
+        virtual_time: Duration::MAX,
+        wall_time: Some(Duration::from_secs(2)),
+    };
+    let seen = watch_a_timer_and_a_datagram(hosts, Duration::ZERO, limits);
+    rt.shut_down();
+    assert_eq!(
+        seen,
+        Ok(vec![
+            (Duration::ZERO, vec!["datagram"]),
+            (Duration::ZERO, vec!["timer"])
+        ]),
+        "delivered while the spinner spins, one at a time, and the clock stays put"
+    );
+}
+
+#[test]
 fn a_sleep_already_due_fires_once_the_other_tasks_are_idle() {
     let rt = runtime();
     let order = Arc::new(Mutex::new(Vec::new()));
