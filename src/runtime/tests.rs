@@ -77,9 +77,15 @@ fn tasks_wake_in_deadline_order_then_spawn_order() {
 fn a_run_where_nothing_can_happen_reports_a_deadlock() {
     let rt = runtime();
     let never = futures::future::pending::<()>();
+    let started = Instant::now();
     assert_eq!(
         rt.run_until(never, Duration::MAX),
         Err(Stuck::Deadlock { at: Duration::ZERO })
+    );
+    let waited = started.elapsed();
+    assert!(
+        (DEADLOCK_GRACE..Duration::from_secs(5)).contains(&waited),
+        "waited {waited:?} for a wake from another thread"
     );
 }
 
@@ -304,4 +310,46 @@ fn a_sleep_already_due_fires_once_the_other_tasks_are_idle() {
     }));
     rt.run_until(rt.sleep(ms(1)), Duration::MAX).unwrap();
     assert_eq!(*order.lock().unwrap(), ["ran", "slept"]);
+}
+
+#[test]
+fn block_on_waits_for_a_wake_from_another_thread() {
+    let rt = runtime();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        std::thread::sleep(ms(50));
+        tx.send(7).unwrap();
+    });
+    let received = Arc::new(Mutex::new(None));
+    let slot = received.clone();
+    rt.block_on(Box::pin(async move {
+        *slot.lock().unwrap() = rx.await.ok();
+    }));
+    thread.join().unwrap();
+    assert_eq!(*received.lock().unwrap(), Some(7));
+    assert_eq!(
+        rt.elapsed(),
+        Duration::ZERO,
+        "waiting on a thread is not virtual time"
+    );
+}
+
+#[test]
+fn a_run_takes_a_wake_from_another_thread_that_comes_within_its_grace() {
+    let rt = runtime();
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        waiting_rx.recv().unwrap();
+        tx.send(7).unwrap();
+    });
+    let received = rt.run_until(
+        async move {
+            waiting_tx.send(()).unwrap();
+            rx.await
+        },
+        Duration::MAX,
+    );
+    thread.join().unwrap();
+    assert_eq!(received, Ok(Ok(7)));
 }
