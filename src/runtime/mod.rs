@@ -7,6 +7,12 @@
 //!   timer or packet arrival: a 60 s call takes milliseconds, never a wall-clock sleep.
 //!   Events due at one instant are released one at a time, each after the tasks the last
 //!   one woke went idle, so no task finds two wake-up sources ready at once.
+//! * A task that never goes idle (one that keeps yielding) does not hold back events due
+//!   now: every [`RELEASE_BUDGET`] task runs, the next one is released anyway. The clock
+//!   only moves when the queue is empty.
+//! * When nothing is runnable or scheduled, only a waker woken from another thread (wakers
+//!   are `Send`) can still move the run: it waits for one ([`Parking`]) before it reports a
+//!   deadlock — briefly in [`SimRuntime::run_until`], up to the watchdog in `block_on`.
 //! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
 //!   datagrams go through [`Network`] and never through the kernel.
 //! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
@@ -25,6 +31,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
@@ -39,7 +46,8 @@ use wall::Wall;
 /// Why a run stopped before its main future finished.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stuck {
-    /// Every task is blocked and no timer or packet is due: nothing can ever happen again.
+    /// Every task is blocked, no timer or packet is due, and no wake came from another
+    /// thread in time: nothing can ever happen again.
     #[error("deadlock at virtual time {at:?}: every task is blocked and nothing is scheduled")]
     Deadlock { at: Duration },
     /// Virtual time reached the limit the caller set.
@@ -90,6 +98,27 @@ impl From<Duration> for Limits {
 /// Task runs between two looks at the wall clock for the watchdog (and at [`interrupted`]).
 const WATCHDOG_STRIDE: u32 = 256;
 
+/// Task runs after which the next event due at the current instant is released even though
+/// tasks are still runnable. A task that keeps yielding never lets the queue empty — such
+/// as webrtc-rs's data-channel writer, which yields every 128 messages and, when the send
+/// buffer is full, until the acks that free it arrive — and must not starve the datagrams
+/// and timers due now. Far more runs than the tasks one event wakes usually take to go
+/// idle, so in a call the ordinary rule (release when idle) still decides the order; few
+/// enough that a spinning task holds an event back by little wall time and no virtual time.
+const RELEASE_BUDGET: usize = 128;
+
+/// How long [`SimRuntime::run_until`] waits for a wake from another thread once nothing is
+/// runnable or scheduled, before it reports a deadlock. A world runs everything on the
+/// calling thread (it starts no threads, and webrtc-rs spawns on this runtime), so there an
+/// idle run is a deadlock and this only delays its verdict, once; a caller that hands a
+/// waker to a thread of its own gets woken if that thread answers within it.
+const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
+
+/// The watchdog of `Runtime::block_on`, whose callers (`main`, test harnesses) set no
+/// limits: as `netsim run --watchdog`'s default. Its future may wait on other threads for
+/// any time, so a run idle in `block_on` waits for their wakes up to this.
+const BLOCK_ON_WATCHDOG: Duration = Duration::from_secs(300);
+
 /// The runtime handed to every peer connection of one world. Cheap to clone.
 #[derive(Clone)]
 pub struct SimRuntime {
@@ -107,6 +136,8 @@ impl std::fmt::Debug for SimRuntime {
 struct Shared {
     state: Mutex<State>,
     ready: Mutex<VecDeque<Runnable>>,
+    /// Where the driving thread waits for a task to be woken from another thread.
+    parking: Arc<Parking>,
     /// Set in the wall-clock mode: tokio then runs tasks and timers, and `ready` and the
     /// virtual clock stay unused.
     wall: Option<Wall>,
@@ -160,6 +191,7 @@ impl SimRuntime {
                     names: BTreeMap::new(),
                 }),
                 ready: Mutex::new(VecDeque::new()),
+                parking: Arc::default(),
                 wall,
             }),
         }
@@ -198,13 +230,20 @@ impl SimRuntime {
     }
 
     /// Drives `future` and every spawned task on the calling thread until `future` finishes,
-    /// jumping the clock whenever all tasks are idle. Fails if nothing can happen any more,
-    /// or if a limit is passed.
+    /// jumping the clock whenever all tasks are idle. Fails if nothing can happen any more
+    /// (after [`DEADLOCK_GRACE`] without a wake from another thread), or if a limit is
+    /// passed.
     pub fn run_until<F: Future>(&self, future: F, limits: impl Into<Limits>) -> Result<F::Output, Stuck> {
+        self.drive(future, limits.into(), DEADLOCK_GRACE)
+    }
+
+    /// [`SimRuntime::run_until`], waiting up to `idle_wait` for a wake from another thread
+    /// each time nothing is runnable or scheduled.
+    fn drive<F: Future>(&self, future: F, limits: Limits, idle_wait: Duration) -> Result<F::Output, Stuck> {
         let Limits {
             virtual_time: limit,
             wall_time,
-        } = limits.into();
+        } = limits;
         if let Some(wall) = &self.shared.wall {
             // Both limits are wall-clock time here; the watchdog is the shorter one.
             let watchdog = wall_time.filter(|watchdog| *watchdog < limit);
@@ -218,9 +257,13 @@ impl SimRuntime {
         }
         let started = Instant::now();
         let mut steps: u32 = 0;
-        let main_wake = Arc::new(MainWake(AtomicBool::new(true)));
+        let main_wake = Arc::new(MainWake {
+            woken: AtomicBool::new(true),
+            parking: self.shared.parking.clone(),
+        });
         let main_waker = Waker::from(main_wake.clone());
         let mut future = std::pin::pin!(future);
+        let mut runs_before_release = RELEASE_BUDGET;
         loop {
             steps = steps.wrapping_add(1);
             if steps.is_multiple_of(WATCHDOG_STRIDE) {
@@ -236,7 +279,7 @@ impl SimRuntime {
                     });
                 }
             }
-            if main_wake.0.swap(false, Ordering::AcqRel)
+            if main_wake.woken.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
             {
                 return Ok(output);
@@ -244,13 +287,38 @@ impl SimRuntime {
             let next = self.shared.ready.lock().expect("run queue poisoned").pop_front();
             if let Some(runnable) = next {
                 runnable.run();
+                runs_before_release -= 1;
+                if runs_before_release == 0 {
+                    self.release_event_due_now();
+                    // Every task queued now, the one just woken last, runs before the next.
+                    let queued = self.shared.ready.lock().expect("run queue poisoned").len();
+                    runs_before_release = RELEASE_BUDGET.max(queued);
+                }
                 continue;
             }
-            if main_wake.0.load(Ordering::Acquire) {
+            if main_wake.woken.load(Ordering::Acquire) {
                 continue;
             }
-            self.advance_to_next_event(limit)?;
+            if self.advance_to_next_event(limit)? {
+                runs_before_release = RELEASE_BUDGET;
+                continue;
+            }
+            // Nothing is runnable or scheduled: only a wake from another thread is left.
+            let watchdog_left =
+                wall_time.map_or(Duration::MAX, |limit| limit.saturating_sub(started.elapsed()));
+            let woken = || main_wake.woken.load(Ordering::Acquire) || !self.run_queue_is_empty();
+            if !self.shared.parking.wait(idle_wait.min(watchdog_left), woken) {
+                let at = self.elapsed();
+                return Err(match wall_time {
+                    Some(limit) if started.elapsed() >= limit => Stuck::Watchdog { limit, at },
+                    _ => Stuck::Deadlock { at },
+                });
+            }
         }
+    }
+
+    fn run_queue_is_empty(&self) -> bool {
+        self.shared.ready.lock().expect("run queue poisoned").is_empty()
     }
 
     /// Everything is idle: releases the next event — the datagrams that arrived for one
@@ -261,39 +329,38 @@ impl SimRuntime {
     /// sources ready at once, and what it does never hangs on which one it picks first:
     /// webrtc-rs's driver picks among ready branches of a `futures::select!` at random (a
     /// per-thread generator whose state depends on everything run on that thread before).
-    fn advance_to_next_event(&self, limit: Duration) -> Result<(), Stuck> {
+    ///
+    /// Returns false if nothing is scheduled.
+    fn advance_to_next_event(&self, limit: Duration) -> Result<bool, Stuck> {
         let waker = {
             let mut state = self.state();
-            if state.arrived.is_empty() {
-                let now = state.clock.now();
-                match (state.clock.next_deadline(), state.network.next_event()) {
-                    (None, None) => return Err(Stuck::Deadlock { at: now }),
-                    (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
-                        if packet > limit {
-                            return Err(Stuck::TimeLimit { limit });
-                        }
-                        state.clock.advance_to(packet);
-                        let arrived = state.network.advance(packet);
-                        state.arrived.extend(arrived);
-                        state.deliver_next_arrivals()
-                    }
-                    (Some(timer), _) => {
-                        if timer > limit {
-                            return Err(Stuck::TimeLimit { limit });
-                        }
-                        state.clock.advance_to(timer);
-                        state.clock.fire_next()
-                    }
-                    (None, Some(_)) => unreachable!("the arm above takes a lone packet"),
-                }
-            } else {
-                state.deliver_next_arrivals()
+            let Some((at, event)) = state.next_event() else {
+                return Ok(false);
+            };
+            if at > limit {
+                return Err(Stuck::TimeLimit { limit });
+            }
+            state.release(at, event)
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(true)
+    }
+
+    /// Tasks are still runnable: releases the next event only if it is due at the current
+    /// instant, so the clock does not move under them (see [`RELEASE_BUDGET`]).
+    fn release_event_due_now(&self) {
+        let waker = {
+            let mut state = self.state();
+            match state.next_event() {
+                Some((at, event)) if at <= state.clock.now() => state.release(at, event),
+                _ => None,
             }
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
     }
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
@@ -336,7 +403,48 @@ impl State {
     }
 }
 
+/// What [`SimRuntime::run_until`] can release next, in the order it releases events due at
+/// one instant.
+enum Event {
+    /// Datagrams that reached their host at the current instant, for one socket at a time.
+    Arrivals,
+    /// A datagram reaching its next hop (which may be its host).
+    Packet,
+    /// The earliest timer.
+    Timer,
+}
+
 impl State {
+    /// The next event and when it is due: arrivals waiting for their socket, then a packet,
+    /// then a timer (a packet and a timer due at one instant: the packet first).
+    fn next_event(&self) -> Option<(Duration, Event)> {
+        if !self.arrived.is_empty() {
+            return Some((self.clock.now(), Event::Arrivals));
+        }
+        match (self.clock.next_deadline(), self.network.next_event()) {
+            (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
+                Some((packet, Event::Packet))
+            }
+            (Some(timer), _) => Some((timer, Event::Timer)),
+            (None, _) => None,
+        }
+    }
+
+    /// Releases `event`, due at `at`, moving the clock there; returns the waker of the task
+    /// waiting on it.
+    fn release(&mut self, at: Duration, event: Event) -> Option<Waker> {
+        self.clock.advance_to(at);
+        match event {
+            Event::Arrivals => {}
+            Event::Packet => {
+                let arrived = self.network.advance(at);
+                self.arrived.extend(arrived);
+            }
+            Event::Timer => return self.clock.fire_next(),
+        }
+        self.deliver_next_arrivals()
+    }
+
     /// Puts the first waiting datagram, and every other one waiting for the same socket, in
     /// that socket's inbox (together, as a kernel would have queued them); returns the waker
     /// of the task reading it.
@@ -361,11 +469,57 @@ impl State {
 }
 
 /// Wakes the main future of [`SimRuntime::run_until`], which is polled in place.
-struct MainWake(AtomicBool);
+struct MainWake {
+    woken: AtomicBool,
+    parking: Arc<Parking>,
+}
 
 impl Wake for MainWake {
     fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::Release);
+        self.woken.store(true, Ordering::Release);
+        self.parking.notify();
+    }
+}
+
+/// Where the thread driving a run waits when nothing it runs can happen any more, until a
+/// waker is woken from another thread: the only way left for the run to move on.
+#[derive(Default)]
+struct Parking {
+    /// The waiting thread, while it waits.
+    waiting: Mutex<Option<Thread>>,
+}
+
+impl Parking {
+    /// Wakes the waiting thread, if one waits. Every waker calls it once its task is queued
+    /// (or its flag set).
+    fn notify(&self) {
+        if let Some(thread) = &*self.waiting() {
+            thread.unpark();
+        }
+    }
+
+    /// Waits until `woken()` holds, for at most `timeout`; returns whether woken. `woken` is
+    /// asked only once this thread is registered, so a wake that comes between the caller's
+    /// last look and the wait is not missed.
+    fn wait(&self, timeout: Duration, woken: impl Fn() -> bool) -> bool {
+        let started = Instant::now();
+        *self.waiting() = Some(std::thread::current());
+        let woken = loop {
+            if woken() {
+                break true;
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break false;
+            }
+            std::thread::park_timeout(left);
+        };
+        *self.waiting() = None;
+        woken
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Option<Thread>> {
+        self.waiting.lock().expect("parking poisoned")
     }
 }
 
@@ -465,6 +619,7 @@ impl Runtime for SimRuntime {
                     .lock()
                     .expect("run queue poisoned")
                     .push_back(runnable);
+                shared.parking.notify();
             }
         };
         let (runnable, task) = async_task::spawn(future, schedule);
@@ -547,8 +702,14 @@ impl Runtime for SimRuntime {
         })
     }
 
+    /// Waits for wakes from other threads up to [`BLOCK_ON_WATCHDOG`]: the contract lets
+    /// the future wait on them.
     fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
-        if let Err(stuck) = self.run_until(future, Duration::MAX) {
+        let limits = Limits {
+            virtual_time: Duration::MAX,
+            wall_time: Some(BLOCK_ON_WATCHDOG),
+        };
+        if let Err(stuck) = self.drive(future, limits, Duration::MAX) {
             panic!("SimRuntime::block_on: {stuck}");
         }
     }

@@ -17,22 +17,22 @@ fn runtime() -> SimRuntime {
     SimRuntime::new(Network::new(LinkConfig::default(), 1))
 }
 
-/// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), 15 ms access links
-/// each, with a socket on each host.
+/// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), access links of
+/// `delay` each, with a socket on each host.
 struct TwoHosts {
     rt: SimRuntime,
     sender: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
     receiver: Arc<dyn webrtc::runtime::AsyncUdpSocket>,
 }
 
-fn two_hosts(block: u8) -> TwoHosts {
+fn two_hosts(block: u8, delay: Duration) -> TwoHosts {
     let (alice, bob) = (
         IpAddr::V4(Ipv4Addr::new(127, block, 0, 1)),
         IpAddr::V4(Ipv4Addr::new(127, block, 0, 2)),
     );
     let mut network = Network::new(LinkConfig::default(), 1);
     let access = LinkConfig {
-        delay: ms(15),
+        delay,
         ..LinkConfig::default()
     };
     network.add_interface("alice", alice, access.clone(), access.clone());
@@ -77,9 +77,15 @@ fn tasks_wake_in_deadline_order_then_spawn_order() {
 fn a_run_where_nothing_can_happen_reports_a_deadlock() {
     let rt = runtime();
     let never = futures::future::pending::<()>();
+    let started = Instant::now();
     assert_eq!(
         rt.run_until(never, Duration::MAX),
         Err(Stuck::Deadlock { at: Duration::ZERO })
+    );
+    let waited = started.elapsed();
+    assert!(
+        (DEADLOCK_GRACE..Duration::from_secs(5)).contains(&waited),
+        "waited {waited:?} for a wake from another thread"
     );
 }
 
@@ -124,7 +130,7 @@ fn intervals_tick_at_start_plus_multiples_of_the_period() {
 
 #[test]
 fn a_datagram_arrives_after_the_link_delay_and_only_through_the_sim() {
-    let TwoHosts { rt, sender, receiver } = two_hosts(77);
+    let TwoHosts { rt, sender, receiver } = two_hosts(77, ms(15));
     let to = receiver.local_addr().unwrap();
 
     let (clock, from) = (rt.clone(), sender.local_addr().unwrap());
@@ -201,55 +207,91 @@ fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
     rt.shut_down();
 }
 
+/// Sends a datagram from alice to bob and arms a timer for `timer`, then records on bob
+/// at what time, and together with what else, each of them became ready.
+///
+/// webrtc-rs's driver waits on both in a `futures::select!`, which picks at random among
+/// the branches it finds ready: it must never find more than one.
+fn watch_a_timer_and_a_datagram(
+    hosts: TwoHosts,
+    timer: Duration,
+    limits: Limits,
+) -> Result<Vec<(Duration, Vec<&'static str>)>, Stuck> {
+    let TwoHosts { rt, sender, receiver } = hosts;
+    let to = receiver.local_addr().unwrap();
+    let clock = rt.clone();
+    rt.run_until(
+        async move {
+            sender.send_to(b"hello", to).await.unwrap();
+            let mut timer = clock.sleep(timer);
+            let (mut timer_fired, mut datagram_read) = (false, false);
+            let mut seen = Vec::new();
+            std::future::poll_fn(|cx| {
+                let mut ready = Vec::new();
+                if !timer_fired && timer.as_mut().poll(cx).is_ready() {
+                    timer_fired = true;
+                    ready.push("timer");
+                }
+                if !datagram_read {
+                    let mut buf = [0u8; 16];
+                    let mut bufs = [std::io::IoSliceMut::new(&mut buf)];
+                    let mut meta = [webrtc::runtime::RecvMeta::default()];
+                    if receiver.poll_recv(cx, &mut bufs, &mut meta).is_ready() {
+                        datagram_read = true;
+                        ready.push("datagram");
+                    }
+                }
+                if !ready.is_empty() {
+                    seen.push((clock.elapsed(), ready));
+                }
+                if timer_fired && datagram_read {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            seen
+        },
+        limits,
+    )
+}
+
 #[test]
 fn a_timer_and_a_datagram_due_at_one_instant_wake_a_task_one_at_a_time() {
-    // webrtc-rs's driver waits on both in a `futures::select!`, which picks at random
-    // among the branches it finds ready: it must never find more than one.
-    let TwoHosts { rt, sender, receiver } = two_hosts(78);
-    let to = receiver.local_addr().unwrap();
-
-    let clock = rt.clone();
-    let seen = rt
-        .run_until(
-            async move {
-                sender.send_to(b"hello", to).await.unwrap();
-                let mut timer = clock.sleep(ms(30));
-                let (mut timer_fired, mut datagram_read) = (false, false);
-                let mut seen = Vec::new();
-                std::future::poll_fn(|cx| {
-                    let mut ready = Vec::new();
-                    if !timer_fired && timer.as_mut().poll(cx).is_ready() {
-                        timer_fired = true;
-                        ready.push("timer");
-                    }
-                    if !datagram_read {
-                        let mut buf = [0u8; 16];
-                        let mut bufs = [std::io::IoSliceMut::new(&mut buf)];
-                        let mut meta = [webrtc::runtime::RecvMeta::default()];
-                        if receiver.poll_recv(cx, &mut bufs, &mut meta).is_ready() {
-                            datagram_read = true;
-                            ready.push("datagram");
-                        }
-                    }
-                    if !ready.is_empty() {
-                        seen.push((clock.elapsed(), ready));
-                    }
-                    if timer_fired && datagram_read {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .await;
-                seen
-            },
-            Duration::MAX,
-        )
-        .unwrap();
+    let seen = watch_a_timer_and_a_datagram(two_hosts(78, ms(15)), ms(30), Duration::MAX.into());
     assert_eq!(
         seen,
-        [(ms(30), vec!["datagram"]), (ms(30), vec!["timer"])],
+        Ok(vec![(ms(30), vec!["datagram"]), (ms(30), vec!["timer"])]),
         "arrivals first, then timers, each seen alone"
+    );
+}
+
+#[test]
+fn a_task_that_never_stops_yielding_does_not_hold_back_events_due_now() {
+    // webrtc-rs's data-channel writer yields every 128 messages, and one that finds the
+    // send buffer full yields and retries until the acks that free it arrive.
+    let hosts = two_hosts(79, Duration::ZERO);
+    let rt = hosts.rt.clone();
+    let spinner = rt.clone();
+    rt.spawn(Box::pin(async move {
+        loop {
+            spinner.yield_now().await;
+        }
+    }));
+    let limits = Limits {
+        virtual_time: Duration::MAX,
+        wall_time: Some(Duration::from_secs(2)),
+    };
+    let seen = watch_a_timer_and_a_datagram(hosts, Duration::ZERO, limits);
+    rt.shut_down();
+    assert_eq!(
+        seen,
+        Ok(vec![
+            (Duration::ZERO, vec!["datagram"]),
+            (Duration::ZERO, vec!["timer"])
+        ]),
+        "delivered while the spinner spins, one at a time, and the clock stays put"
     );
 }
 
@@ -268,4 +310,46 @@ fn a_sleep_already_due_fires_once_the_other_tasks_are_idle() {
     }));
     rt.run_until(rt.sleep(ms(1)), Duration::MAX).unwrap();
     assert_eq!(*order.lock().unwrap(), ["ran", "slept"]);
+}
+
+#[test]
+fn block_on_waits_for_a_wake_from_another_thread() {
+    let rt = runtime();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        std::thread::sleep(ms(50));
+        tx.send(7).unwrap();
+    });
+    let received = Arc::new(Mutex::new(None));
+    let slot = received.clone();
+    rt.block_on(Box::pin(async move {
+        *slot.lock().unwrap() = rx.await.ok();
+    }));
+    thread.join().unwrap();
+    assert_eq!(*received.lock().unwrap(), Some(7));
+    assert_eq!(
+        rt.elapsed(),
+        Duration::ZERO,
+        "waiting on a thread is not virtual time"
+    );
+}
+
+#[test]
+fn a_run_takes_a_wake_from_another_thread_that_comes_within_its_grace() {
+    let rt = runtime();
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        waiting_rx.recv().unwrap();
+        tx.send(7).unwrap();
+    });
+    let received = rt.run_until(
+        async move {
+            waiting_tx.send(()).unwrap();
+            rx.await
+        },
+        Duration::MAX,
+    );
+    thread.join().unwrap();
+    assert_eq!(received, Ok(Ok(7)));
 }
