@@ -647,3 +647,29 @@ data_channel = { stream = "bob<-alice:data", to = "3s" }"#,
         "before the outage every message arrived: {before:?}"
     );
 }
+
+// every bounded stream check
+
+/// A call that never connects sends no media: a limit on its gaps, freezes or delivery
+/// must not pass for want of packets.
+#[test]
+fn stream_checks_fail_when_nothing_was_sent_in_the_window() {
+    let never = verdicts(&call(
+        "3s",
+        r#"media = ["video"]
+video_bitrate = "100kbps"
+link = { delay = "10ms", mtu = 576 }"#,
+        r#"
+[[expect]]
+media_gap = { stream = "bob<-alice:video", max = "100ms" }
+[[expect]]
+freezes = { stream = "bob<-alice:video", max = 0 }
+[[expect]]
+delivered = { stream = "bob<-alice:video", max = "50%" }
+[[expect]]
+one_way_delay = { stream = "bob<-alice:video", percentile = "max", max = "1s" }"#,
+    ));
+    for verdict in &never {
+        fails(verdict, "nothing was sent in the window");
+    }
+}
