@@ -267,7 +267,14 @@ impl StreamMetric {
     }
 
     fn judge(&self, expectation: String, m: &StreamMetrics) -> Verdict {
+        // A window without packets has no gaps, freezes or losses to hold to a limit: it
+        // fails (a call that never connected would pass `media_gap ≤ 100ms` otherwise).
+        let nothing_sent = "nothing was sent in the window";
         match self {
+            StreamMetric::Delivered(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::MediaGap(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::OneWayDelay(_, bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::Freezes(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
             StreamMetric::Delivered(bounds) => {
                 let mut verdict = bounds.verdict(expectation, Ratio(m.delivered));
                 verdict.measured += &format!(" ({} of {} sent)", m.received, m.sent);
