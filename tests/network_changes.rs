@@ -396,19 +396,19 @@ fn a_3s_outage_recovers_by_itself_without_a_restart() {
 }
 
 /// Alice's link goes down at 3 s for 30 s: ICE reports `disconnected` at ~7 s and `failed`
-/// at ~32 s. The link is back at 33 s.
-fn long_outage(policy: Option<RestartPolicy>) -> Run {
-    let alice = PeerSpec::caller("alice")
-        .link(link(20))
-        .media(&[MediaKind::Audio]);
-    let alice = match policy {
-        Some(policy) => alice.on_failed(policy),
-        None => alice,
+/// at ~32 s. The link is back at 33 s. Each peer's app restarts by its `on_failed` policy.
+fn long_outage(alice: Option<RestartPolicy>, bob: Option<RestartPolicy>) -> Run {
+    let peer = |spec: PeerSpec, policy: Option<RestartPolicy>| {
+        let spec = spec.link(link(20)).media(&[MediaKind::Audio]);
+        match policy {
+            Some(policy) => spec.on_failed(policy),
+            None => spec,
+        }
     };
     Scenario::new("long outage")
         .duration(secs(40.0))
-        .peer(alice)
-        .peer(PeerSpec::callee("bob").link(link(20)).media(&[MediaKind::Audio]))
+        .peer(peer(PeerSpec::caller("alice"), alice))
+        .peer(peer(PeerSpec::callee("bob"), bob))
         .at(
             secs(3.0),
             Action::Outage {
@@ -422,7 +422,7 @@ fn long_outage(policy: Option<RestartPolicy>) -> Run {
 
 #[test]
 fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
-    let without = long_outage(None);
+    let without = long_outage(None, None);
     assert_eq!(without.final_state("alice"), Some("failed"));
     assert_eq!(without.final_state("bob"), Some("failed"));
     let failed_at = without
@@ -436,10 +436,13 @@ fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
         "5 s + 25 s after the last answer: {failed_at:?}"
     );
 
-    let with = long_outage(Some(RestartPolicy {
-        delay: secs(2.0),
-        max_attempts: 2,
-    }));
+    let with = long_outage(
+        Some(RestartPolicy {
+            delay: secs(2.0),
+            max_attempts: 2,
+        }),
+        None,
+    );
     let [restart] = with.metrics.restarts.as_slice() else {
         panic!("{:#?}", with.metrics.restarts)
     };
@@ -454,6 +457,99 @@ fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
         (with.final_state("alice"), with.final_state("bob")),
         (Some("connected"), Some("connected"))
     );
+}
+
+/// Issue 12, item 3: both apps restart 2 s after ICE fails, and both fail at about the same
+/// time, so their restart offers cross on the relay (glare).
+#[test]
+fn simultaneous_restarts_after_a_long_outage_reconnect_the_call() {
+    let policy = RestartPolicy {
+        delay: secs(2.0),
+        max_attempts: 3,
+    };
+    let run = long_outage(Some(policy), Some(policy));
+    let first_restart = |peer: &str| {
+        run.metrics
+            .restarts
+            .iter()
+            .find(|r| r.peer == peer)
+            .unwrap_or_else(|| panic!("{peer} restarted: {:#?}", run.metrics.restarts))
+            .at
+    };
+    let (alice, bob) = (first_restart("alice"), first_restart("bob"));
+    println!("first restarts: alice {alice:?}, bob {bob:?}");
+    assert!(
+        alice.abs_diff(bob) <= ms(20),
+        "both offers are sent before the other arrives (the relay takes 20 ms)"
+    );
+    recovered(&run, secs(40.0));
+}
+
+/// Issue 12, item 4: alice's app restarts twice, 30 ms apart, so the second restart is asked
+/// for while the first offer is still on its way to bob.
+#[test]
+fn two_restarts_30ms_apart_reconnect_the_call() {
+    let run = restarts_at(&[("alice", 3.0), ("alice", 3.03)]);
+    recovered(&run, secs(8.0));
+}
+
+/// Bob's restart offer is on its way to alice (the relay takes 20 ms) when her app restarts
+/// too: their offers cross.
+#[test]
+fn a_restart_asked_for_while_the_other_sides_restart_is_in_flight_reconnects_the_call() {
+    let run = restarts_at(&[("bob", 3.0), ("alice", 3.01)]);
+    recovered(&run, secs(8.0));
+}
+
+/// An 8 s audio call over 10 ms links, with the timeline's `restart_ice` for these peers at
+/// these times.
+fn restarts_at(restarts: &[(&str, f64)]) -> Run {
+    let peer = |spec: PeerSpec| spec.link(link(10)).media(&[MediaKind::Audio]);
+    restarts
+        .iter()
+        .fold(
+            Scenario::new("restarts close together")
+                .duration(secs(8.0))
+                .peer(peer(PeerSpec::caller("alice")))
+                .peer(peer(PeerSpec::callee("bob"))),
+            |scenario, &(peer, at)| scenario.at(secs(at), Action::RestartIce { peer: peer.into() }),
+        )
+        .run()
+        .expect("the call runs")
+}
+
+/// The call came through its restarts: no peer reported an error, both ended `connected`,
+/// the last restart completed, and audio flowed both ways from half a second after it to the
+/// end of the call (`end`). Returns the last restart.
+fn recovered(run: &Run, end: Duration) -> &Restart {
+    let errors: Vec<_> = run
+        .trace
+        .iter()
+        .filter(|e| matches!(e.what, What::Error { .. }))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        (run.final_state("alice"), run.final_state("bob")),
+        (Some("connected"), Some("connected"))
+    );
+    let last = run.metrics.restarts.last().expect("a restart");
+    let restart_time = last.restart_time.expect("the last restart completed");
+    println!(
+        "last restart: {} at {:?}, restart_time {restart_time:?}",
+        last.peer, last.at
+    );
+    let after = Window {
+        from: last.at + restart_time + ms(500),
+        to: end,
+    };
+    for stream in ["bob<-alice:audio", "alice<-bob:audio"] {
+        let audio = StreamMetrics::compute(&run.trace, stream, after);
+        assert!(
+            audio.sent > 0 && audio.delivered == 1.0,
+            "{stream} after the restarts: {audio:?}"
+        );
+    }
+    last
 }
 
 #[test]
