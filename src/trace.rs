@@ -45,6 +45,21 @@ impl std::fmt::Display for StreamId {
     }
 }
 
+/// What an app did when two negotiations clashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NegotiationStep {
+    /// The polite peer withdrew its own offer (`set_local_description(rollback)`) to answer
+    /// the one that crossed it.
+    Rollback,
+    /// The impolite peer ignored the offer that crossed its own: it waits for its answer.
+    IgnoreOffer,
+    /// A restart was asked for while this offer was in flight: it is made once it is answered.
+    QueueRestart,
+    /// An answer to this offer came when it was no longer the one in flight, and was dropped.
+    DropAnswer,
+}
+
 /// A timestamped event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -89,6 +104,13 @@ pub enum What {
         sdp_type: String,
         ufrag: String,
         pwd: String,
+    },
+    /// A peer's app settled a clash between negotiations (W3C "perfect negotiation", see
+    /// `peer::app`). `offer` is the offer concerned, as its sender and number: `bob#1`.
+    Negotiation {
+        peer: String,
+        step: NegotiationStep,
+        offer: String,
     },
     SignalingState {
         peer: String,

@@ -4,9 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::path::Path;
+
 use webrtc_netsim::metrics::{Restart, StreamMetrics, Window};
 use webrtc_netsim::net::{NatConfig, PortAssignment};
+use webrtc_netsim::report::Report;
+use webrtc_netsim::scenario::file as scenario_file;
 use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
+use webrtc_netsim::trace::NegotiationStep;
 use webrtc_netsim::{
     Action, Direction, LinkChange, LinkConfig, MediaKind, PeerSpec, QueueLimit, RestartPolicy, Run, Scenario,
     SignalingChange, What,
@@ -456,6 +461,216 @@ fn a_long_outage_ends_failed_without_a_policy_and_connected_with_one() {
         (with.final_state("alice"), with.final_state("bob")),
         (Some("connected"), Some("connected"))
     );
+}
+
+/// Issue 12, item 3, as the issue's user wrote it: alice's link is down for 31 s, and both
+/// apps restart ICE 2 s after ICE fails. Both fail at about the same time, so their restart
+/// offers cross on the relay (glare): bob, the polite callee, rolls his back and answers.
+const GLARE: &str = r#"name = "glare"
+duration = "45s"
+
+[peers.alice]
+role = "caller"
+media = ["audio"]
+link = { delay = "20ms" }
+on_failed = { restart_ice = "2s", max_attempts = 3 }
+
+[peers.bob]
+role = "callee"
+media = ["audio"]
+link = { delay = "20ms" }
+on_failed = { restart_ice = "2s", max_attempts = 3 }
+
+[[timeline]]
+at = "3s"
+outage = { peer = "alice", duration = "31s" }
+
+[[expect]]
+final_state = "connected"
+
+[[expect]]
+delivered = { stream = "*:audio", from = "36s", min = "100%" }
+"#;
+
+#[test]
+fn simultaneous_restarts_after_a_long_outage_are_settled_by_the_polite_callee() {
+    let file = scenario_file::parse(Path::new("glare.toml"), GLARE).expect("the scenario is valid");
+    let played = file.play();
+    let report = Report::new(&file, &played);
+    let (run, verdicts) = played.expect("the call runs");
+    for verdict in &verdicts {
+        assert!(verdict.passed, "{verdict:?}");
+    }
+    let [bob, alice] = run.metrics.restarts.as_slice() else {
+        panic!("one restart each: {:#?}", run.metrics.restarts)
+    };
+    println!("restarts: bob {:?}, alice {:?}", bob.at, alice.at);
+    assert_eq!((bob.peer.as_str(), alice.peer.as_str()), ("bob", "alice"));
+    assert!(
+        alice.at - bob.at <= ms(20),
+        "alice offers by the time bob's offer reaches her (the relay takes 20 ms)"
+    );
+    let steps = negotiation_steps(&run);
+    assert_eq!(
+        steps.iter().map(|(_, step)| step.clone()).collect::<Vec<_>>(),
+        [
+            (
+                "alice".to_owned(),
+                NegotiationStep::IgnoreOffer,
+                "bob#1".to_owned()
+            ),
+            ("bob".to_owned(), NegotiationStep::Rollback, "bob#1".to_owned()),
+        ],
+        "the impolite caller ignores bob's offer, the polite callee withdraws it"
+    );
+    let rollback_at = steps[1].0;
+    assert!(
+        rollback_at > alice.at && rollback_at <= alice.at + ms(20),
+        "bob rolls back when alice's offer arrives: {rollback_at:?}"
+    );
+    let last = recovered(&run, secs(45.0));
+    assert_eq!(last, alice, "the call came back through alice's restart");
+    within(last, ms(100), ms(400));
+
+    let json = serde_json::to_value(&report).expect("the report serialises");
+    let rollback = json["events"]
+        .as_array()
+        .expect("report.json has events")
+        .iter()
+        .find(|event| event["event"] == "negotiation" && event["step"] == "rollback")
+        .expect("the rollback is among report.json's events");
+    assert_eq!(
+        (&rollback["peer"], &rollback["offer"]),
+        (&"bob".into(), &"bob#1".into())
+    );
+}
+
+/// Issue 12, item 4: alice's app restarts twice, 30 ms apart. The second restart is asked for
+/// while the first offer is on its way to bob, so it waits for that offer's answer.
+#[test]
+fn two_restarts_30ms_apart_are_made_one_after_the_other() {
+    let run = restarts_at(&[("alice", 3.0), ("alice", 3.03)]);
+    let steps = negotiation_steps(&run);
+    assert_eq!(
+        steps,
+        [(
+            secs(3.03),
+            (
+                "alice".to_owned(),
+                NegotiationStep::QueueRestart,
+                "alice#2".to_owned()
+            )
+        )],
+        "the second restart waits for the answer to alice's offer #2"
+    );
+    let [first, second] = run.metrics.restarts.as_slice() else {
+        panic!("two restarts: {:#?}", run.metrics.restarts)
+    };
+    assert_eq!(first.at, secs(3.0));
+    assert!(
+        second.at > secs(3.03) && second.at <= secs(3.05),
+        "made when the first answer arrives, 40 ms after the first offer: {:?}",
+        second.at
+    );
+    let last = recovered(&run, secs(8.0));
+    assert_eq!(last, second);
+    within(last, ms(60), ms(300));
+    assert!(last.offer_credentials_changed && last.answer_credentials_changed);
+}
+
+/// Bob's restart offer is on its way to alice (the relay takes 20 ms) when her app restarts
+/// too: their offers cross, and bob's is the one withdrawn although it came first.
+#[test]
+fn a_restart_asked_for_while_the_other_sides_restart_is_in_flight_wins_over_it() {
+    let run = restarts_at(&[("bob", 3.0), ("alice", 3.01)]);
+    assert_eq!(
+        negotiation_steps(&run),
+        [
+            (
+                secs(3.02),
+                (
+                    "alice".to_owned(),
+                    NegotiationStep::IgnoreOffer,
+                    "bob#1".to_owned()
+                )
+            ),
+            (
+                secs(3.03),
+                ("bob".to_owned(), NegotiationStep::Rollback, "bob#1".to_owned())
+            ),
+        ]
+    );
+    let last = recovered(&run, secs(8.0));
+    assert_eq!((last.peer.as_str(), last.at), ("alice", secs(3.01)));
+    within(last, ms(60), ms(300));
+}
+
+/// An 8 s audio call over 10 ms links, with the timeline's `restart_ice` for these peers at
+/// these times.
+fn restarts_at(restarts: &[(&str, f64)]) -> Run {
+    let peer = |spec: PeerSpec| spec.link(link(10)).media(&[MediaKind::Audio]);
+    restarts
+        .iter()
+        .fold(
+            Scenario::new("restarts close together")
+                .duration(secs(8.0))
+                .peer(peer(PeerSpec::caller("alice")))
+                .peer(peer(PeerSpec::callee("bob"))),
+            |scenario, &(peer, at)| scenario.at(secs(at), Action::RestartIce { peer: peer.into() }),
+        )
+        .run()
+        .expect("the call runs")
+}
+
+/// What the apps did when their negotiations clashed: when, who, what, and to which offer.
+fn negotiation_steps(run: &Run) -> Vec<(Duration, (String, NegotiationStep, String))> {
+    run.trace
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Negotiation { peer, step, offer } => Some((e.at, (peer.clone(), *step, offer.clone()))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The call came through its restarts: no peer reported an error, both ended `connected`,
+/// the last restart completed, and audio flowed both ways from half a second after it to the
+/// end of the call (`end`). Returns the last restart.
+fn recovered(run: &Run, end: Duration) -> &Restart {
+    let errors: Vec<_> = run
+        .trace
+        .iter()
+        .filter(|e| matches!(e.what, What::Error { .. }))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        (run.final_state("alice"), run.final_state("bob")),
+        (Some("connected"), Some("connected"))
+    );
+    let last = run.metrics.restarts.last().expect("a restart");
+    let restart_time = last.restart_time.expect("the last restart completed");
+    println!(
+        "last restart: {} at {:?}, restart_time {restart_time:?}",
+        last.peer, last.at
+    );
+    let after = Window {
+        from: last.at + restart_time + ms(500),
+        to: end,
+    };
+    for stream in ["bob<-alice:audio", "alice<-bob:audio"] {
+        let audio = StreamMetrics::compute(&run.trace, stream, after);
+        assert!(
+            audio.sent > 0 && audio.delivered == 1.0,
+            "{stream} after the restarts: {audio:?}"
+        );
+    }
+    last
+}
+
+/// `restart`'s restart_time is within `[min, max]`.
+fn within(restart: &Restart, min: Duration, max: Duration) {
+    let time = restart.restart_time.expect("the restart completed");
+    assert!(time >= min && time <= max, "restart_time {time:?}");
 }
 
 #[test]

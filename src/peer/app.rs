@@ -1,10 +1,18 @@
 //! The application around a peer connection, as a real calling app has it: it signals
 //! through the relay, trickles candidates, answers offers, restarts ICE when told to or
 //! when its policy says so, and sends synthetic media once connected.
+//!
+//! Its negotiation follows the W3C "perfect negotiation" pattern, so that two restarts close
+//! together cannot wedge the call. The callee is the polite peer: when its offer crosses the
+//! caller's (glare), it rolls its own back and answers; the caller ignores the callee's offer
+//! and waits for its answer. An offer carries a number its answer repeats, and a restart
+//! asked for while an offer is in flight is made once that offer is answered, so an answer
+//! is only ever applied to the offer it answers.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use futures::lock::Mutex as AsyncMutex;
 use serde::{Deserialize, Serialize};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -20,21 +28,42 @@ use super::media;
 use super::{AppPolicy, MediaPlan, RestartPolicy};
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
-use crate::trace::{MediaKind, Recorder, StreamId, What};
+use crate::trace::{MediaKind, NegotiationStep, Recorder, StreamId, What};
 use crate::world::AddressBook;
 
 /// What the peers say to each other through the relay. The relay never reads it.
 #[derive(Debug, Serialize, Deserialize)]
 enum Signal {
-    Offer(RTCSessionDescription),
-    Answer(RTCSessionDescription),
+    /// The sender's offer number `id` (1 for its first).
+    Offer {
+        id: u64,
+        description: RTCSessionDescription,
+    },
+    /// The answer to the receiver's offer number `offer`.
+    Answer {
+        offer: u64,
+        description: RTCSessionDescription,
+    },
     Candidate(RTCIceCandidateInit),
+}
+
+/// Where the app's own offers stand.
+#[derive(Debug, Default)]
+pub(super) struct Negotiation {
+    /// Offers made so far: the last one's number.
+    offers: u64,
+    /// The number of our offer the far side has not answered yet.
+    in_flight: Option<u64>,
+    /// A restart asked for while an offer was in flight (its reason), made once it is answered.
+    queued_restart: Option<String>,
 }
 
 /// Everything a peer's callbacks and tasks share.
 pub(super) struct App {
     pub(super) name: String,
     pub(super) remote: String,
+    /// Whether it gives way when offers cross: the callee does.
+    pub(super) polite: bool,
     pub(super) media: MediaPlan,
     pub(super) policy: AppPolicy,
     pub(super) runtime: SimRuntime,
@@ -46,6 +75,9 @@ pub(super) struct App {
     /// Restarts the policy has made so far.
     pub(super) policy_restarts: AtomicU32,
     pub(super) ice_state: Mutex<RTCIceConnectionState>,
+    /// Held through each offer or answer, so that a restart and an incoming description never
+    /// interleave their steps.
+    pub(super) negotiation: AsyncMutex<Negotiation>,
     /// Remote candidates that arrived before the remote description, as apps buffer them.
     pub(super) early_candidates: Mutex<Vec<RTCIceCandidateInit>>,
     /// The connection, weakly: it owns the callbacks that own this.
@@ -91,21 +123,54 @@ impl App {
         }
     }
 
+    /// Records a negotiation step about `sender`'s offer number `offer`.
+    fn note(&self, step: NegotiationStep, sender: &str, offer: u64) {
+        self.record(What::Negotiation {
+            peer: self.name.clone(),
+            step,
+            offer: format!("{sender}#{offer}"),
+        });
+    }
+
+    /// The caller's first offer.
+    pub(super) async fn call(&self) -> Result<(), String> {
+        self.offer(&mut *self.negotiation.lock().await).await
+    }
+
     /// Creates an offer (a restarting one if `restart_ice()` was called), applies it and
     /// sends it.
-    pub(super) async fn offer(&self) -> Result<(), String> {
+    async fn offer(&self, negotiation: &mut Negotiation) -> Result<(), String> {
         let connection = self.connection()?;
         let offer = connection
             .create_offer(None)
             .await
             .map_err(|e| format!("create_offer: {e}"))?;
         self.apply_local(&*connection, offer.clone()).await?;
-        self.signal(&Signal::Offer(offer));
+        negotiation.offers += 1;
+        negotiation.in_flight = Some(negotiation.offers);
+        self.signal(&Signal::Offer {
+            id: negotiation.offers,
+            description: offer,
+        });
         Ok(())
     }
 
     /// `restart_ice()` then a new offer: new ufrag and pwd, which make the far side restart.
+    /// While an offer of ours is in flight the restart waits for its answer, as a browser's
+    /// `restartIce()` waits for `stable`: a second offer now would meet the first one's answer.
     pub(super) async fn restart_ice(&self, reason: &str) -> Result<(), String> {
+        let mut negotiation = self.negotiation.lock().await;
+        if let Some(offer) = negotiation.in_flight {
+            self.note(NegotiationStep::QueueRestart, &self.name, offer);
+            negotiation
+                .queued_restart
+                .get_or_insert_with(|| reason.to_owned());
+            return Ok(());
+        }
+        self.restart_now(&mut negotiation, reason).await
+    }
+
+    async fn restart_now(&self, negotiation: &mut Negotiation, reason: &str) -> Result<(), String> {
         self.record(What::RestartIce {
             peer: self.name.clone(),
             reason: reason.to_owned(),
@@ -114,7 +179,7 @@ impl App {
             .restart_ice()
             .await
             .map_err(|e| format!("restart_ice: {e}"))?;
-        self.offer().await
+        self.offer(negotiation).await
     }
 
     /// `set_configuration()` with new ICE servers, as an app does before a restart.
@@ -146,16 +211,10 @@ impl App {
         let signal: Signal = serde_json::from_slice(message).map_err(|e| format!("bad signal: {e}"))?;
         let connection = self.connection()?;
         match signal {
-            Signal::Offer(offer) => {
-                self.apply_remote(&*connection, offer).await?;
-                let answer = connection
-                    .create_answer(None)
-                    .await
-                    .map_err(|e| format!("create_answer: {e}"))?;
-                self.apply_local(&*connection, answer.clone()).await?;
-                self.signal(&Signal::Answer(answer));
+            Signal::Offer { id, description } => self.answer(&*connection, id, description).await?,
+            Signal::Answer { offer, description } => {
+                self.accept_answer(&*connection, offer, description).await?
             }
-            Signal::Answer(answer) => self.apply_remote(&*connection, answer).await?,
             Signal::Candidate(candidate) => {
                 if connection.remote_description().await.is_none() {
                     self.early_candidates
@@ -171,6 +230,64 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Answers the far side's offer `id`. When our own offer crossed it, the polite peer rolls
+    /// ours back first, and the impolite one ignores theirs. Answering a restart offer restarts
+    /// our ICE too, so a rolled-back or queued restart of ours is made by the answer.
+    async fn answer(
+        &self,
+        connection: &dyn PeerConnection,
+        id: u64,
+        offer: RTCSessionDescription,
+    ) -> Result<(), String> {
+        let mut negotiation = self.negotiation.lock().await;
+        if let Some(ours) = negotiation.in_flight {
+            if !self.polite {
+                self.note(NegotiationStep::IgnoreOffer, &self.remote, id);
+                return Ok(());
+            }
+            self.note(NegotiationStep::Rollback, &self.name, ours);
+            let rollback = RTCSessionDescription::rollback(None).map_err(|e| format!("rollback: {e}"))?;
+            connection
+                .set_local_description(rollback)
+                .await
+                .map_err(|e| format!("set_local_description(rollback): {e}"))?;
+            negotiation.in_flight = None;
+            negotiation.queued_restart = None;
+        }
+        self.apply_remote(connection, offer).await?;
+        let answer = connection
+            .create_answer(None)
+            .await
+            .map_err(|e| format!("create_answer: {e}"))?;
+        self.apply_local(connection, answer.clone()).await?;
+        self.signal(&Signal::Answer {
+            offer: id,
+            description: answer,
+        });
+        Ok(())
+    }
+
+    /// Applies the answer to our offer number `offer` if that offer is the one in flight,
+    /// then makes the restart that waited for it.
+    async fn accept_answer(
+        &self,
+        connection: &dyn PeerConnection,
+        offer: u64,
+        answer: RTCSessionDescription,
+    ) -> Result<(), String> {
+        let mut negotiation = self.negotiation.lock().await;
+        if negotiation.in_flight != Some(offer) {
+            self.note(NegotiationStep::DropAnswer, &self.name, offer);
+            return Ok(());
+        }
+        self.apply_remote(connection, answer).await?;
+        negotiation.in_flight = None;
+        match negotiation.queued_restart.take() {
+            Some(reason) => self.restart_now(&mut negotiation, &reason).await,
+            None => Ok(()),
+        }
     }
 
     /// Applies a local description, recording its ICE credentials as run aliases.

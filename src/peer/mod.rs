@@ -200,6 +200,7 @@ impl Peer {
         let app = Arc::new(App {
             name: setup.name.clone(),
             remote: setup.remote.clone(),
+            polite: setup.role == Role::Callee,
             media: setup.media.clone(),
             policy: setup.policy,
             runtime: runtime.clone(),
@@ -210,6 +211,7 @@ impl Peer {
             media_started: AtomicBool::new(false),
             policy_restarts: AtomicU32::new(0),
             ice_state: Mutex::new(RTCIceConnectionState::New),
+            negotiation: Default::default(),
             early_candidates: Mutex::new(Vec::new()),
             connection: OnceLock::new(),
         });
@@ -262,7 +264,7 @@ impl Peer {
         self.app.record(What::OfferCreated {
             peer: self.app.name.clone(),
         });
-        self.app.offer().await
+        self.app.call().await
     }
 
     /// `restart_ice()` and a new offer, as the app does when the timeline says so.

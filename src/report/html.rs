@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::net::{DropReason, Hop, LinkConfig, Loss, NatConfig, NatDrop, QueueLimit, Undelivered};
 use crate::peer::Role;
 use crate::scenario::expect::{Ratio, Show};
-use crate::trace::What;
+use crate::trace::{NegotiationStep, What};
 
 /// The page of `report`.
 pub fn page(report: &Report) -> String {
@@ -373,6 +373,15 @@ pub(super) fn describe(what: &What) -> Shown {
         } => plain(
             Kind::Signaling,
             format!("{peer} applies its {sdp_type} (ICE {ufrag})"),
+        ),
+        What::Negotiation { peer, step, offer } => plain(
+            Kind::Signaling,
+            match step {
+                NegotiationStep::Rollback => format!("{peer} rolls back its offer {offer} (glare: polite)"),
+                NegotiationStep::IgnoreOffer => format!("{peer} ignores offer {offer} (glare: impolite)"),
+                NegotiationStep::QueueRestart => format!("{peer} queues a restart until {offer} is answered"),
+                NegotiationStep::DropAnswer => format!("{peer} drops a stale answer to {offer}"),
+            },
         ),
         What::SignalingState { peer, state } => plain(Kind::Signaling, format!("{peer} signaling {state}")),
         What::IceGatheringState { peer, state } => plain(Kind::Ice, format!("{peer} ICE gathering {state}")),
