@@ -634,8 +634,9 @@ fn negotiation_steps(run: &Run) -> Vec<(Duration, (String, NegotiationStep, Stri
 }
 
 /// The call came through its restarts: no peer reported an error, both ended `connected`,
-/// the last restart completed, and audio flowed both ways from half a second after it to the
-/// end of the call (`end`). Returns the last restart.
+/// every restart completed (one folded into another completes with it), and audio flowed
+/// both ways from half a second after the last to the end of the call (`end`). Returns the
+/// last restart.
 fn recovered(run: &Run, end: Duration) -> &Restart {
     let errors: Vec<_> = run
         .trace
@@ -647,6 +648,9 @@ fn recovered(run: &Run, end: Duration) -> &Restart {
         (run.final_state("alice"), run.final_state("bob")),
         (Some("connected"), Some("connected"))
     );
+    for restart in &run.metrics.restarts {
+        assert!(restart.restart_time.is_some(), "{restart:#?}");
+    }
     let last = run.metrics.restarts.last().expect("a restart");
     let restart_time = last.restart_time.expect("the last restart completed");
     println!(

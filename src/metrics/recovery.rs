@@ -64,18 +64,22 @@ pub fn restarts(trace: &[Event]) -> Vec<Restart> {
         .iter()
         .enumerate()
         .map(|(index, &(at, peer, reason))| {
+            // The next restart ends what this one's evidence (pair, media) can be credited
+            // with, but not its completion: a restart the app made on top of it, or one
+            // the two sides' restarts were folded into (glare, a queued restart), still
+            // brings the call back for both.
             let until = starts.get(index + 1).map_or(Duration::MAX, |next| next.0);
             let during = |event: &&Event| event.at >= at && event.at < until;
             let reconnected: Vec<Option<Duration>> = peers
                 .iter()
-                .map(|p| connected_after_new_credentials(trace, p, at, until))
+                .map(|p| connected_after_new_credentials(trace, p, at))
                 .collect();
             let restart_time = reconnected
                 .iter()
                 .copied()
                 .collect::<Option<Vec<_>>>()
                 .and_then(|times| times.into_iter().max().map(|done| done - at));
-            let done = restart_time.map_or(until, |time| at + time);
+            let done = restart_time.map_or(until, |time| until.min(at + time));
             let offer = credentials_changed(trace, peer, "offer", at);
             let answer = peers
                 .iter()
@@ -137,17 +141,12 @@ pub fn reconnect_time(trace: &[Event], stream: &str, at: Duration) -> Option<Dur
     })
 }
 
-/// When `peer` was ICE-connected again after applying new credentials, within `[at, until)`.
-fn connected_after_new_credentials(
-    trace: &[Event],
-    peer: &str,
-    at: Duration,
-    until: Duration,
-) -> Option<Duration> {
+/// When `peer` was first ICE-connected after applying new credentials at or after `at`.
+fn connected_after_new_credentials(trace: &[Event], peer: &str, at: Duration) -> Option<Duration> {
     let mut renegotiated = false;
     trace
         .iter()
-        .filter(|e| e.at >= at && e.at < until)
+        .filter(|e| e.at >= at)
         .find_map(|event| match &event.what {
             What::LocalDescription { peer: p, .. } if p == peer => {
                 renegotiated = true;
