@@ -957,6 +957,18 @@ fn a_violated_expectation_shows_the_measured_value_and_the_limit() {
     assert_eq!(failed[0].limit, "≤ 100ms");
 }
 
+#[test]
+fn a_peer_named_in_any_alphabet_plays() {
+    // A TOML key that is not ASCII is quoted.
+    let text = GOOD
+        .replace("[peers.alice]", "[peers.\"алиса\"]")
+        .replace("alice", "алиса");
+    let file = file::parse(Path::new("cyrillic.toml"), &text).expect("a Cyrillic name is valid");
+    let (run, verdicts) = file.play().expect("the call runs");
+    assert!(run.metrics.connect_time.is_some(), "the call connects");
+    assert!(verdicts.iter().all(|verdict| verdict.passed), "{verdicts:#?}");
+}
+
 /// The bundled scenario library.
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
