@@ -813,6 +813,26 @@ fn out_of_range_values_are_refused() {
     let error = parse_error(&breaking("duration = \"5s\"", "duration = \"0s\""));
     assert_error(&error, "2:12", "duration", &["longer than 0s"]);
 
+    // A queue that holds no packet drops everything; one of "0ms" still sends what arrives
+    // at an idle link.
+    for queue in ["0 packets", "0B", "0kB"] {
+        let error = parse_error(&breaking(
+            "link = { delay = \"10ms\" }",
+            &format!("link = {{ queue = \"{queue}\" }}"),
+        ));
+        assert_error(
+            &error,
+            "7:18",
+            "peers.alice.link.queue",
+            &[
+                "a queue that holds nothing drops every packet",
+                "\"1 pkt\" or \"0ms\"",
+            ],
+        );
+    }
+    let zero_wait = breaking("link = { delay = \"10ms\" }", "link = { queue = \"0ms\" }");
+    file::parse(Path::new("zero-wait.toml"), &zero_wait).expect("a 0ms queue is valid");
+
     let error = parse_error(&breaking("link = { delay = \"10ms\" }", "link = { burst = 4 }"));
     assert_error(
         &error,

@@ -184,27 +184,28 @@ const BYTES_PER: [(&str, u128); 5] = [
     ("MB", 1_000_000),
 ];
 
+const EMPTY_QUEUE: &str =
+    r#"a queue that holds nothing drops every packet; for no waiting room, write "1 pkt" or "0ms""#;
+
 impl Quantity for QueueLimit {
     const NAME: &'static str = "Queue";
     const EXPECTED: &'static str =
         r#"a queue limit in time, bytes or packets, such as "60ms", "64kB" or "50 packets""#;
     const UNITS: &'static [&'static str] = &["ms", "s", "B", "bytes", "kB", "KB", "MB", "packets", "pkt"];
 
+    /// A time limit may be 0 (a packet reaching an idle link is still sent), a size may
+    /// not: a queue of no packet or no byte drops everything, and the call never connects.
     fn new(number: Decimal, unit: &str) -> Result<Self, String> {
-        let too_large = || "that queue is too large".to_owned();
+        let size = |factor: u128| match number.times(factor).and_then(|n| usize::try_from(n).ok()) {
+            Some(0) => Err(EMPTY_QUEUE.to_owned()),
+            Some(size) => Ok(size),
+            None => Err("that queue is too large".to_owned()),
+        };
         match unit {
             "ms" | "s" => <Duration as Quantity>::new(number, unit).map(QueueLimit::Time),
             "packets" | "pkt" if !number.is_whole() => Err("a packet count is a whole number".to_owned()),
-            "packets" | "pkt" => number
-                .times(1)
-                .and_then(|n| usize::try_from(n).ok())
-                .map(QueueLimit::Packets)
-                .ok_or_else(too_large),
-            bytes => number
-                .times(factor(&BYTES_PER, bytes))
-                .and_then(|n| usize::try_from(n).ok())
-                .map(QueueLimit::Bytes)
-                .ok_or_else(too_large),
+            "packets" | "pkt" => size(1).map(QueueLimit::Packets),
+            bytes => size(factor(&BYTES_PER, bytes)).map(QueueLimit::Bytes),
         }
     }
 }
@@ -354,6 +355,16 @@ mod tests {
         assert!(parse::<Share>("120%").unwrap_err().contains("over 100%"));
         assert!(parse::<Bps>("0kbps").unwrap_err().contains("above 0"));
         assert!(parse::<QueueLimit>("2.5 packets").unwrap_err().contains("whole"));
+        assert!(
+            parse::<QueueLimit>("0 pkt")
+                .unwrap_err()
+                .contains("drops every packet")
+        );
+        assert!(
+            parse::<QueueLimit>("0.4B")
+                .unwrap_err()
+                .contains("drops every packet")
+        );
         assert!(
             parse::<Bps>("99999999999999999999gbps")
                 .unwrap_err()
