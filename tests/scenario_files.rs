@@ -800,6 +800,34 @@ fn a_bad_unit_lists_the_units() {
         "duration",
         &["expected a duration such as \"250ms\""],
     );
+
+    // TOML reads an unquoted date or time as a value of its own, which serde calls a map.
+    let error = parse_error(&breaking("duration = \"5s\"", "duration = 2024-01-01T00:00:00"));
+    assert_error(
+        &error,
+        "2:12",
+        "duration",
+        &[
+            "expected a duration such as \"250ms\"",
+            "found the date/time `2024-01-01T00:00:00`",
+        ],
+    );
+    assert!(!error.message.contains("map"), "{error}");
+    let error = parse_error(&breaking("\"10ms\"", "{ ms = 10 }"));
+    assert_error(
+        &error,
+        "7:18",
+        "peers.alice.link.delay",
+        &["expected a duration such as \"250ms\"", "found a table"],
+    );
+
+    let error = parse_error(&breaking("delay = \"10ms\"", "rate = \"fast\""));
+    assert_error(
+        &error,
+        "7:17",
+        "peers.alice.link.rate",
+        &[r#"expected a rate such as "300kbps", "2mbps" or "1.5gbps", or "unlimited", found "fast""#],
+    );
 }
 
 #[test]

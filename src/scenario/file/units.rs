@@ -38,6 +38,13 @@ pub struct Bps(pub u64);
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit(pub Option<u64>);
 
+impl RateLimit {
+    /// What a valid value looks like.
+    fn expected() -> String {
+        format!("{}, or \"unlimited\"", Bps::EXPECTED)
+    }
+}
+
 /// A share between 0 and 1, written as a percentage.
 #[derive(Debug, Clone, Copy)]
 pub struct Share(pub f64);
@@ -81,15 +88,21 @@ impl Decimal {
 
 /// Parses `text` as a `Q`: a number, optional spaces, one of `Q`'s units.
 pub fn parse<Q: Quantity>(text: &str) -> Result<Q, String> {
+    parse_expecting(text, Q::EXPECTED)
+}
+
+/// [`parse`], saying `expected` is what a valid value looks like: a field that also takes
+/// a word says so.
+fn parse_expecting<Q: Quantity>(text: &str, expected: &str) -> Result<Q, String> {
     let number_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = (&text[..number_end], text[number_end..].trim_start());
     if text.trim_start().starts_with('-') {
-        return Err(format!("{text:?} is negative; expected {}", Q::EXPECTED));
+        return Err(format!("{text:?} is negative; expected {expected}"));
     }
     let Some(number) = Decimal::parse(number) else {
-        return Err(format!("expected {}, found {text:?}", Q::EXPECTED));
+        return Err(format!("expected {expected}, found {text:?}"));
     };
     if !Q::UNITS.contains(&unit) {
         let what = if unit.is_empty() {
@@ -260,16 +273,16 @@ impl<'de> Deserialize<'de> for RateLimit {
             type Value = RateLimit;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "{} or \"unlimited\"", Bps::EXPECTED)
+                f.write_str(&RateLimit::expected())
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<RateLimit, E> {
                 if text == "unlimited" {
                     return Ok(RateLimit(None));
                 }
-                parse::<Bps>(text)
+                parse_expecting::<Bps>(text, &RateLimit::expected())
                     .map(|rate| RateLimit(Some(rate.0)))
-                    .map_err(|error| E::custom(format!("{error}, or \"unlimited\"")))
+                    .map_err(E::custom)
             }
         }
 
@@ -289,7 +302,7 @@ impl JsonSchema for RateLimit {
         });
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {
-                description: Some(format!("{}, or \"unlimited\".", capitalized(Bps::EXPECTED))),
+                description: Some(format!("{}.", capitalized(&RateLimit::expected()))),
                 ..Metadata::default()
             })),
             subschemas: Some(Box::new(SubschemaValidation {
