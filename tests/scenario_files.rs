@@ -1017,6 +1017,21 @@ fn a_peer_named_in_any_alphabet_plays() {
     assert!(verdicts.iter().all(|verdict| verdict.passed), "{verdicts:#?}");
 }
 
+#[test]
+fn delivered_fails_when_nothing_was_sent_in_its_window() {
+    // Alice hangs up at 2s: from 3s on she sends nothing, so nothing can be measured.
+    let text = format!(
+        "{}\n[[timeline]]\nat = \"2s\"\nclose = {{ peer = \"alice\" }}\n",
+        breaking("from = \"1s\", min = \"90%\"", "from = \"3s\", max = \"100%\"")
+    );
+    let file = file::parse(Path::new("hung-up.toml"), &text).expect("it parses");
+    let (_, verdicts) = file.play().expect("the call runs");
+    let delivered = &verdicts[0];
+    assert!(!delivered.passed, "{delivered}");
+    assert_eq!(delivered.measured, "nothing was sent in the window");
+    assert_eq!(delivered.value, None);
+}
+
 /// The bundled scenario library.
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

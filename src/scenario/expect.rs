@@ -268,6 +268,10 @@ impl StreamMetric {
 
     fn judge(&self, expectation: String, m: &StreamMetrics) -> Verdict {
         match self {
+            // A share of nothing is no measure: like a delay with no arrival, it fails.
+            StreamMetric::Delivered(bounds) if m.sent == 0 => {
+                bounds.failed(expectation, "nothing was sent in the window")
+            }
             StreamMetric::Delivered(bounds) => {
                 let mut verdict = bounds.verdict(expectation, Ratio(m.delivered));
                 verdict.measured += &format!(" ({} of {} sent)", m.received, m.sent);
