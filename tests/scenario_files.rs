@@ -151,7 +151,7 @@ fn a_sweep_gives_a_scenario_per_point_named_after_it() {
         "lossy[peers.alice.link.loss=5%, core.delay=300ms, seed=7]"
     );
     assert_eq!(
-        last.folder(),
+        webrtc_netsim::report::folder(&last.path, &last.point),
         "lossy_peers.alice.link.loss-5pct_core.delay-300ms_seed-7"
     );
     assert_eq!(last.scenario.core.delay, Duration::from_millis(300));

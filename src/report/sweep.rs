@@ -34,7 +34,7 @@ pub fn groups(reports: &[Report]) -> Vec<Vec<&Report>> {
 pub fn folder(points: &[&Report]) -> String {
     points
         .first()
-        .map_or_else(String::new, |first| file::folder(&first.scenario.file, &[]))
+        .map_or_else(String::new, |first| super::folder(&first.scenario.file, &[]))
 }
 
 /// Writes the page of the sweep whose points are `points` to `out/<folder>/index.html`

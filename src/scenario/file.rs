@@ -68,29 +68,10 @@ impl ScenarioFile {
         format!("{}[{}]", self.stem(), sweep::label(&self.point))
     }
 
-    /// [`ScenarioFile::id`] as a folder name any file system takes, distinct per point:
-    /// `loss-sweep_peers.alice.link.loss-5pct`.
-    pub fn folder(&self) -> String {
-        folder(&self.path, &self.point)
-    }
-
     /// The file name without `.toml`.
     fn stem(&self) -> String {
         stem(&self.path)
     }
-}
-
-/// The report folder of the scenario file at `path` at sweep point `point`: the file name,
-/// with the point (see [`ScenarioFile::folder`]). With no point, it is the folder of a file
-/// without a sweep, or of a sweep's own page.
-pub fn folder(path: &Path, point: &[Swept]) -> String {
-    let mut folder = stem(path);
-    for Swept { path, value } in point {
-        folder.push_str(&format!("_{path}-{value}"));
-    }
-    folder
-        .replace('%', "pct")
-        .replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_")
 }
 
 fn stem(path: &Path) -> String {
