@@ -260,7 +260,10 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         file.scenario.realtime = options.realtime;
     }
     if let Some(out) = out {
-        let mut folders: Vec<String> = files.iter().map(ScenarioFile::folder).collect();
+        let mut folders: Vec<String> = files
+            .iter()
+            .map(|file| report::folder(&file.path, &file.point))
+            .collect();
         // A sweep's own page goes in a folder named after its file.
         let mut sweeps: Vec<&Path> = files
             .iter()
@@ -268,7 +271,7 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
             .map(|file| file.path.as_path())
             .collect();
         sweeps.dedup();
-        folders.extend(sweeps.into_iter().map(|path| file::folder(path, &[])));
+        folders.extend(sweeps.into_iter().map(|path| report::folder(path, &[])));
         folders.sort();
         if let Some(twice) = folders.windows(2).find(|pair| pair[0] == pair[1]) {
             return bad_input(&format!(
@@ -308,9 +311,12 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         );
         return ExitCode::from(INTERRUPTED);
     }
-    let written = written.into_iter().all(|written| written)
-        && out.is_none_or(|out| write_suite(out, &reports) & write_sweeps(out, &reports));
-    if written && reports.iter().all(|report| report.passed) {
+    // A scenario whose reports could not be written still has its row in the suite's files.
+    let suite_written = out.is_none_or(|out| write_suite(out, &reports) & write_sweeps(out, &reports));
+    if written.into_iter().all(|written| written)
+        && suite_written
+        && reports.iter().all(|report| report.passed)
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -377,7 +383,7 @@ fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<
     played.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
-/// Plays one scenario and, with `output`, writes its report folder ([`ScenarioFile::folder`]);
+/// Plays one scenario and, with `output`, writes its report folder ([`report::folder`]);
 /// returns its report and whether the folder was written.
 fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     let Some(output) = output else {
@@ -399,7 +405,7 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     if interrupted {
         return (report, false);
     }
-    let dir = output.dir.join(file.folder());
+    let dir = output.dir.join(report::folder(&file.path, &file.point));
     let written = report.write(&dir).and_then(|()| {
         if output.pcap {
             report::pcap::write(&dir, &captured)

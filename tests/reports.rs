@@ -467,7 +467,12 @@ fn netsim_run_writes_a_sweep_page_plotting_each_point() {
     let figures: Vec<&str> = html.split("<figure>").skip(1).collect();
     let reports: Vec<serde_json::Value> = points
         .iter()
-        .map(|point| read_json(&out.join(point.folder()).join("report.json")))
+        .map(|point| {
+            read_json(
+                &out.join(report::folder(&point.path, &point.point))
+                    .join("report.json"),
+            )
+        })
         .collect();
     let expectations = reports[0]["verdicts"].as_array().expect("verdicts").len();
     assert_eq!(expectations, 4, "connect, delivered, a final state per peer");
@@ -529,7 +534,7 @@ fn netsim_run_writes_a_sweep_page_plotting_each_point() {
         assert!(page.parent().unwrap().join(link).is_file(), "{link} resolves");
     }
     for point in &points {
-        let link = format!("../{}/index.html", point.folder());
+        let link = format!("../{}/index.html", report::folder(&point.path, &point.point));
         assert!(links.contains(&link), "{link}");
     }
 
@@ -548,4 +553,75 @@ fn netsim_run_writes_a_sweep_page_plotting_each_point() {
         stderr.contains("two scenario files are named `sweep-test`"),
         "{stderr}"
     );
+}
+
+/// Every file and folder name under `dir`, recursively.
+fn names_under(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("readable")
+        .flat_map(|entry| {
+            let path = entry.expect("an entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let inside = if path.is_dir() {
+                names_under(&path)
+            } else {
+                Vec::new()
+            };
+            std::iter::once(name).chain(inside)
+        })
+        .collect()
+}
+
+#[test]
+fn long_names_make_short_file_names_that_stay_apart() {
+    // Two peers whose 300-character names differ only at their end, in a sweep file whose
+    // own name is as long as a file system allows: every name the reports make is bounded.
+    let dir = scratch("reports-long-names");
+    let (caller, callee) = ("a".repeat(299) + "1", "a".repeat(299) + "2");
+    let text = SWEEP
+        .replace("alice", &caller)
+        .replace("bob", &callee)
+        .replace("\"core.delay\" = [\"10ms\", \"30ms\"]\n", "");
+    let path = dir.join(format!("{}.toml", "s".repeat(250)));
+    std::fs::write(&path, text).expect("the sweep is written");
+    let out = dir.join("out");
+    let output = netsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--pcap",
+    ]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "the reports are written"
+    );
+
+    let names = names_under(&out);
+    for name in &names {
+        assert!(name.len() <= 100, "{} bytes: {name}", name.len());
+    }
+    let pcaps: Vec<&String> = names.iter().filter(|name| name.ends_with(".pcap")).collect();
+    assert_eq!(pcaps.len(), 4, "a capture per peer and point: {pcaps:?}");
+    let folders = names.iter().filter(|name| out.join(name).is_dir()).count();
+    assert_eq!(folders, 3, "a folder per point and the sweep's page: {names:?}");
+    for suite in ["summary.json", "junit.xml"] {
+        assert!(out.join(suite).is_file(), "{suite} is written");
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_keeps_the_suite_files() {
+    let played = played();
+    let out = scratch("reports-blocked");
+    // A plain file where the scenario's report folder would go.
+    std::fs::write(out.join("report-test"), "in the way").expect("written");
+    let path = played.dir.join("report-test.toml");
+    let output = netsim(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the reports in"), "{stderr}");
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary[0]["name"], "report test");
+    assert!(out.join("junit.xml").is_file(), "junit.xml is written");
 }

@@ -151,7 +151,7 @@ fn a_sweep_gives_a_scenario_per_point_named_after_it() {
         "lossy[peers.alice.link.loss=5%, core.delay=300ms, seed=7]"
     );
     assert_eq!(
-        last.folder(),
+        webrtc_netsim::report::folder(&last.path, &last.point),
         "lossy_peers.alice.link.loss-5pct_core.delay-300ms_seed-7"
     );
     assert_eq!(last.scenario.core.delay, Duration::from_millis(300));
@@ -800,6 +800,34 @@ fn a_bad_unit_lists_the_units() {
         "duration",
         &["expected a duration such as \"250ms\""],
     );
+
+    // TOML reads an unquoted date or time as a value of its own, which serde calls a map.
+    let error = parse_error(&breaking("duration = \"5s\"", "duration = 2024-01-01T00:00:00"));
+    assert_error(
+        &error,
+        "2:12",
+        "duration",
+        &[
+            "expected a duration such as \"250ms\"",
+            "found the date/time `2024-01-01T00:00:00`",
+        ],
+    );
+    assert!(!error.message.contains("map"), "{error}");
+    let error = parse_error(&breaking("\"10ms\"", "{ ms = 10 }"));
+    assert_error(
+        &error,
+        "7:18",
+        "peers.alice.link.delay",
+        &["expected a duration such as \"250ms\"", "found a table"],
+    );
+
+    let error = parse_error(&breaking("delay = \"10ms\"", "rate = \"fast\""));
+    assert_error(
+        &error,
+        "7:17",
+        "peers.alice.link.rate",
+        &[r#"expected a rate such as "300kbps", "2mbps" or "1.5gbps", or "unlimited", found "fast""#],
+    );
 }
 
 #[test]
@@ -812,6 +840,26 @@ fn out_of_range_values_are_refused() {
 
     let error = parse_error(&breaking("duration = \"5s\"", "duration = \"0s\""));
     assert_error(&error, "2:12", "duration", &["longer than 0s"]);
+
+    // A queue that holds no packet drops everything; one of "0ms" still sends what arrives
+    // at an idle link.
+    for queue in ["0 packets", "0B", "0kB"] {
+        let error = parse_error(&breaking(
+            "link = { delay = \"10ms\" }",
+            &format!("link = {{ queue = \"{queue}\" }}"),
+        ));
+        assert_error(
+            &error,
+            "7:18",
+            "peers.alice.link.queue",
+            &[
+                "a queue that holds nothing drops every packet",
+                "\"1 pkt\" or \"0ms\"",
+            ],
+        );
+    }
+    let zero_wait = breaking("link = { delay = \"10ms\" }", "link = { queue = \"0ms\" }");
+    file::parse(Path::new("zero-wait.toml"), &zero_wait).expect("a 0ms queue is valid");
 
     let error = parse_error(&breaking("link = { delay = \"10ms\" }", "link = { burst = 4 }"));
     assert_error(
@@ -955,6 +1003,33 @@ fn a_violated_expectation_shows_the_measured_value_and_the_limit() {
     assert_eq!(failed[0].expectation, "connect_time");
     assert_eq!(failed[0].measured, format!("{connect:?}"));
     assert_eq!(failed[0].limit, "≤ 100ms");
+}
+
+#[test]
+fn a_peer_named_in_any_alphabet_plays() {
+    // A TOML key that is not ASCII is quoted.
+    let text = GOOD
+        .replace("[peers.alice]", "[peers.\"алиса\"]")
+        .replace("alice", "алиса");
+    let file = file::parse(Path::new("cyrillic.toml"), &text).expect("a Cyrillic name is valid");
+    let (run, verdicts) = file.play().expect("the call runs");
+    assert!(run.metrics.connect_time.is_some(), "the call connects");
+    assert!(verdicts.iter().all(|verdict| verdict.passed), "{verdicts:#?}");
+}
+
+#[test]
+fn delivered_fails_when_nothing_was_sent_in_its_window() {
+    // Alice hangs up at 2s: from 3s on she sends nothing, so nothing can be measured.
+    let text = format!(
+        "{}\n[[timeline]]\nat = \"2s\"\nclose = {{ peer = \"alice\" }}\n",
+        breaking("from = \"1s\", min = \"90%\"", "from = \"3s\", max = \"100%\"")
+    );
+    let file = file::parse(Path::new("hung-up.toml"), &text).expect("it parses");
+    let (_, verdicts) = file.play().expect("the call runs");
+    let delivered = &verdicts[0];
+    assert!(!delivered.passed, "{delivered}");
+    assert_eq!(delivered.measured, "nothing was sent in the window");
+    assert_eq!(delivered.value, None);
 }
 
 /// The bundled scenario library.

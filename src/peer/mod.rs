@@ -128,13 +128,28 @@ fn certificate(name: &str, seed: u64) -> Result<RTCCertificate, webrtc::error::E
         .crypto()
         .generate_signing_key(SignatureScheme::EcdsaP256Sha256)
         .map_err(other_error)?;
-    let mut params = CertificateParams::new(vec![name.to_owned()]).map_err(other_error)?;
+    let mut params = CertificateParams::new(vec![certificate_name(name)]).map_err(other_error)?;
     // rcgen's default serial is a hash with leading zeros stripped: its length varies too.
     let mut serial = crate::net::sub_seed(seed, 0x5e71a1).to_be_bytes();
     serial[0] = serial[0] % 0x7f + 1;
     params.serial_number = Some(serial.to_vec().into());
     let key = Arc::new(FullLengthEcdsa(key));
     RTCCertificate::generate_from_signing_key(params, SignatureScheme::EcdsaP256Sha256, key)
+}
+
+/// `name` as a certificate's DNS name, which is ASCII (an IA5String): peer names may hold
+/// any letter, so each one that is not ASCII is written as its code point, `\u{430}`. The same
+/// name always gives the same certificate name, and so the same DTLS flight sizes.
+fn certificate_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect()
 }
 
 /// An ECDSA P-256 key that draws a fresh nonce until the DER signature has its full

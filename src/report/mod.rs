@@ -8,8 +8,8 @@
 //! | `<sweep>/index.html` | a sweep's page: each expectation plotted over the swept values, a row and a link per point ([`sweep`]) |
 //! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
 //!
-//! `<scenario>` is [`ScenarioFile::folder`]: the file name, with the sweep point if any;
-//! `<sweep>` is the file name alone.
+//! `<scenario>` is [`folder`]: the file name, with the sweep point if any; `<sweep>` is the
+//! file name alone. Every name is bounded ([`file_name`]).
 //!
 //! Every file is written whole or not at all ([`write_atomically`]), so an interrupted run
 //! never leaves half a report where a tool would read it.
@@ -32,7 +32,7 @@ use crate::metrics::Metrics;
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
 use crate::peer::Role;
 use crate::scenario::expect::Verdict;
-use crate::scenario::file::{self, ScenarioFile, Swept};
+use crate::scenario::file::{ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec, TURN};
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
@@ -112,9 +112,9 @@ pub struct ScenarioInfo {
 }
 
 impl ScenarioInfo {
-    /// Its report folder, as [`ScenarioFile::folder`] names it.
+    /// Its report folder, as [`folder`] names it.
     pub fn folder(&self) -> String {
-        file::folder(&self.file, &self.point)
+        folder(&self.file, &self.point)
     }
 }
 
@@ -320,6 +320,55 @@ fn bin_of(at: Duration) -> usize {
     (at.as_nanos() / BIN.as_nanos()) as usize
 }
 
+/// The report folder of the scenario file at `path` at sweep point `point`: the file name
+/// without `.toml`, with the point's settings (`loss-sweep_peers.alice.link.loss-5pct`),
+/// made a [`file_name`]. With no point, it is the folder of a file without a sweep, or of a
+/// sweep's own page.
+pub fn folder(path: &Path, point: &[Swept]) -> String {
+    let mut folder = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    for Swept { path, value } in point {
+        folder.push_str(&format!("_{path}-{value}"));
+    }
+    file_name(&folder, "")
+}
+
+/// The longest file or folder name the reports make, in bytes: file systems take 255, and
+/// [`write_atomically`]'s temporary name adds about 40 around it.
+pub const MAX_NAME: usize = 100;
+
+/// `name` followed by `extension` as a file name any file system takes: letters, digits,
+/// `.`, `-`, `_` and `#` (a moved interface's `alice#2`, which must stay apart from a peer
+/// called `alice_2`; a `%` reads `pct`, anything else `_`), at most [`MAX_NAME`] bytes. A
+/// longer name is cut and ends in a hash of the whole one (`-1a2b3c4d`), so that names
+/// differing only after the cut stay apart, and the same name always gives the same file.
+pub fn file_name(name: &str, extension: &str) -> String {
+    let mut safe = name
+        .replace('%', "pct")
+        .replace(|c: char| !(c.is_alphanumeric() || "._-#".contains(c)), "_");
+    if safe.len() + extension.len() > MAX_NAME {
+        let hash = format!("-{:08x}", fnv1a(name.as_bytes()) as u32);
+        let mut cut = MAX_NAME - extension.len() - hash.len();
+        while !safe.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        safe.truncate(cut);
+        safe.push_str(&hash);
+    }
+    safe + extension
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: short names of long ones, stable across Rust
+/// releases (std's hashers are not).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Writes `bytes` to `path` whole or not at all: into a temporary file in the same folder,
 /// flushed to disk, then renamed over `path` (a rename within a folder is atomic).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -344,5 +393,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             let _ = std::fs::remove_file(&partial);
             Err(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_bounded_and_apart() {
+        assert_eq!(file_name("loss-sweep_seed-5%", ""), "loss-sweep_seed-5pct");
+        assert_eq!(file_name("127.1.0.2:5000", ".pcap"), "127.1.0.2_5000.pcap");
+        assert_eq!(file_name("алиса", ".pcap"), "алиса.pcap");
+        let (one, two) = ("л".repeat(299) + "1", "л".repeat(299) + "2");
+        let (one, two) = (file_name(&one, ".pcap"), file_name(&two, ".pcap"));
+        assert!(one.len() <= MAX_NAME && two.len() <= MAX_NAME, "{one}");
+        assert!(one.ends_with(".pcap"), "{one}");
+        assert_ne!(one, two);
+        assert_eq!(one, file_name(&("л".repeat(299) + "1"), ".pcap"), "stable");
     }
 }

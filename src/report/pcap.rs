@@ -19,7 +19,7 @@ use pnet_packet::ip::IpNextHeaderProtocols;
 use pnet_packet::ipv4::{self, Ipv4Flags, MutableIpv4Packet};
 use pnet_packet::udp::{self, MutableUdpPacket};
 
-use super::write_atomically;
+use super::{file_name, write_atomically};
 use crate::net::network::Captured;
 
 const IPV4_HEADER: usize = 20;
@@ -34,10 +34,7 @@ pub fn write(dir: &Path, captured: &[Captured]) -> io::Result<()> {
     }
     std::fs::create_dir_all(dir)?;
     for (host, records) in hosts {
-        write_atomically(
-            &dir.join(format!("{}.pcap", file_name(host))),
-            &capture(&records)?,
-        )?;
+        write_atomically(&dir.join(file_name(host, ".pcap")), &capture(&records)?)?;
     }
     Ok(())
 }
@@ -91,18 +88,4 @@ fn ipv4_udp(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8]) -> io::Result<
     let checksum = ipv4::checksum(&ip.to_immutable());
     ip.set_checksum(checksum);
     Ok(packet)
-}
-
-/// `host` as a file name: peer names built in code may hold anything.
-fn file_name(host: &str) -> String {
-    host.chars()
-        .map(|c| {
-            // `#` keeps a moved interface's capture (`alice#2.pcap`) apart from a peer's.
-            if c.is_alphanumeric() || "-_.#".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

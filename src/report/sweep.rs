@@ -34,7 +34,7 @@ pub fn groups(reports: &[Report]) -> Vec<Vec<&Report>> {
 pub fn folder(points: &[&Report]) -> String {
     points
         .first()
-        .map_or_else(String::new, |first| file::folder(&first.scenario.file, &[]))
+        .map_or_else(String::new, |first| super::folder(&first.scenario.file, &[]))
 }
 
 /// Writes the page of the sweep whose points are `points` to `out/<folder>/index.html`
@@ -261,7 +261,8 @@ fn measure(point: &Report, verdict: Option<&Verdict>) -> String {
 
 /// The point's own page, from the sweep's.
 fn link(point: &Report) -> String {
-    format!("../{}/index.html", point.scenario.folder())
+    // A `#` in a folder name would start the link's fragment.
+    format!("../{}/index.html", point.scenario.folder().replace('#', "%23"))
 }
 
 /// A row per point: its values, verdict, connect time and every measure.

@@ -68,29 +68,10 @@ impl ScenarioFile {
         format!("{}[{}]", self.stem(), sweep::label(&self.point))
     }
 
-    /// [`ScenarioFile::id`] as a folder name any file system takes, distinct per point:
-    /// `loss-sweep_peers.alice.link.loss-5pct`.
-    pub fn folder(&self) -> String {
-        folder(&self.path, &self.point)
-    }
-
     /// The file name without `.toml`.
     fn stem(&self) -> String {
         stem(&self.path)
     }
-}
-
-/// The report folder of the scenario file at `path` at sweep point `point`: the file name,
-/// with the point (see [`ScenarioFile::folder`]). With no point, it is the folder of a file
-/// without a sweep, or of a sweep's own page.
-pub fn folder(path: &Path, point: &[Swept]) -> String {
-    let mut folder = stem(path);
-    for Swept { path, value } in point {
-        folder.push_str(&format!("_{path}-{value}"));
-    }
-    folder
-        .replace('%', "pct")
-        .replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_")
 }
 
 fn stem(path: &Path) -> String {
@@ -293,7 +274,8 @@ impl Source<'_> {
             .map_err(|error| self.read_error(error))
     }
 
-    /// An error from the first pass, with serde's message made friendlier.
+    /// An error from the first pass, with serde's message made friendlier: a value of the
+    /// wrong type says what was expected, then what was found, in TOML's words.
     fn read_error(&self, error: serde_path_to_error::Error<toml::de::Error>) -> FileError {
         let field = field_path(error.path());
         let error = error.into_inner();
@@ -304,10 +286,31 @@ impl Source<'_> {
             "each [[expect]] holds exactly one check, such as `delivered = { ... }`; \
              give every check its own [[expect]]"
                 .to_owned()
+        } else if let Some((found, expected)) = message
+            .strip_prefix("invalid type: ")
+            .and_then(|rest| rest.rsplit_once(", expected "))
+        {
+            let found = match found {
+                "map" => self.map_found(error.span().unwrap_or(0..0)),
+                "sequence" => "an array".to_owned(),
+                value => value.to_owned(),
+            };
+            format!("expected {expected}, found {found}")
         } else {
             message.trim().replace('\n', "; ")
         };
         self.error(error.span().unwrap_or(0..0), &field, message)
+    }
+
+    /// What serde calls a map, as the text at `span` writes it: a table, or a TOML date or
+    /// time (`2024-01-01T00:00:00`, `07:30:00`), which toml hands to serde as a map.
+    fn map_found(&self, span: Range<usize>) -> String {
+        let text = self.text.get(span).unwrap_or_default();
+        if text.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("the date/time `{text}`")
+        } else {
+            "a table".to_owned()
+        }
     }
 
     /// The second pass: everything serde cannot check, then the scenario itself.

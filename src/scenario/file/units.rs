@@ -38,6 +38,13 @@ pub struct Bps(pub u64);
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit(pub Option<u64>);
 
+impl RateLimit {
+    /// What a valid value looks like.
+    fn expected() -> String {
+        format!("{}, or \"unlimited\"", Bps::EXPECTED)
+    }
+}
+
 /// A share between 0 and 1, written as a percentage.
 #[derive(Debug, Clone, Copy)]
 pub struct Share(pub f64);
@@ -81,15 +88,21 @@ impl Decimal {
 
 /// Parses `text` as a `Q`: a number, optional spaces, one of `Q`'s units.
 pub fn parse<Q: Quantity>(text: &str) -> Result<Q, String> {
+    parse_expecting(text, Q::EXPECTED)
+}
+
+/// [`parse`], saying `expected` is what a valid value looks like: a field that also takes
+/// a word says so.
+fn parse_expecting<Q: Quantity>(text: &str, expected: &str) -> Result<Q, String> {
     let number_end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = (&text[..number_end], text[number_end..].trim_start());
     if text.trim_start().starts_with('-') {
-        return Err(format!("{text:?} is negative; expected {}", Q::EXPECTED));
+        return Err(format!("{text:?} is negative; expected {expected}"));
     }
     let Some(number) = Decimal::parse(number) else {
-        return Err(format!("expected {}, found {text:?}", Q::EXPECTED));
+        return Err(format!("expected {expected}, found {text:?}"));
     };
     if !Q::UNITS.contains(&unit) {
         let what = if unit.is_empty() {
@@ -184,27 +197,28 @@ const BYTES_PER: [(&str, u128); 5] = [
     ("MB", 1_000_000),
 ];
 
+const EMPTY_QUEUE: &str =
+    r#"a queue that holds nothing drops every packet; for no waiting room, write "1 pkt" or "0ms""#;
+
 impl Quantity for QueueLimit {
     const NAME: &'static str = "Queue";
     const EXPECTED: &'static str =
         r#"a queue limit in time, bytes or packets, such as "60ms", "64kB" or "50 packets""#;
     const UNITS: &'static [&'static str] = &["ms", "s", "B", "bytes", "kB", "KB", "MB", "packets", "pkt"];
 
+    /// A time limit may be 0 (a packet reaching an idle link is still sent), a size may
+    /// not: a queue of no packet or no byte drops everything, and the call never connects.
     fn new(number: Decimal, unit: &str) -> Result<Self, String> {
-        let too_large = || "that queue is too large".to_owned();
+        let size = |factor: u128| match number.times(factor).and_then(|n| usize::try_from(n).ok()) {
+            Some(0) => Err(EMPTY_QUEUE.to_owned()),
+            Some(size) => Ok(size),
+            None => Err("that queue is too large".to_owned()),
+        };
         match unit {
             "ms" | "s" => <Duration as Quantity>::new(number, unit).map(QueueLimit::Time),
             "packets" | "pkt" if !number.is_whole() => Err("a packet count is a whole number".to_owned()),
-            "packets" | "pkt" => number
-                .times(1)
-                .and_then(|n| usize::try_from(n).ok())
-                .map(QueueLimit::Packets)
-                .ok_or_else(too_large),
-            bytes => number
-                .times(factor(&BYTES_PER, bytes))
-                .and_then(|n| usize::try_from(n).ok())
-                .map(QueueLimit::Bytes)
-                .ok_or_else(too_large),
+            "packets" | "pkt" => size(1).map(QueueLimit::Packets),
+            bytes => size(factor(&BYTES_PER, bytes)).map(QueueLimit::Bytes),
         }
     }
 }
@@ -259,16 +273,16 @@ impl<'de> Deserialize<'de> for RateLimit {
             type Value = RateLimit;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "{} or \"unlimited\"", Bps::EXPECTED)
+                f.write_str(&RateLimit::expected())
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<RateLimit, E> {
                 if text == "unlimited" {
                     return Ok(RateLimit(None));
                 }
-                parse::<Bps>(text)
+                parse_expecting::<Bps>(text, &RateLimit::expected())
                     .map(|rate| RateLimit(Some(rate.0)))
-                    .map_err(|error| E::custom(format!("{error}, or \"unlimited\"")))
+                    .map_err(E::custom)
             }
         }
 
@@ -288,7 +302,7 @@ impl JsonSchema for RateLimit {
         });
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {
-                description: Some(format!("{}, or \"unlimited\".", capitalized(Bps::EXPECTED))),
+                description: Some(format!("{}.", capitalized(&RateLimit::expected()))),
                 ..Metadata::default()
             })),
             subschemas: Some(Box::new(SubschemaValidation {
@@ -354,6 +368,16 @@ mod tests {
         assert!(parse::<Share>("120%").unwrap_err().contains("over 100%"));
         assert!(parse::<Bps>("0kbps").unwrap_err().contains("above 0"));
         assert!(parse::<QueueLimit>("2.5 packets").unwrap_err().contains("whole"));
+        assert!(
+            parse::<QueueLimit>("0 pkt")
+                .unwrap_err()
+                .contains("drops every packet")
+        );
+        assert!(
+            parse::<QueueLimit>("0.4B")
+                .unwrap_err()
+                .contains("drops every packet")
+        );
         assert!(
             parse::<Bps>("99999999999999999999gbps")
                 .unwrap_err()
