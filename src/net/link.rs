@@ -117,7 +117,9 @@ pub enum Loss {
 /// Drop-tail limit of the bottleneck queue. The packet currently being
 /// serialized counts as queued, so `Packets(1)` means "no waiting room".
 /// With a trace as the bottleneck, a packet counts as queued until the
-/// opportunity that completes it.
+/// opportunity that completes it. `Packets(0)` and `Bytes(0)` hold nothing and drop every
+/// packet, as a rate of 0 carries nothing; scenario files refuse them as the mistake they
+/// usually are.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub enum QueueLimit {
     /// Queued bytes plus the new packet may not exceed this.
