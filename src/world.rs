@@ -353,7 +353,8 @@ impl World {
             .insert(name.to_owned(), ip);
     }
 
-    /// Gives a peer its first interface; returns the address it binds.
+    /// Gives a peer its first interface (also the host address of its tasks, see
+    /// [`SimRuntime::spawn_on`]); returns the address it binds.
     fn attach(&self, spec: &PeerSpec) -> BindAddress {
         let (ip, nat) = self.new_interface(
             &spec.name,
@@ -362,6 +363,7 @@ impl World {
             spec.uplink.clone(),
             spec.downlink.clone(),
         );
+        self.runtime.set_host_address(&spec.name, ip);
         let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
         let attachment = Attachment {
             interfaces: 1,
@@ -618,7 +620,7 @@ impl World {
     }
 
     /// Moves `peer` to a new network: the old interface disappears, the next bind (an ICE
-    /// restart) lands on the new address.
+    /// restart) lands on the new address, the peer's own or its tasks' wildcard one.
     fn change_address(
         &self,
         peer: &str,
@@ -640,6 +642,7 @@ impl World {
         let (ip, nat_ip) = self.new_interface(peer, &label, nat, uplink, downlink);
         self.runtime
             .with_network(|network| network.remove_interface(old_ip));
+        self.runtime.set_host_address(peer, ip);
         let mut attachments = self.attachments.lock().expect("attachments poisoned");
         let attachment = attachments.get_mut(peer).expect("every peer is attached");
         attachment.interfaces = interfaces;

@@ -13,13 +13,18 @@
 //! * When nothing is runnable or scheduled, only a waker woken from another thread (wakers
 //!   are `Send`) can still move the run: it waits for one ([`Parking`]) before it reports a
 //!   deadlock — briefly in [`SimRuntime::run_until`], up to the watchdog in `block_on`.
-//! * [`SimRuntime::wrap_udp_socket`] keeps the real socket only to hold its 127.x address;
-//!   datagrams go through [`Network`] and never through the kernel.
+//! * [`SimRuntime::spawn_on`] runs a future as a simulated host, and what it spawns inherits
+//!   the host ([`host`]): an app's wildcard bind lands on that host's simulated address.
+//! * [`SimRuntime::wrap_udp_socket`] keeps a real socket only to hold a 127.x address;
+//!   datagrams go through [`Network`] and never through the kernel. webrtc-rs's mDNS socket
+//!   becomes an inert stand-in ([`mdns`]).
 //! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
 //!   clock (see [`wall`]).
 
 mod clock;
 pub mod entropy;
+mod host;
+mod mdns;
 mod socket;
 mod wall;
 
@@ -39,6 +44,8 @@ use webrtc::runtime::{AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpS
 
 use crate::net::{Datagram, Network};
 use clock::Clock;
+use host::OnHost;
+use mdns::InertMdnsSocket;
 use socket::Inbox;
 pub use socket::SimUdpSocket;
 use wall::Wall;
@@ -161,6 +168,8 @@ pub(crate) struct State {
     bound: Vec<SocketAddr>,
     /// Names the simulated DNS resolves (`stun.netsim` → its address).
     names: BTreeMap<String, IpAddr>,
+    /// Each host's current interface address, where its wildcard binds land.
+    hosts: BTreeMap<String, IpAddr>,
 }
 
 impl SimRuntime {
@@ -189,6 +198,7 @@ impl SimRuntime {
                     arrived: VecDeque::new(),
                     bound: Vec::new(),
                     names: BTreeMap::new(),
+                    hosts: BTreeMap::new(),
                 }),
                 ready: Mutex::new(VecDeque::new()),
                 parking: Arc::default(),
@@ -217,6 +227,25 @@ impl SimRuntime {
     /// Makes `name` resolve to `ip` in [`Runtime::resolve_host`].
     pub fn add_name(&self, name: &str, ip: IpAddr) {
         self.state().names.insert(name.to_owned(), ip);
+    }
+
+    /// Makes `ip` the interface address of `host`: where the sockets its tasks bind on the
+    /// wildcard land from now on. The world calls it again when the host moves.
+    pub fn set_host_address(&self, host: &str, ip: IpAddr) {
+        self.state().hosts.insert(host.to_owned(), ip);
+    }
+
+    /// Runs `future` as the simulated host `host`, as [`Runtime::spawn`] does; every task
+    /// spawned from inside it runs as `host` too.
+    pub fn spawn_on(
+        &self,
+        host: &str,
+        future: impl Future<Output = ()> + Send + 'static,
+    ) -> Box<dyn JoinHandle> {
+        self.spawn_task(OnHost {
+            host: host.into(),
+            future: Box::pin(future),
+        })
     }
 
     /// Every address a socket of this runtime was bound to.
@@ -388,6 +417,35 @@ impl SimRuntime {
 }
 
 impl State {
+    /// Binds, in place of a socket at `foreign` (the wildcard, or an interface of the real
+    /// machine: where webrtc-rs binds `0.0.0.0:0`), a real socket on the current host's
+    /// simulated address, on `foreign`'s port if it is free there and on any port otherwise.
+    /// The task binding it must run on a host ([`SimRuntime::spawn_on`]).
+    fn rebind_on_current_host(&self, foreign: SocketAddr) -> io::Result<(std::net::UdpSocket, SocketAddr)> {
+        let refuse = |why: String| {
+            Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("{foreign} is not a simulated interface, and {why}"),
+            ))
+        };
+        let Some(host) = host::current() else {
+            return refuse("the task binding it runs on no simulated host".to_owned());
+        };
+        let Some(ip) = self.hosts.get(&*host).copied() else {
+            return refuse(format!("its host `{host}` has no address"));
+        };
+        if !self.network.has_interface(ip) {
+            return refuse(format!(
+                "its host `{host}`'s address {ip} is no simulated interface"
+            ));
+        }
+        let socket = std::net::UdpSocket::bind((ip, foreign.port()))
+            .or_else(|_| std::net::UdpSocket::bind((ip, 0)))?;
+        socket.set_nonblocking(true)?;
+        let local = socket.local_addr()?;
+        Ok((socket, local))
+    }
+
     /// The wall-clock mode's delivery: moves the network to `now` and queues everything
     /// that arrived on its sockets at once (tokio's scheduling is not reproducible anyway);
     /// returns the wakers of the tasks waiting on them.
@@ -607,39 +665,31 @@ impl AsyncInterval for SimInterval {
 }
 
 impl Runtime for SimRuntime {
+    /// Spawned from a task that runs on a host, the new task runs on it too.
     fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
-        if let Some(wall) = &self.shared.wall {
-            return wall.spawn(future);
+        match host::current() {
+            Some(host) => self.spawn_task(OnHost { host, future }),
+            None => self.spawn_task(future),
         }
-        let shared = Arc::downgrade(&self.shared);
-        let schedule = move |runnable: Runnable| {
-            if let Some(shared) = shared.upgrade() {
-                shared
-                    .ready
-                    .lock()
-                    .expect("run queue poisoned")
-                    .push_back(runnable);
-                shared.parking.notify();
-            }
-        };
-        let (runnable, task) = async_task::spawn(future, schedule);
-        runnable.schedule();
-        Box::new(SimJoinHandle(Mutex::new(Some(task))))
     }
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
         let local = socket.local_addr()?;
+        if mdns::is_mdns(local) {
+            return Ok(Arc::new(InertMdnsSocket::new(local)));
+        }
+        let mut state = self.state();
+        let (socket, local) = if state.network.has_interface(local.ip()) {
+            (socket, local)
+        } else {
+            // Closed first, so its port is free to ask for on the simulated address.
+            drop(socket);
+            state.rebind_on_current_host(local)?
+        };
         if !local.ip().is_loopback() || !local.is_ipv4() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
                 format!("the simulation only binds 127.0.0.0/8 addresses, not {local}"),
-            ));
-        }
-        let mut state = self.state();
-        if !state.network.has_interface(local.ip()) {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
-                format!("no simulated interface has address {}", local.ip()),
             ));
         }
         state.sockets.insert(local, Inbox::new(socket));
@@ -723,6 +773,27 @@ impl Runtime for SimRuntime {
 }
 
 impl SimRuntime {
+    /// Puts `future` on the run queue (or, in the wall-clock mode, on tokio).
+    fn spawn_task(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn JoinHandle> {
+        if let Some(wall) = &self.shared.wall {
+            return wall.spawn(Box::pin(future));
+        }
+        let shared = Arc::downgrade(&self.shared);
+        let schedule = move |runnable: Runnable| {
+            if let Some(shared) = shared.upgrade() {
+                shared
+                    .ready
+                    .lock()
+                    .expect("run queue poisoned")
+                    .push_back(runnable);
+                shared.parking.notify();
+            }
+        };
+        let (runnable, task) = async_task::spawn(future, schedule);
+        runnable.schedule();
+        Box::new(SimJoinHandle(Mutex::new(Some(task))))
+    }
+
     /// Resolves `host:port` through the simulated DNS; IP literals resolve to themselves.
     fn resolve(&self, host: &str) -> io::Result<Vec<SocketAddr>> {
         if let Ok(addr) = host.parse::<SocketAddr>() {

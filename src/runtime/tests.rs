@@ -353,3 +353,95 @@ fn a_run_takes_a_wake_from_another_thread_that_comes_within_its_grace() {
     thread.join().unwrap();
     assert_eq!(received, Ok(Ok(7)));
 }
+
+/// A runtime over one host, alice, at 127.`block`.0.1 (and 127.`block`.0.2, where she moves).
+fn alice_on(block: u8) -> (SimRuntime, IpAddr, IpAddr) {
+    let (first, second) = (
+        IpAddr::V4(Ipv4Addr::new(127, block, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(127, block, 0, 2)),
+    );
+    let mut network = Network::new(LinkConfig::default(), 1);
+    for ip in [first, second] {
+        network.add_interface("alice", ip, LinkConfig::default(), LinkConfig::default());
+    }
+    let rt = SimRuntime::new(network);
+    rt.set_host_address("alice", first);
+    (rt, first, second)
+}
+
+/// What `wrap_udp_socket` made of a wildcard socket bound in a task that the task spawned on
+/// `host` spawned in turn (as webrtc-rs's `build()` spawns its driver).
+fn wildcard_bind_in_a_task_of(rt: &SimRuntime, host: &str) -> std::io::Result<SocketAddr> {
+    let (slot, spawner) = (Arc::new(Mutex::new(None)), rt.clone());
+    let result = slot.clone();
+    rt.spawn_on(host, async move {
+        let binder = spawner.clone();
+        spawner.spawn(Box::pin(async move {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            let wrapped = binder.wrap_udp_socket(socket).and_then(|s| s.local_addr());
+            *result.lock().unwrap() = Some(wrapped);
+        }));
+    });
+    rt.run_until(rt.sleep(ms(1)), Duration::MAX).unwrap();
+    slot.lock().unwrap().take().expect("the inner task ran")
+}
+
+#[test]
+fn a_wildcard_bind_in_a_hosts_task_gets_the_hosts_current_address() {
+    let (rt, first, second) = alice_on(80);
+    assert_eq!(wildcard_bind_in_a_task_of(&rt, "alice").unwrap().ip(), first);
+
+    rt.set_host_address("alice", second);
+    assert_eq!(
+        wildcard_bind_in_a_task_of(&rt, "alice").unwrap().ip(),
+        second,
+        "a moved host binds on its new address"
+    );
+    assert!(rt.bound_addresses().iter().all(|addr| addr.ip().is_loopback()));
+}
+
+#[test]
+fn a_wildcard_bind_outside_any_host_is_refused_saying_why() {
+    let (rt, _, _) = alice_on(81);
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let local = socket.local_addr().unwrap();
+    let error = rt.wrap_udp_socket(socket).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrNotAvailable);
+    let message = error.to_string();
+    assert!(
+        message.contains(&local.to_string()) && message.contains("no simulated host"),
+        "names the address and why: {message}"
+    );
+}
+
+#[test]
+fn the_mdns_socket_is_accepted_and_inert() {
+    let (rt, _, _) = alice_on(82);
+    let socket = rtc::mdns::MulticastSocket::new()
+        .into_std()
+        .expect("the sandbox lets a socket join 224.0.0.251");
+    let mdns = rt.wrap_udp_socket(socket).expect("the mDNS socket is accepted");
+
+    let query = b"a query for some-name.local";
+    let sent = rt
+        .run_until(
+            mdns.send_to(query, "224.0.0.251:5353".parse().unwrap()),
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(sent.unwrap(), query.len(), "sending looks like it worked");
+    let counters = rt.with_network(|network| network.counters());
+    assert_eq!(counters.sent, 0, "nothing enters the network");
+    assert!(counters.balanced());
+
+    let (received, reader) = (Arc::new(Mutex::new(None)), mdns.clone());
+    let slot = received.clone();
+    rt.spawn(Box::pin(async move {
+        let mut buf = [0u8; 64];
+        *slot.lock().unwrap() = Some(reader.recv_from(&mut buf).await.map(|(len, _)| len));
+    }));
+    rt.run_until(rt.sleep(Duration::from_secs(10)), Duration::MAX)
+        .unwrap();
+    assert!(received.lock().unwrap().is_none(), "it never receives");
+    assert!(!rt.kernel_received_anything());
+}
