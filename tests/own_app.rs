@@ -1,5 +1,6 @@
-//! A plain webrtc-rs app, written as if for production — wildcard bind, webrtc-rs's defaults
-//! (mDNS `QueryOnly`, its own certificate) — runs unchanged as two simulated hosts.
+//! A plain webrtc-rs app, written as if for production — webrtc-rs's defaults (mDNS
+//! `QueryOnly`, its own certificate), bound where its configuration says — runs unchanged
+//! as two simulated hosts.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
@@ -64,17 +65,19 @@ struct Connected {
     _connection: Box<dyn PeerConnection>,
 }
 
-/// A connection as a plain app builds it: on a wildcard address, with webrtc-rs's defaults.
-fn plain_builder(runtime: Arc<dyn Runtime>) -> PeerConnectionBuilder<&'static str> {
+/// A connection as a plain app builds it: on the address its configuration gives (`bind`),
+/// with webrtc-rs's defaults.
+fn plain_builder(runtime: Arc<dyn Runtime>, bind: String) -> PeerConnectionBuilder<String> {
     PeerConnectionBuilder::new()
         .with_runtime(runtime)
-        .with_udp_addrs(vec!["0.0.0.0:0"])
+        .with_udp_addrs(vec![bind])
 }
 
-/// Builds a connection on `runtime` the way a plain app does, offers (or answers), trickles
-/// candidates, and returns once it is connected.
+/// Builds a connection on `runtime` bound to `bind` the way a plain app does, offers (or
+/// answers), trickles candidates, and returns once it is connected.
 async fn call(
     runtime: Arc<dyn Runtime>,
+    bind: String,
     offerer: bool,
     outgoing: mpsc::UnboundedSender<Signal>,
     mut incoming: mpsc::UnboundedReceiver<Signal>,
@@ -86,7 +89,7 @@ async fn call(
         host_candidates: host_candidates.clone(),
         connected: Mutex::new(Some(connected_tx)),
     });
-    let connection = plain_builder(runtime)
+    let connection = plain_builder(runtime, bind)
         .with_handler(handler)
         .build()
         .await
@@ -155,6 +158,9 @@ fn alice_and_bob(block: u8) -> (SimRuntime, IpAddr, IpAddr) {
     (rt, alice, bob)
 }
 
+/// What a plain app binds when its configuration names no interface.
+const WILDCARD: &str = "0.0.0.0:0";
+
 #[test]
 fn a_plain_app_builds_on_a_host_and_is_refused_outside_any() {
     let (rt, alice, _) = alice_and_bob(91);
@@ -163,7 +169,7 @@ fn a_plain_app_builds_on_a_host_and_is_refused_outside_any() {
     let (done, built) = oneshot::channel();
     let on_alice = runtime.clone();
     rt.spawn_on("alice", async move {
-        let built = plain_builder(on_alice)
+        let built = plain_builder(on_alice, WILDCARD.to_owned())
             .with_handler(Arc::new(Quiet))
             .build()
             .await
@@ -183,7 +189,9 @@ fn a_plain_app_builds_on_a_host_and_is_refused_outside_any() {
 
     let outside = rt
         .run_until(
-            plain_builder(runtime).with_handler(Arc::new(Quiet)).build(),
+            plain_builder(runtime, WILDCARD.to_owned())
+                .with_handler(Arc::new(Quiet))
+                .build(),
             Duration::from_secs(1),
         )
         .unwrap();
@@ -192,14 +200,9 @@ fn a_plain_app_builds_on_a_host_and_is_refused_outside_any() {
     rt.shut_down();
 }
 
-/// Ignored until webrtc-rs keys its sockets by the address the runtime's socket reports:
-/// `bind_transports` (webrtc-0.21.1 src/peer_connection/driver.rs:662) reads the std socket's
-/// `local_addr()` *before* `wrap_udp_socket`, so the host candidates carry the real machine's
-/// interface (or `0.0.0.0`), which the simulated network cannot reach. Reading it from the
-/// wrapped socket instead (as the mDNS socket's entry already is, driver.rs:752) makes this
-/// pass: connected at 450 and 500 ms.
+/// Two hosts bound on the addresses the simulation gives them (as a real app binds what its
+/// configuration names) connect over them.
 #[test]
-#[ignore = "webrtc-rs 0.21.1 takes host candidates from the std socket, before wrap_udp_socket"]
 fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
     let (rt, alice, bob) = alice_and_bob(90);
 
@@ -212,8 +215,9 @@ fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
     ] {
         let (done, end) = oneshot::channel();
         let (runtime, clock) = (Arc::new(rt.clone()) as Arc<dyn Runtime>, rt.clone());
+        let bind = format!("{}:5000", if offerer { alice } else { bob });
         rt.spawn_on(host, async move {
-            let connected = call(runtime, offerer, outgoing, incoming).await;
+            let connected = call(runtime, bind, offerer, outgoing, incoming).await;
             let _ = done.send((connected, clock.elapsed()));
         });
         ends.push(end);
@@ -239,5 +243,49 @@ fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
         );
     }
     assert!(!rt.kernel_received_anything());
+    rt.shut_down();
+}
+
+/// A finding pinned, so that a fix upstream shows up here: webrtc-rs 0.21.1 keys a socket by
+/// the std socket's `local_addr()` before `wrap_udp_socket` (`bind_transports`,
+/// src/peer_connection/driver.rs:662), and host candidates come from those keys. So a wildcard
+/// bind gathers the machine's real interfaces (or `0.0.0.0`), which the simulated network
+/// cannot reach, although the runtime holds the socket on the host's simulated address.
+/// Keying by the wrapped socket's address, as its mDNS entry already is (driver.rs:752),
+/// would make wildcard binds work unchanged.
+#[test]
+fn a_wildcard_bind_gathers_the_machines_real_interfaces_in_webrtc_rs_0_21() {
+    let (rt, alice, _) = alice_and_bob(92);
+    let runtime: Arc<dyn Runtime> = Arc::new(rt.clone());
+    let (done, gathered) = oneshot::channel();
+    let clock = rt.clone();
+    rt.spawn_on("alice", async move {
+        let host_candidates = Arc::new(Mutex::new(Vec::new()));
+        let (signals, _unread) = mpsc::unbounded();
+        let handler = Arc::new(Handler {
+            signals,
+            host_candidates: host_candidates.clone(),
+            connected: Mutex::new(None),
+        });
+        let connection = plain_builder(runtime.clone(), WILDCARD.to_owned())
+            .with_handler(handler)
+            .build()
+            .await
+            .expect("the connection builds");
+        connection.create_data_channel("chat", None).await.unwrap();
+        let offer = connection.create_offer(None).await.unwrap();
+        connection.set_local_description(offer).await.unwrap();
+        runtime.sleep(Duration::from_secs(1)).await;
+        let _ = done.send((host_candidates.lock().unwrap().clone(), clock.elapsed()));
+        drop(connection);
+    });
+    let (candidates, _) = rt.run_until(gathered, Duration::from_secs(5)).unwrap().unwrap();
+    assert!(!candidates.is_empty(), "host candidates are gathered");
+    assert!(
+        candidates
+            .iter()
+            .all(|candidate| !candidate.starts_with(&format!("{alice}:"))),
+        "no host candidate is on alice's simulated address {alice}: {candidates:?}"
+    );
     rt.shut_down();
 }
