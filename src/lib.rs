@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`scenario`] | who calls whom over what network, for how long (built in code or from a file) |
 //! | [`world`] | builds hosts, links, relay and peers from a scenario, plays the call |
+//! | [`sim`] | a world built in code whose peers are your own webrtc-rs apps, each handed a context |
 //! | [`runtime`] | webrtc-rs's `Runtime` on one thread and one virtual clock, sockets on the sim network |
 //! | [`net`] | the network model: links (delay, jitter, loss, rate, queue) and routing; no async, no clock |
 //! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts |
@@ -37,6 +38,7 @@ pub mod report;
 pub mod runtime;
 pub mod scenario;
 pub mod signaling;
+pub mod sim;
 pub mod timeline;
 pub mod trace;
 pub mod world;

@@ -57,6 +57,9 @@ struct RelayState {
     last_delivery: BTreeMap<String, Duration>,
     /// Messages on their way to each peer, in order: `(when it is delivered, sender, message)`.
     in_transit: BTreeMap<String, VecDeque<(Duration, String, Vec<u8>)>>,
+    /// Messages the caller sent into a session nobody had joined yet, by token: the callee
+    /// gets them when it joins, as a room server keeps them for whoever comes.
+    unjoined: BTreeMap<String, Vec<Vec<u8>>>,
     /// Messages waiting for a cut relay to be restored.
     held: Vec<(String, String, Vec<u8>)>,
     log: Vec<Forwarded>,
@@ -76,6 +79,7 @@ impl Relay {
                 mailboxes: BTreeMap::new(),
                 last_delivery: BTreeMap::new(),
                 in_transit: BTreeMap::new(),
+                unjoined: BTreeMap::new(),
                 held: Vec::new(),
                 log: Vec::new(),
             })),
@@ -109,7 +113,7 @@ impl Relay {
         token
     }
 
-    /// The callee joins the session `token` names.
+    /// The callee joins the session `token` names, and gets what the caller sent before.
     pub fn join(&self, token: &str, callee: &str) -> Result<(), SignalingError> {
         let result = {
             let mut state = self.lock();
@@ -118,6 +122,10 @@ impl Relay {
                 Some(members) if members.len() >= 2 => Err(SignalingError::SessionFull(token.to_owned())),
                 Some(members) => {
                     members.push(callee.to_owned());
+                    let caller = members[0].clone();
+                    for message in state.unjoined.remove(token).unwrap_or_default() {
+                        self.pass(&mut state, caller.clone(), callee.to_owned(), message);
+                    }
                     Ok(())
                 }
             }
@@ -129,21 +137,30 @@ impl Relay {
         result
     }
 
-    /// Forwards `message` from `from` to the other member of its session.
+    /// Forwards `message` from `from` to the other member of its session, or keeps it for
+    /// the callee until it joins.
     pub fn send(&self, from: &str, message: Vec<u8>) -> Result<(), SignalingError> {
         let mut state = self.lock();
-        let to = state
+        let (token, to) = state
             .sessions
-            .values()
-            .find(|members| members.len() == 2 && members.iter().any(|m| m == from))
-            .and_then(|members| members.iter().find(|m| *m != from).cloned())
+            .iter()
+            .find(|(_, members)| members.iter().any(|m| m == from))
+            .map(|(token, members)| (token.clone(), members.iter().find(|m| *m != from).cloned()))
             .ok_or_else(|| SignalingError::NotInSession(from.to_owned()))?;
-        if state.cut {
-            state.held.push((from.to_owned(), to, message));
-            return Ok(());
+        match to {
+            Some(to) => self.pass(&mut state, from.to_owned(), to, message),
+            None => state.unjoined.entry(token).or_default().push(message),
         }
-        self.forward(&mut state, from.to_owned(), to, message);
         Ok(())
+    }
+
+    /// Forwards `message`, or holds it while the relay is cut.
+    fn pass(&self, state: &mut RelayState, from: String, to: String, message: Vec<u8>) {
+        if state.cut {
+            state.held.push((from, to, message));
+        } else {
+            self.forward(state, from, to, message);
+        }
     }
 
     /// What the relay has delivered so far, in order.

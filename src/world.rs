@@ -2,6 +2,7 @@
 //! plays the call and its timeline on the virtual clock, and hands back the trace.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -160,13 +161,57 @@ struct Attachment {
     bind: BindAddress,
 }
 
+/// What an operating system tells an app about its network (Android's ConnectivityManager,
+/// iOS's NWPathMonitor), so that the app's own reaction to a handoff is what gets tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkChange {
+    /// The interface with this address is gone (the phone left the Wi-Fi).
+    AddressGone(IpAddr),
+    /// A new interface is up with this address.
+    AddressUp(IpAddr),
+    /// The interface's link is down (no signal); its address stays.
+    LinkDown,
+    /// The link is back.
+    LinkUp,
+}
+
+/// What the timeline asks of a peer's app (`restart_ice`, `set_ice_servers`, `close`) and
+/// what its operating system tells it: the built-in app carries it out itself, a user's app
+/// receives it (see [`crate::sim`]).
+#[async_trait::async_trait]
+pub(crate) trait AppControl: Send + Sync {
+    async fn restart_ice(&self);
+    async fn set_ice_servers(&self, servers: Vec<webrtc::peer_connection::RTCIceServer>);
+    async fn close(&self);
+    fn network_changed(&self, change: NetworkChange);
+}
+
+/// The built-in app acts on the timeline, and ignores the operating system: its policies
+/// follow ICE's states instead.
+#[async_trait::async_trait]
+impl AppControl for Peer {
+    async fn restart_ice(&self) {
+        Peer::restart_ice(self, "timeline").await;
+    }
+
+    async fn set_ice_servers(&self, servers: Vec<webrtc::peer_connection::RTCIceServer>) {
+        Peer::set_ice_servers(self, servers).await;
+    }
+
+    async fn close(&self) {
+        Peer::close(self).await;
+    }
+
+    fn network_changed(&self, _change: NetworkChange) {}
+}
+
 /// One running world.
-struct World {
+pub(crate) struct World {
     block: AddressBlock,
-    runtime: SimRuntime,
-    recorder: Recorder,
-    relay: Relay,
-    book: Arc<AddressBook>,
+    pub(crate) runtime: SimRuntime,
+    pub(crate) recorder: Recorder,
+    pub(crate) relay: Relay,
+    pub(crate) book: Arc<AddressBook>,
     attachments: Mutex<BTreeMap<String, Attachment>>,
     /// Networks used so far, so every move gets a fresh one.
     networks: Mutex<u8>,
@@ -188,41 +233,7 @@ pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
 fn run_on(scenario: &Scenario, network: Network) -> Result<Run, RunError> {
     let started = Instant::now();
     let [caller, callee] = call_parties(scenario)?;
-    let block = AddressBlock::reserve().map_err(|source| RunError::NoAddresses {
-        scenario: scenario.name.clone(),
-        source,
-    })?;
-    let runtime = if scenario.realtime {
-        SimRuntime::realtime(network).map_err(|error| RunError::Setup {
-            scenario: scenario.name.clone(),
-            message: format!("cannot start tokio for the wall-clock mode: {error}"),
-        })?
-    } else {
-        SimRuntime::new(network)
-    };
-    let recorder = Recorder::default();
-    let relay = Relay::new(
-        runtime.clone(),
-        recorder.clone(),
-        scenario.signaling_delay,
-        sub_seed(scenario.seed, 2),
-    );
-    let world = Arc::new(World {
-        block,
-        runtime: runtime.clone(),
-        recorder: recorder.clone(),
-        relay,
-        book: Arc::new(AddressBook::default()),
-        attachments: Mutex::new(BTreeMap::new()),
-        networks: Mutex::new(0),
-        servers: Mutex::new(BTreeMap::new()),
-    });
-    world
-        .start_servers(&scenario.servers)
-        .map_err(|message| RunError::Setup {
-            scenario: scenario.name.clone(),
-            message,
-        })?;
+    let world = World::start(scenario, network)?;
     let setups: Vec<PeerSetup> = [(caller, callee), (callee, caller)]
         .into_iter()
         .enumerate()
@@ -235,48 +246,21 @@ fn run_on(scenario: &Scenario, network: Network) -> Result<Run, RunError> {
                 ..spec.media.clone()
             },
             policy: spec.policy,
-            address: world.attach(spec),
+            address: world.attach(
+                &spec.name,
+                spec.nat.clone(),
+                spec.uplink.clone(),
+                spec.downlink.clone(),
+            ),
             ice_servers: ice_servers(&spec.ice_servers),
             relay_only: spec.relay_only,
             seed: sub_seed(scenario.seed, 100 + index as u64),
         })
         .collect();
-
     let call = world
         .clone()
         .play(setups, scenario.timeline.clone(), scenario.duration);
-    let limits = Limits {
-        virtual_time: scenario.duration + DRAIN + CLOSING_GRACE,
-        wall_time: Some(scenario.watchdog),
-    };
-    let outcome = runtime.run_until(call, limits);
-    runtime.shut_down();
-    let kernel_received_anything = match outcome {
-        Ok(Ok(kernel_received_anything)) => kernel_received_anything,
-        Ok(Err(message)) => {
-            return Err(RunError::Setup {
-                scenario: scenario.name.clone(),
-                message,
-            });
-        }
-        Err(stuck) => {
-            return Err(RunError::Stuck {
-                scenario: scenario.name.clone(),
-                seed: scenario.seed,
-                stuck,
-            });
-        }
-    };
-    world.record_network_evidence();
-    let trace = recorder.take_events();
-    Ok(Run {
-        metrics: Metrics::from_trace(&trace, scenario.duration),
-        trace,
-        counters: runtime.with_network(|network| network.counters()),
-        bound_addresses: runtime.bound_addresses(),
-        kernel_received_anything,
-        wall_time: started.elapsed(),
-    })
+    world.finish(scenario, call, scenario.duration + DRAIN + CLOSING_GRACE, started)
 }
 
 /// The caller and the callee, or why the scenario is not a call.
@@ -311,6 +295,90 @@ fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
 }
 
 impl World {
+    /// Builds the world of `scenario` on `network`, its servers started and no peer yet:
+    /// its address block, runtime, trace recorder and signaling relay.
+    pub(crate) fn start(scenario: &Scenario, network: Network) -> Result<Arc<World>, RunError> {
+        let block = AddressBlock::reserve().map_err(|source| RunError::NoAddresses {
+            scenario: scenario.name.clone(),
+            source,
+        })?;
+        let runtime = if scenario.realtime {
+            SimRuntime::realtime(network).map_err(|error| RunError::Setup {
+                scenario: scenario.name.clone(),
+                message: format!("cannot start tokio for the wall-clock mode: {error}"),
+            })?
+        } else {
+            SimRuntime::new(network)
+        };
+        let recorder = Recorder::default();
+        let relay = Relay::new(
+            runtime.clone(),
+            recorder.clone(),
+            scenario.signaling_delay,
+            sub_seed(scenario.seed, 2),
+        );
+        let world = Arc::new(World {
+            block,
+            runtime,
+            recorder,
+            relay,
+            book: Arc::new(AddressBook::default()),
+            attachments: Mutex::new(BTreeMap::new()),
+            networks: Mutex::new(0),
+            servers: Mutex::new(BTreeMap::new()),
+        });
+        world
+            .start_servers(&scenario.servers)
+            .map_err(|message| RunError::Setup {
+                scenario: scenario.name.clone(),
+                message,
+            })?;
+        Ok(world)
+    }
+
+    /// Drives `call` (which returns whether the kernel received any datagram) to its end
+    /// within `virtual_time`, then shuts the world down and hands back what it recorded.
+    pub(crate) fn finish(
+        &self,
+        scenario: &Scenario,
+        call: impl Future<Output = Result<bool, String>>,
+        virtual_time: Duration,
+        started: Instant,
+    ) -> Result<Run, RunError> {
+        let limits = Limits {
+            virtual_time,
+            wall_time: Some(scenario.watchdog),
+        };
+        let outcome = self.runtime.run_until(call, limits);
+        self.runtime.shut_down();
+        let kernel_received_anything = match outcome {
+            Ok(Ok(kernel_received_anything)) => kernel_received_anything,
+            Ok(Err(message)) => {
+                return Err(RunError::Setup {
+                    scenario: scenario.name.clone(),
+                    message,
+                });
+            }
+            Err(stuck) => {
+                return Err(RunError::Stuck {
+                    scenario: scenario.name.clone(),
+                    seed: scenario.seed,
+                    stuck,
+                });
+            }
+        };
+        self.record_network_evidence();
+        let trace = self.recorder.take_events();
+        Ok(Run {
+            metrics: Metrics::from_trace(&trace, scenario.duration),
+            trace,
+            counters: self.runtime.with_network(|network| network.counters()),
+            bound_addresses: self.runtime.bound_addresses(),
+            kernel_received_anything,
+            wall_time: started.elapsed(),
+        })
+    }
+
     /// Puts the scenario's STUN and TURN servers on core hosts of their own and names them
     /// in the DNS: `stun.netsim`, `turn.netsim`, then the extra TURN servers by name.
     fn start_servers(&self, servers: &Servers) -> Result<(), String> {
@@ -355,15 +423,15 @@ impl World {
 
     /// Gives a peer its first interface (also the host address of its tasks, see
     /// [`SimRuntime::spawn_on`]); returns the address it binds.
-    fn attach(&self, spec: &PeerSpec) -> BindAddress {
-        let (ip, nat) = self.new_interface(
-            &spec.name,
-            &spec.name,
-            spec.nat.clone(),
-            spec.uplink.clone(),
-            spec.downlink.clone(),
-        );
-        self.runtime.set_host_address(&spec.name, ip);
+    pub(crate) fn attach(
+        &self,
+        peer: &str,
+        nat: Option<crate::net::NatConfig>,
+        uplink: LinkConfig,
+        downlink: LinkConfig,
+    ) -> BindAddress {
+        let (ip, nat) = self.new_interface(peer, peer, nat, uplink, downlink);
+        self.runtime.set_host_address(peer, ip);
         let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
         let attachment = Attachment {
             interfaces: 1,
@@ -374,7 +442,7 @@ impl World {
         self.attachments
             .lock()
             .expect("attachments poisoned")
-            .insert(spec.name.clone(), attachment);
+            .insert(peer.to_owned(), attachment);
         bind
     }
 
@@ -432,7 +500,7 @@ impl World {
         timeline: Vec<TimedAction>,
         duration: Duration,
     ) -> Result<bool, String> {
-        let mut peers = BTreeMap::new();
+        let mut peers: BTreeMap<String, Arc<Peer>> = BTreeMap::new();
         let mut order = Vec::new();
         for setup in setups {
             let inbox = self.relay.connect(&setup.name).map_err(|e| e.to_string())?;
@@ -458,26 +526,38 @@ impl World {
             .await
             .map_err(|e| format!("`{caller}` could not offer: {e}"))?;
 
-        let mut timeline = timeline;
+        let apps: BTreeMap<String, Arc<dyn AppControl>> = peers
+            .into_iter()
+            .map(|(name, peer)| (name, peer as Arc<dyn AppControl>))
+            .collect();
+        self.play_timeline(timeline, &apps).await;
+        self.runtime
+            .sleep((duration + DRAIN).saturating_sub(self.runtime.elapsed()))
+            .await;
+        let kernel_received_anything = self.runtime.kernel_received_anything();
+        for app in apps.values() {
+            app.close().await;
+        }
+        Ok(kernel_received_anything)
+    }
+
+    /// Carries out `timeline` at its times, in time order (entries at one time in order).
+    pub(crate) async fn play_timeline(
+        self: &Arc<Self>,
+        mut timeline: Vec<TimedAction>,
+        apps: &BTreeMap<String, Arc<dyn AppControl>>,
+    ) {
         timeline.sort_by_key(|timed| timed.at);
         for TimedAction { at, action } in timeline {
             self.runtime
                 .sleep(at.saturating_sub(self.runtime.elapsed()))
                 .await;
-            self.apply(&action, &peers).await;
+            self.apply(&action, apps).await;
         }
-        self.runtime
-            .sleep((duration + DRAIN).saturating_sub(self.runtime.elapsed()))
-            .await;
-        let kernel_received_anything = self.runtime.kernel_received_anything();
-        for peer in peers.values() {
-            peer.close().await;
-        }
-        Ok(kernel_received_anything)
     }
 
     /// Carries out one timeline action and records it.
-    async fn apply(self: &Arc<Self>, action: &Action, peers: &BTreeMap<String, Arc<Peer>>) {
+    async fn apply(self: &Arc<Self>, action: &Action, apps: &BTreeMap<String, Arc<dyn AppControl>>) {
         let detail = match action {
             Action::Link {
                 peer,
@@ -505,10 +585,17 @@ impl World {
             }
             Action::Outage { peer, duration } => {
                 self.set_link_up(peer, false);
+                let app = apps.get(peer).cloned();
+                if let Some(app) = &app {
+                    app.network_changed(NetworkChange::LinkDown);
+                }
                 let (world, peer_name, wait) = (self.clone(), peer.clone(), self.runtime.sleep(*duration));
                 self.runtime.spawn(Box::pin(async move {
                     wait.await;
                     world.set_link_up(&peer_name, true);
+                    if let Some(app) = app {
+                        app.network_changed(NetworkChange::LinkUp);
+                    }
                     world.record(What::Timeline {
                         action: "outage_end".to_owned(),
                         detail: format!("{peer_name}'s link is back"),
@@ -542,7 +629,17 @@ impl World {
                 }));
                 format!("the {server} server's link goes down for {duration:?}")
             }
-            Action::ChangeAddress { peer, nat, link } => self.change_address(peer, nat.clone(), link.clone()),
+            Action::ChangeAddress { peer, nat, link } => {
+                let (old_ip, detail) = (
+                    self.attachment_ip(peer),
+                    self.change_address(peer, nat.clone(), link.clone()),
+                );
+                if let Some(app) = apps.get(peer) {
+                    app.network_changed(NetworkChange::AddressGone(old_ip));
+                    app.network_changed(NetworkChange::AddressUp(self.attachment_ip(peer)));
+                }
+                detail
+            }
             Action::NatReset { peer } => self.with_nat(peer, |nat| nat.reset()),
             Action::Nat { peer, config } => self.with_nat(peer, |nat| nat.set_config(config.clone())),
             Action::Signaling(change) => {
@@ -554,17 +651,17 @@ impl World {
                 format!("signaling relay: {change:?}")
             }
             Action::SetIceServers { peer, servers } => {
-                peers[peer].set_ice_servers(ice_servers(servers)).await;
+                apps[peer].set_ice_servers(ice_servers(servers)).await;
                 let names: Vec<String> = servers.iter().map(IceServer::to_string).collect();
                 format!("{peer} sets ICE servers [{}]", names.join(", "))
             }
             Action::RestartIce { peer } => {
                 self.record_timeline(action, format!("{peer} restarts ICE"));
-                peers[peer].restart_ice("timeline").await;
+                apps[peer].restart_ice().await;
                 return;
             }
             Action::Close { peer } => {
-                peers[peer].close().await;
+                apps[peer].close().await;
                 format!("{peer} hangs up")
             }
         };
@@ -685,7 +782,7 @@ impl World {
 }
 
 /// The `RTCIceServer`s a peer is configured with.
-fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
+pub(crate) fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
     servers
         .iter()
         .map(|server| match server {

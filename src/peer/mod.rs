@@ -122,7 +122,7 @@ pub struct PeerSetup {
 /// flights, which on a rate-limited link shifts every later packet: a run would stop being
 /// reproducible from its seed. (Ed25519 would be fixed-length, but webrtc-rs 0.21's DTLS
 /// server accepts only ECDSA keys for its ECDHE_ECDSA suites.)
-fn certificate(name: &str, seed: u64) -> Result<RTCCertificate, webrtc::error::Error> {
+pub(crate) fn certificate(name: &str, seed: u64) -> Result<RTCCertificate, webrtc::error::Error> {
     let crypto = rtc::crypto::default_provider().map_err(other_error)?;
     let key = crypto
         .crypto()

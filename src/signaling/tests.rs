@@ -23,8 +23,8 @@ fn a_wrong_token_is_refused_with_a_clear_error() {
     assert_eq!(error, SignalingError::UnknownToken("not-the-token".into()));
     assert_eq!(error.to_string(), "no session has token `not-the-token`");
     assert_eq!(
-        relay.send("alice", b"offer".to_vec()),
-        Err(SignalingError::NotInSession("alice".into()))
+        relay.send("carol", b"offer".to_vec()),
+        Err(SignalingError::NotInSession("carol".into()))
     );
     relay.join(&token, "bob").expect("the right token is accepted");
     assert_eq!(
@@ -64,6 +64,32 @@ fn messages_arrive_unchanged_in_order_after_the_delay() {
     assert_eq!(
         relay.log().iter().map(|f| f.bytes).collect::<Vec<_>>(),
         [11, 3, 9]
+    );
+}
+
+#[test]
+fn what_the_caller_sends_before_the_callee_joins_reaches_it_after_joining() {
+    let (runtime, relay) = relay();
+    let mut bob = relay.connect("bob").unwrap();
+    let token = relay.create_session("alice");
+    relay.send("alice", b"offer".to_vec()).unwrap();
+    relay.send("alice", b"candidate".to_vec()).unwrap();
+    let join_at = Duration::from_secs(1);
+    let (clock, joiner, wait) = (runtime.clone(), relay.clone(), runtime.sleep(join_at));
+    let received = runtime
+        .run_until(
+            async move {
+                wait.await;
+                joiner.join(&token, "bob").unwrap();
+                let (first, second) = (bob.recv().await.unwrap(), bob.recv().await.unwrap());
+                (first, second, clock.elapsed())
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        received,
+        (b"offer".to_vec(), b"candidate".to_vec(), join_at + DELAY)
     );
 }
 

@@ -1,0 +1,537 @@
+//! Your own webrtc-rs app under test: a world built in code whose peers are the user's async
+//! apps, on the simulated network and the virtual clock.
+//!
+//! As in turmoil, the user's future *is* the host: [`Sim::peer`] takes a closure that gets
+//! the peer's [`Context`] and returns the app's future, which runs as that host. The app
+//! builds its own `PeerConnection` from what the context hands over — the runtime, the
+//! addresses to bind, the ICE servers, a signaling client on the relay — and learns what a
+//! real app learns from its operating system (an address gone, a link down) and what the
+//! timeline asks of it (`restart_ice`, `set_ice_servers`, `close`) as [`Command`]s.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use webrtc_netsim::sim::{Host, Sim};
+//!
+//! let mut sim = Sim::builder().seed(7).stun().build();
+//! sim.peer("alice", Host::new(), |ctx| async move { /* the app, on ctx */ drop(ctx) });
+//! sim.peer("bob", Host::new(), |ctx| async move { drop(ctx) });
+//! let run = sim.run_for(Duration::from_secs(10)).expect("the world runs");
+//! println!("{} events", run.trace.len());
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use rtc::peer_connection::certificate::RTCCertificate;
+use webrtc::peer_connection::{
+    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
+};
+use webrtc::runtime::{Receiver, Runtime};
+
+use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
+use crate::peer::BindAddress;
+use crate::runtime::entropy;
+use crate::scenario::{Credentials, IceServer, Scenario};
+use crate::signaling::{Relay, SignalingError};
+use crate::timeline::{Action, TimedAction};
+use crate::trace::{Recorder, What};
+pub use crate::world::NetworkChange;
+use crate::world::{AddressBook, AppControl, Run, RunError, World, ice_servers};
+
+/// Virtual time a world is given past its length to end, so a stuck app is reported, not
+/// waited on.
+const ENDING_GRACE: Duration = Duration::from_secs(1);
+
+/// A simulated world whose peers are apps: build it with [`Sim::builder`], add peers and a
+/// timeline, then [`Sim::run_for`].
+pub struct Sim {
+    scenario: Scenario,
+    peers: Vec<(String, Host, App)>,
+}
+
+/// A peer's app: given its context, the future that runs as its host.
+type App = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// The world's settings before any peer joins.
+pub struct SimBuilder {
+    scenario: Scenario,
+}
+
+impl SimBuilder {
+    /// Seeds every random choice of the world (default 1).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.scenario.seed = seed;
+        self
+    }
+
+    /// The core between the access networks: a link of its own in each direction.
+    pub fn core(mut self, link: LinkConfig) -> Self {
+        self.scenario.core = link;
+        self
+    }
+
+    /// How long the signaling relay takes to forward a message (default 20 ms).
+    pub fn signaling_delay(mut self, delay: Duration) -> Self {
+        self.scenario.signaling_delay = delay;
+        self
+    }
+
+    /// A STUN server in the core, `stun.netsim:3478`.
+    pub fn stun(mut self) -> Self {
+        self.scenario.servers.stun = true;
+        self
+    }
+
+    /// A TURN server in the core, `turn.netsim:3478`, accepting `user` with `password`.
+    pub fn turn(mut self, user: &str, password: &str) -> Self {
+        self.scenario.servers.turn = Some(Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        });
+        self
+    }
+
+    /// Stops a run that has not ended after this much wall-clock time (default 300 s).
+    pub fn watchdog(mut self, limit: Duration) -> Self {
+        self.scenario.watchdog = limit;
+        self
+    }
+
+    pub fn build(self) -> Sim {
+        Sim {
+            scenario: self.scenario,
+            peers: Vec::new(),
+        }
+    }
+}
+
+/// Where a peer sits in the network: its access link, the NAT in front of it, and the
+/// servers its app may gather through.
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    uplink: LinkConfig,
+    downlink: LinkConfig,
+    nat: Option<NatConfig>,
+    ice_servers: Vec<IceServer>,
+}
+
+impl Host {
+    /// A public address on an ideal access link, with no ICE servers.
+    pub fn new() -> Self {
+        Host::default()
+    }
+
+    /// The access link, both ways.
+    pub fn link(self, link: LinkConfig) -> Self {
+        Host {
+            uplink: link.clone(),
+            downlink: link,
+            ..self
+        }
+    }
+
+    /// The access link towards the core.
+    pub fn uplink(self, uplink: LinkConfig) -> Self {
+        Host { uplink, ..self }
+    }
+
+    /// The access link from the core.
+    pub fn downlink(self, downlink: LinkConfig) -> Self {
+        Host { downlink, ..self }
+    }
+
+    /// A NAT between the host and the core.
+    pub fn nat(self, nat: NatConfig) -> Self {
+        Host {
+            nat: Some(nat),
+            ..self
+        }
+    }
+
+    /// The world's servers the app is told about (see [`Context::ice_servers`]).
+    pub fn ice_servers(self, ice_servers: Vec<IceServer>) -> Self {
+        Host { ice_servers, ..self }
+    }
+}
+
+impl Sim {
+    pub fn builder() -> SimBuilder {
+        SimBuilder {
+            scenario: Scenario::new("sim"),
+        }
+    }
+
+    /// Adds the peer `name` at `host`, running the future `app` makes of its context.
+    pub fn peer<F, Fut>(&mut self, name: &str, host: Host, app: F) -> &mut Self
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let app: App = Box::new(move |context| Box::pin(app(context)));
+        self.peers.push((name.to_owned(), host, app));
+        self
+    }
+
+    /// Something the timeline does at `at`: to the network, or asked of an app.
+    pub fn at(&mut self, at: Duration, action: Action) -> &mut Self {
+        self.scenario.timeline.push(TimedAction { at, action });
+        self
+    }
+
+    /// Runs the world for `duration` of virtual time, on a thread of its own whose OS
+    /// randomness comes from the seed; the apps' tasks end with it.
+    pub fn run_for(self, duration: Duration) -> Result<Run, RunError> {
+        let Sim { mut scenario, peers } = self;
+        scenario.duration = duration;
+        check(&scenario, &peers)?;
+        let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
+        entropy::run_seeded(sub_seed(scenario.seed, 3), move || {
+            play(&scenario, network, peers)
+        })
+    }
+}
+
+/// Refuses a world whose peers or timeline do not add up.
+fn check(scenario: &Scenario, peers: &[(String, Host, App)]) -> Result<(), RunError> {
+    let invalid = |message: String| RunError::Invalid {
+        scenario: scenario.name.clone(),
+        message,
+    };
+    let mut names = BTreeSet::new();
+    for (name, ..) in peers {
+        if !names.insert(name.as_str()) {
+            return Err(invalid(format!("two peers are called `{name}`")));
+        }
+    }
+    for timed in &scenario.timeline {
+        if let Some(peer) = timed.action.peer()
+            && !names.contains(peer)
+        {
+            return Err(invalid(format!(
+                "the timeline names `{peer}`, who is not in the world"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn play(scenario: &Scenario, network: Network, peers: Vec<(String, Host, App)>) -> Result<Run, RunError> {
+    let started = Instant::now();
+    let world = World::start(scenario, network)?;
+    let mut apps: BTreeMap<String, Arc<dyn AppControl>> = BTreeMap::new();
+    for (name, host, app) in peers {
+        let bind = world.attach(&name, host.nat, host.uplink, host.downlink);
+        let (control, context) = Context::new(&world, &name, bind, &host.ice_servers, scenario.seed)
+            .map_err(|message| RunError::Setup {
+                scenario: scenario.name.clone(),
+                message,
+            })?;
+        let recorder = world.recorder.clone();
+        let (runtime, peer) = (world.runtime.clone(), name.clone());
+        world.runtime.spawn_on(&name, async move {
+            // A panicking app is the app's defect, not the world's: it goes in the trace.
+            if let Err(panic) = AssertUnwindSafe(app(context)).catch_unwind().await {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| text.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                recorder.record(
+                    runtime.elapsed(),
+                    What::Error {
+                        peer,
+                        message: format!("the app panicked: {message}"),
+                    },
+                );
+            }
+        });
+        apps.insert(name, Arc::new(control));
+    }
+    let (timeline, duration) = (scenario.timeline.clone(), scenario.duration);
+    let played = world.clone();
+    let call = async move {
+        played.play_timeline(timeline, &apps).await;
+        let runtime = &played.runtime;
+        runtime.sleep(duration.saturating_sub(runtime.elapsed())).await;
+        Ok(runtime.kernel_received_anything())
+    };
+    world.finish(scenario, call, duration + ENDING_GRACE, started)
+}
+
+/// What the timeline asks of an app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Call `restart_ice()` (and offer).
+    RestartIce,
+    /// Call `set_configuration()` with these ICE servers.
+    SetIceServers(Vec<RTCIceServer>),
+    /// Hang up.
+    Close,
+}
+
+/// The world's side of an app: it forwards the timeline's commands and the operating
+/// system's notifications to the app's context.
+struct AppHandle {
+    commands: UnboundedSender<Command>,
+    network: UnboundedSender<NetworkChange>,
+}
+
+#[async_trait::async_trait]
+impl AppControl for AppHandle {
+    async fn restart_ice(&self) {
+        let _ = self.commands.unbounded_send(Command::RestartIce);
+    }
+
+    async fn set_ice_servers(&self, servers: Vec<RTCIceServer>) {
+        let _ = self.commands.unbounded_send(Command::SetIceServers(servers));
+    }
+
+    async fn close(&self) {
+        let _ = self.commands.unbounded_send(Command::Close);
+    }
+
+    fn network_changed(&self, change: NetworkChange) {
+        let _ = self.network.unbounded_send(change);
+    }
+}
+
+/// What an app is handed: everything its own code needs to build its own `PeerConnection`
+/// inside the world, none of which says it is simulated. The four channels are fields, so
+/// that one `select!` can wait on all of them while its arms send.
+pub struct Context {
+    /// The app's connection to the signaling relay: sessions, and messages out.
+    pub signaling: Signaling,
+    /// The messages the relay brings from the other member of the session.
+    pub inbox: Inbox,
+    /// What the timeline asks of the app, in order.
+    pub commands: Commands,
+    /// What the operating system tells the app about its network, in order.
+    pub network: NetworkChanges,
+    name: String,
+    runtime: crate::runtime::SimRuntime,
+    bind: BindAddress,
+    ice_servers: Vec<RTCIceServer>,
+    certificate: RTCCertificate,
+    recorder: Recorder,
+    book: Arc<AddressBook>,
+}
+
+impl Context {
+    fn new(
+        world: &World,
+        name: &str,
+        bind: BindAddress,
+        servers: &[IceServer],
+        seed: u64,
+    ) -> Result<(AppHandle, Context), String> {
+        let inbox = world.relay.connect(name).map_err(|error| error.to_string())?;
+        let certificate = crate::peer::certificate(name, sub_seed(seed, 0xce27))
+            .map_err(|error| format!("a certificate for `{name}`: {error}"))?;
+        let (command_sender, commands) = unbounded();
+        let (network_sender, network) = unbounded();
+        let handle = AppHandle {
+            commands: command_sender,
+            network: network_sender,
+        };
+        let context = Context {
+            signaling: Signaling {
+                relay: world.relay.clone(),
+                name: name.to_owned(),
+            },
+            inbox: Inbox(inbox),
+            commands: Commands(commands),
+            network: NetworkChanges(network),
+            name: name.to_owned(),
+            runtime: world.runtime.clone(),
+            bind,
+            ice_servers: ice_servers(servers),
+            certificate,
+            recorder: world.recorder.clone(),
+            book: world.book.clone(),
+        };
+        Ok((handle, context))
+    }
+
+    /// The peer's name in the world.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The runtime to build the connection with (`PeerConnectionBuilder::with_runtime`);
+    /// its clock is the world's.
+    pub fn runtime(&self) -> Arc<dyn Runtime> {
+        Arc::new(self.runtime.clone())
+    }
+
+    /// The addresses to bind (`PeerConnectionBuilder::with_udp_addrs`). They follow the
+    /// host when it moves: webrtc-rs resolves them again at each ICE restart's rebind.
+    pub fn bind_addresses(&self) -> Vec<BindAddress> {
+        vec![self.bind.clone()]
+    }
+
+    /// The world's STUN and TURN servers the host may use, with their credentials.
+    pub fn ice_servers(&self) -> Vec<RTCIceServer> {
+        self.ice_servers.clone()
+    }
+
+    /// A DTLS certificate whose flights have the same size in every run of the same seed,
+    /// which keeps runs on rate-limited links reproducible (see [`crate::peer`]); webrtc-rs's
+    /// default one works too, at the cost of that.
+    pub fn certificate(&self) -> RTCCertificate {
+        self.certificate.clone()
+    }
+
+    /// Wraps the app's own event handler so that the connection's states and candidates
+    /// reach the world's trace, then the app's handler sees them as always.
+    pub fn observe(
+        &self,
+        handler: Arc<dyn PeerConnectionEventHandler>,
+    ) -> Arc<dyn PeerConnectionEventHandler> {
+        Arc::new(Observer {
+            peer: self.name.clone(),
+            runtime: self.runtime.clone(),
+            recorder: self.recorder.clone(),
+            book: self.book.clone(),
+            inner: handler,
+        })
+    }
+}
+
+/// An app's connection to the relay: a session made by the caller and joined with its
+/// token, carrying opaque messages in order (the timeline's signaling delay and cuts
+/// apply). Clones send as the same app.
+#[derive(Clone)]
+pub struct Signaling {
+    relay: Relay,
+    name: String,
+}
+
+impl Signaling {
+    /// Opens a session; the token is what the caller shares with the callee.
+    pub fn create_session(&self) -> String {
+        self.relay.create_session(&self.name)
+    }
+
+    /// Joins the session `token` names.
+    pub fn join(&self, token: &str) -> Result<(), SignalingError> {
+        self.relay.join(token, &self.name)
+    }
+
+    /// Sends `message` to the other member of the session.
+    pub fn send(&self, message: Vec<u8>) -> Result<(), SignalingError> {
+        self.relay.send(&self.name, message)
+    }
+}
+
+/// What the relay brings an app.
+pub struct Inbox(Receiver<Vec<u8>>);
+
+impl Inbox {
+    /// The next message from the other member; `None` once the world ends.
+    pub async fn recv(&mut self) -> Option<Vec<u8>> {
+        self.0.recv().await
+    }
+}
+
+/// The timeline's commands to an app.
+pub struct Commands(UnboundedReceiver<Command>);
+
+impl Commands {
+    /// The next command; `None` once the world ends.
+    pub async fn next(&mut self) -> Option<Command> {
+        futures::StreamExt::next(&mut self.0).await
+    }
+}
+
+/// The operating system's notifications to an app.
+pub struct NetworkChanges(UnboundedReceiver<NetworkChange>);
+
+impl NetworkChanges {
+    /// The next change; `None` once the world ends.
+    pub async fn next(&mut self) -> Option<NetworkChange> {
+        futures::StreamExt::next(&mut self.0).await
+    }
+}
+
+/// Records what the connection reports, then hands it to the app's handler.
+struct Observer {
+    peer: String,
+    runtime: crate::runtime::SimRuntime,
+    recorder: Recorder,
+    /// Names for addresses, so candidates read `host alice:5000` as the built-in app's do.
+    book: Arc<AddressBook>,
+    inner: Arc<dyn PeerConnectionEventHandler>,
+}
+
+impl Observer {
+    fn record(&self, what: What) {
+        self.recorder.record(self.runtime.elapsed(), what);
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Observer {
+    async fn on_negotiation_needed(&self) {
+        self.inner.on_negotiation_needed().await;
+    }
+
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let candidate = &event.candidate;
+        self.record(What::Candidate {
+            peer: self.peer.clone(),
+            candidate: format!(
+                "{} {}",
+                candidate.typ,
+                self.book.label_text(&candidate.address, candidate.port)
+            ),
+        });
+        self.inner.on_ice_candidate(event).await;
+    }
+
+    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
+        self.record(What::SignalingState {
+            peer: self.peer.clone(),
+            state: state.to_string(),
+        });
+        self.inner.on_signaling_state_change(state).await;
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        self.record(What::IceGatheringState {
+            peer: self.peer.clone(),
+            state: state.to_string(),
+        });
+        self.inner.on_ice_gathering_state_change(state).await;
+    }
+
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        self.record(What::IceConnectionState {
+            peer: self.peer.clone(),
+            state: state.to_string(),
+        });
+        self.inner.on_ice_connection_state_change(state).await;
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.record(What::PeerConnectionState {
+            peer: self.peer.clone(),
+            state: state.to_string(),
+        });
+        self.inner.on_connection_state_change(state).await;
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn webrtc::data_channel::DataChannel>) {
+        self.inner.on_data_channel(channel).await;
+    }
+
+    async fn on_track(&self, track: Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) {
+        self.inner.on_track(track).await;
+    }
+}

@@ -1,0 +1,263 @@
+//! A user's own webrtc-rs app runs as peers of a world built in code (`webrtc_netsim::sim`).
+//!
+//! The app below is written against webrtc-rs's API; the only harness type it touches is the
+//! `Context` it is handed, for the runtime, addresses, certificate, signaling and the
+//! operating system's network notifications.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::channel::{mpsc, oneshot};
+use futures::{FutureExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription, SettingEngineBuilder,
+};
+use webrtc_netsim::sim::{Command, Context, Host, NetworkChange, Sim};
+use webrtc_netsim::{Action, LinkConfig, Run, What};
+
+// ---- The app. ----
+
+/// The app's own signaling messages, as JSON.
+#[derive(Serialize, Deserialize)]
+enum Message {
+    Description(Box<RTCSessionDescription>),
+    Candidate(RTCIceCandidateInit),
+}
+
+/// Hands the app its local candidates.
+struct Candidates(mpsc::UnboundedSender<RTCIceCandidateInit>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Candidates {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.0.unbounded_send(init);
+        }
+    }
+}
+
+/// How long the app waits after a new address comes up before it restarts ICE: its own
+/// debounce, as real apps have one.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// A calling app: the caller opens a session and hands its token over `token` (a link the
+/// user shares); the callee joins with it. Both trickle candidates, and restart ICE
+/// `DEBOUNCE` after their operating system reports a new address.
+async fn calling_app(mut ctx: Context, token: Token) {
+    let (candidates, mut local) = mpsc::unbounded();
+    let runtime = ctx.runtime();
+    let config = RTCConfigurationBuilder::new()
+        .with_certificates(vec![ctx.certificate()])
+        .with_ice_servers(ctx.ice_servers())
+        .build();
+    // Without this, webrtc-rs 0.21 keeps its sockets through an ICE restart and never
+    // gathers on a new address: a mobile app has to ask for it.
+    let settings = SettingEngineBuilder::new()
+        .with_discard_local_candidates_during_ice_restart(true)
+        .build();
+    let connection = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_setting_engine(settings)
+        .with_runtime(runtime.clone())
+        .with_udp_addrs(ctx.bind_addresses())
+        .with_handler(ctx.observe(Arc::new(Candidates(candidates))))
+        .build()
+        .await
+        .expect("the connection builds");
+    let offerer = matches!(token, Token::Share(_));
+    match token {
+        Token::Share(share) => {
+            let _ = share.send(ctx.signaling.create_session());
+            connection.create_data_channel("chat", None).await.unwrap();
+            offer(&connection, &ctx).await;
+        }
+        Token::Join(token) => ctx.signaling.join(&token.await.unwrap()).unwrap(),
+    }
+    loop {
+        futures::select! {
+            message = ctx.inbox.recv().fuse() => {
+                let Some(message) = message else { break };
+                match serde_json::from_slice(&message).unwrap() {
+                    Message::Description(description) => {
+                        connection.set_remote_description(*description).await.unwrap();
+                        if !offerer {
+                            let answer = connection.create_answer(None).await.unwrap();
+                            connection.set_local_description(answer.clone()).await.unwrap();
+                            send(&ctx, &Message::Description(Box::new(answer)));
+                        }
+                    }
+                    Message::Candidate(candidate) => {
+                        let _ = connection.add_ice_candidate(candidate).await;
+                    }
+                }
+            }
+            candidate = local.next() => {
+                if let Some(candidate) = candidate {
+                    send(&ctx, &Message::Candidate(candidate));
+                }
+            }
+            change = ctx.network.next().fuse() => {
+                if let Some(NetworkChange::AddressUp(_)) = change && offerer {
+                    runtime.sleep(DEBOUNCE).await;
+                    connection.restart_ice().await.unwrap();
+                    offer(&connection, &ctx).await;
+                }
+            }
+            command = ctx.commands.next().fuse() => {
+                if let Some(Command::Close) | None = command {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = connection.close().await;
+}
+
+/// How the two ends meet: the caller shares the token, the callee waits for it.
+enum Token {
+    Share(oneshot::Sender<String>),
+    Join(oneshot::Receiver<String>),
+}
+
+async fn offer(connection: &impl PeerConnection, ctx: &Context) {
+    let offer = connection.create_offer(None).await.unwrap();
+    connection.set_local_description(offer.clone()).await.unwrap();
+    send(ctx, &Message::Description(Box::new(offer)));
+}
+
+fn send(ctx: &Context, message: &Message) {
+    ctx.signaling.send(serde_json::to_vec(message).unwrap()).unwrap();
+}
+
+// ---- The tests. ----
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Alice calls Bob, each on a 25 ms access link (100 ms round trip), `timeline` happening.
+fn call(seconds: u64, timeline: Vec<(Duration, Action)>) -> Run {
+    let link = LinkConfig {
+        delay: ms(25),
+        ..LinkConfig::default()
+    };
+    let (share, join) = oneshot::channel();
+    let mut sim = Sim::builder().seed(7).build();
+    sim.peer("alice", Host::new().link(link.clone()), move |ctx| {
+        calling_app(ctx, Token::Share(share))
+    });
+    sim.peer("bob", Host::new().link(link), move |ctx| {
+        calling_app(ctx, Token::Join(join))
+    });
+    for (at, action) in timeline {
+        sim.at(at, action);
+    }
+    sim.run_for(Duration::from_secs(seconds)).expect("the world runs")
+}
+
+/// When `peer`'s connection (ICE and DTLS) first reported `state` at or after `from`.
+fn first(run: &Run, peer: &str, state: &str, from: Duration) -> Option<Duration> {
+    run.trace.iter().find_map(|event| match &event.what {
+        What::PeerConnectionState { peer: p, state: s } if p == peer && s == state && event.at >= from => {
+            Some(event.at)
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn a_users_app_connects_two_peers_through_the_relay() {
+    let run = call(3, Vec::new());
+    let errors: Vec<_> = run
+        .trace
+        .iter()
+        .filter(|e| matches!(e.what, What::Error { .. }))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    for peer in ["alice", "bob"] {
+        let connected = first(&run, peer, "connected", Duration::ZERO)
+            .unwrap_or_else(|| panic!("{peer} never connected"));
+        // An ICE check and the DTLS handshake take at least two 100 ms round trips.
+        assert!(
+            connected >= ms(200) && connected < Duration::from_secs(2),
+            "{peer}: {connected:?}"
+        );
+    }
+    let candidates: Vec<&str> = run
+        .trace
+        .iter()
+        .filter_map(|event| match &event.what {
+            What::Candidate { peer, candidate } if peer == "alice" => Some(candidate.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        candidates,
+        ["host alice:5000"],
+        "the trace names the host's address"
+    );
+    assert!(
+        run.trace
+            .iter()
+            .any(|e| matches!(&e.what, What::Relayed { from, .. } if from == "bob")),
+        "bob's answer went through the relay"
+    );
+    assert!(!run.kernel_received_anything);
+    assert!(run.counters.balanced());
+}
+
+#[test]
+fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
+    let moved = Duration::from_secs(2);
+    let run = call(
+        5,
+        vec![(
+            moved,
+            Action::ChangeAddress {
+                peer: "alice".into(),
+                nat: None,
+                link: None,
+            },
+        )],
+    );
+    // The app's restart offer leaves when its own sleep ends, on the world's clock.
+    let offers_after: Vec<Duration> = run
+        .trace
+        .iter()
+        .filter(|e| e.at >= moved && matches!(&e.what, What::Relayed { from, .. } if from == "alice"))
+        .map(|e| e.at)
+        .collect();
+    let first_offer = offers_after
+        .first()
+        .copied()
+        .expect("alice signals after the move");
+    assert!(
+        first_offer >= moved + DEBOUNCE && first_offer < moved + DEBOUNCE + ms(30),
+        "alice's restart went out {first_offer:?}, her sleep ended at {:?}",
+        moved + DEBOUNCE
+    );
+    let gathered_on_the_new_address = run.trace.iter().any(|e| {
+        matches!(&e.what, What::Candidate { peer, candidate } if peer == "alice" && candidate == "host alice#2:5000")
+    });
+    assert!(gathered_on_the_new_address, "alice gathers on her new interface");
+    let back = first(&run, "bob", "connected", moved + DEBOUNCE).expect("bob's ICE is connected again");
+    assert!(back < moved + Duration::from_secs(2), "{back:?}");
+}
+
+/// A panic in an app is the app's defect: it goes in the trace, and the world still ends.
+#[test]
+fn an_app_that_panics_is_an_error_in_the_trace() {
+    let mut sim = Sim::builder().build();
+    sim.peer("alice", Host::new(), |_ctx| async { panic!("out of ideas") });
+    sim.peer("bob", Host::new(), |mut ctx| async move {
+        ctx.commands.next().await;
+    });
+    let run = sim.run_for(Duration::from_secs(1)).expect("the world runs");
+    assert!(
+        run.trace.iter().any(|e| matches!(&e.what, What::Error { peer, message } if peer == "alice" && message.contains("out of ideas"))),
+        "{:#?}",
+        run.trace
+    );
+}
