@@ -51,19 +51,25 @@ pub struct WireTap {
 /// Which way a recorded packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
+    /// Written by the peer's app, on its way to the wire.
     Sent,
+    /// Off the wire, on its way to the peer's app.
     Received,
 }
 
 /// One RTP packet one peer's stack sent or received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The peer whose tap saw it.
     pub peer: Arc<str>,
     pub flow: Flow,
     /// From the stream's codec (`audio/opus` is audio).
     pub kind: MediaKind,
+    /// The stream's SSRC (the original stream's, for an RTX retransmission).
     pub ssrc: u32,
+    /// The RTP sequence number (the original's, for an RTX retransmission).
     pub seq: u16,
+    /// The RTP timestamp, in the codec's clock.
     pub timestamp: u32,
     /// Set on the last packet of a video frame.
     pub marker: bool,
