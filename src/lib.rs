@@ -13,6 +13,7 @@
 //! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts |
 //! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read |
 //! | [`peer`] | a real `PeerConnection` plus the app around it: signaling, synthetic media |
+//! | [`tap`] | the wire tap: any app's RTP, recorded in its interceptor chain, joined into media events |
 //! | [`trace`] | every timestamped event of a run |
 //! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace |
 //! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures |
@@ -39,6 +40,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod signaling;
 pub mod sim;
+pub mod tap;
 pub mod timeline;
 pub mod trace;
 pub mod world;
