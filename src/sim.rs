@@ -6,7 +6,9 @@
 //! builds its own `PeerConnection` from what the context hands over — the runtime, the
 //! addresses to bind, the ICE servers, a signaling client on the relay — and learns what a
 //! real app learns from its operating system (an address gone, a link down) and what the
-//! timeline asks of it (`restart_ice`, `set_ice_servers`, `close`) as [`Command`]s.
+//! timeline asks of it (`restart_ice`, `set_ice_servers`, `close`) as [`Command`]s. The wire
+//! tap in its interceptor chain ([`Context::interceptors`]) measures its media from the RTP
+//! itself, so the run's metrics are the app's.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -31,7 +33,7 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use rtc::peer_connection::certificate::RTCCertificate;
 use webrtc::peer_connection::{
     PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState, Registry,
 };
 use webrtc::runtime::{Receiver, Runtime};
 
@@ -40,6 +42,7 @@ use crate::peer::BindAddress;
 use crate::runtime::entropy;
 use crate::scenario::{Credentials, IceServer, Scenario};
 use crate::signaling::{Relay, SignalingError};
+use crate::tap::WireTap;
 use crate::timeline::{Action, TimedAction};
 use crate::trace::{Recorder, What};
 pub use crate::world::NetworkChange;
@@ -321,6 +324,7 @@ pub struct Context {
     certificate: RTCCertificate,
     recorder: Recorder,
     book: Arc<AddressBook>,
+    tap: WireTap,
 }
 
 impl Context {
@@ -355,6 +359,7 @@ impl Context {
             certificate,
             recorder: world.recorder.clone(),
             book: world.book.clone(),
+            tap: world.tap.clone(),
         };
         Ok((handle, context))
     }
@@ -386,6 +391,13 @@ impl Context {
     /// default one works too, at the cost of that.
     pub fn certificate(&self) -> RTCCertificate {
         self.certificate.clone()
+    }
+
+    /// `registry` with the wire tap added (`PeerConnectionBuilder::with_interceptor_registry`):
+    /// the RTP the app sends and receives becomes the run's media events, and so its
+    /// delivery, delay, gaps and freezes (see [`crate::tap`]).
+    pub fn interceptors(&self, registry: Registry) -> Registry {
+        self.tap.register(&self.name, registry)
     }
 
     /// Wraps the app's own event handler so that the connection's states and candidates

@@ -15,6 +15,7 @@ use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
 use crate::runtime::{Limits, SimRuntime, Stuck, entropy};
 use crate::scenario::{IceServer, PeerSpec, Scenario, Servers, TURN};
 use crate::signaling::Relay;
+use crate::tap::WireTap;
 use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
 use crate::trace::{Event, Recorder, What};
 
@@ -212,6 +213,8 @@ pub(crate) struct World {
     pub(crate) recorder: Recorder,
     pub(crate) relay: Relay,
     pub(crate) book: Arc<AddressBook>,
+    /// The wire tap peers' interceptor chains may carry ([`crate::sim::Context::interceptors`]).
+    pub(crate) tap: WireTap,
     attachments: Mutex<BTreeMap<String, Attachment>>,
     /// Networks used so far, so every move gets a fresh one.
     networks: Mutex<u8>,
@@ -319,6 +322,7 @@ impl World {
         );
         let world = Arc::new(World {
             block,
+            tap: WireTap::new(&runtime),
             runtime,
             recorder,
             relay,
@@ -368,6 +372,9 @@ impl World {
             }
         };
         self.record_network_evidence();
+        for event in self.tap.events() {
+            self.recorder.record(event.at, event.what);
+        }
         let trace = self.recorder.take_events();
         Ok(Run {
             metrics: Metrics::from_trace(&trace, scenario.duration),

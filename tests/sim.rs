@@ -4,18 +4,30 @@
 //! `Context` it is handed, for the runtime, addresses, certificate, signaling and the
 //! operating system's network notifications.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt};
-use serde::{Deserialize, Serialize};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription, SettingEngineBuilder,
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use serde::{Deserialize, Serialize};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    SettingEngineBuilder, register_default_interceptors,
+};
+use webrtc::runtime::Runtime;
+use webrtc_netsim::metrics::{StreamMetrics, Window};
 use webrtc_netsim::sim::{Command, Context, Host, NetworkChange, Sim};
-use webrtc_netsim::{Action, LinkConfig, Run, What};
+use webrtc_netsim::{Action, LinkConfig, Loss, Run, What};
 
 // ---- The app. ----
 
@@ -26,16 +38,86 @@ enum Message {
     Candidate(RTCIceCandidateInit),
 }
 
-/// Hands the app its local candidates.
-struct Candidates(mpsc::UnboundedSender<RTCIceCandidateInit>);
+/// Hands the app its local candidates and its connection's first `connected`, and plays
+/// what arrives.
+struct Events {
+    candidates: mpsc::UnboundedSender<RTCIceCandidateInit>,
+    connected: Mutex<Option<oneshot::Sender<()>>>,
+    runtime: Arc<dyn Runtime>,
+}
 
 #[async_trait::async_trait]
-impl PeerConnectionEventHandler for Candidates {
+impl PeerConnectionEventHandler for Events {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         if let Ok(init) = event.candidate.to_json() {
-            let _ = self.0.unbounded_send(init);
+            let _ = self.candidates.unbounded_send(init);
         }
     }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if state == RTCPeerConnectionState::Connected
+            && let Some(connected) = self.connected.lock().unwrap().take()
+        {
+            let _ = connected.send(());
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        self.runtime
+            .spawn(Box::pin(async move { while track.poll().await.is_some() {} }));
+    }
+}
+
+/// The caller's microphone: 20 ms Opus frames of 80 to 160 bytes, as a voice's vary, from
+/// when the call connects.
+async fn talk(track: Arc<TrackLocalStaticRTP>, runtime: Arc<dyn Runtime>, connected: oneshot::Receiver<()>) {
+    if connected.await.is_err() {
+        return;
+    }
+    let mut ticks = runtime.interval(Duration::from_millis(20));
+    for frame in 0u32.. {
+        ticks.tick().await;
+        let mut payload = vec![0u8; 80 + (frame as usize * 37) % 81];
+        payload[0] = 0xfc; // Opus TOC: one 20 ms frame
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                payload_type: 111,
+                sequence_number: frame as u16,
+                timestamp: frame * 960,
+                ssrc: 0x0a11ce,
+                ..Default::default()
+            },
+            payload: Bytes::from(payload),
+        };
+        if track.write_rtp(packet).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn microphone() -> Arc<TrackLocalStaticRTP> {
+    let encoding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(0x0a11ce),
+            ..Default::default()
+        },
+        codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        ..Default::default()
+    };
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "mic".to_owned(),
+        "mic-audio".to_owned(),
+        "microphone".to_owned(),
+        RtpCodecKind::Audio,
+        vec![encoding],
+    )))
 }
 
 /// How long the app waits after a new address comes up before it restarts ICE: its own
@@ -47,7 +129,11 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 /// `DEBOUNCE` after their operating system reports a new address.
 async fn calling_app(mut ctx: Context, token: Token) {
     let (candidates, mut local) = mpsc::unbounded();
+    let (connected, on_connected) = oneshot::channel();
     let runtime = ctx.runtime();
+    let mut media_engine = MediaEngine::default();
+    media_engine.register_default_codecs().unwrap();
+    let interceptors = register_default_interceptors(Registry::new(), &mut media_engine).unwrap();
     let config = RTCConfigurationBuilder::new()
         .with_certificates(vec![ctx.certificate()])
         .with_ice_servers(ctx.ice_servers())
@@ -60,9 +146,15 @@ async fn calling_app(mut ctx: Context, token: Token) {
     let connection = PeerConnectionBuilder::new()
         .with_configuration(config)
         .with_setting_engine(settings)
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(ctx.interceptors(interceptors))
         .with_runtime(runtime.clone())
         .with_udp_addrs(ctx.bind_addresses())
-        .with_handler(ctx.observe(Arc::new(Candidates(candidates))))
+        .with_handler(ctx.observe(Arc::new(Events {
+            candidates,
+            connected: Mutex::new(Some(connected)),
+            runtime: runtime.clone(),
+        })))
         .build()
         .await
         .expect("the connection builds");
@@ -70,7 +162,12 @@ async fn calling_app(mut ctx: Context, token: Token) {
     match token {
         Token::Share(share) => {
             let _ = share.send(ctx.signaling.create_session());
-            connection.create_data_channel("chat", None).await.unwrap();
+            let track = microphone();
+            connection
+                .add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .unwrap();
+            runtime.spawn(Box::pin(talk(track, runtime.clone(), on_connected)));
             offer(&connection, &ctx).await;
         }
         Token::Join(token) => ctx.signaling.join(&token.await.unwrap()).unwrap(),
@@ -139,16 +236,29 @@ fn ms(millis: u64) -> Duration {
 
 /// Alice calls Bob, each on a 25 ms access link (100 ms round trip), `timeline` happening.
 fn call(seconds: u64, timeline: Vec<(Duration, Action)>) -> Run {
+    call_with_loss(seconds, 0.0, timeline)
+}
+
+/// [`call`], with Bob's downlink losing a `loss` share of the packets.
+fn call_with_loss(seconds: u64, loss: f64, timeline: Vec<(Duration, Action)>) -> Run {
     let link = LinkConfig {
         delay: ms(25),
         ..LinkConfig::default()
+    };
+    let lossy = LinkConfig {
+        loss: if loss > 0.0 {
+            Loss::Random(loss)
+        } else {
+            Loss::None
+        },
+        ..link.clone()
     };
     let (share, join) = oneshot::channel();
     let mut sim = Sim::builder().seed(7).build();
     sim.peer("alice", Host::new().link(link.clone()), move |ctx| {
         calling_app(ctx, Token::Share(share))
     });
-    sim.peer("bob", Host::new().link(link), move |ctx| {
+    sim.peer("bob", Host::new().link(link).downlink(lossy), move |ctx| {
         calling_app(ctx, Token::Join(join))
     });
     for (at, action) in timeline {
@@ -206,6 +316,36 @@ fn a_users_app_connects_two_peers_through_the_relay() {
     );
     assert!(!run.kernel_received_anything);
     assert!(run.counters.balanced());
+}
+
+#[test]
+fn the_tap_measures_the_apps_own_audio_over_a_50ms_path() {
+    let run = call(4, Vec::new());
+    // Alice talks once she is connected; her first frames can beat Bob's DTLS (a finding of
+    // the README's): count from when both are connected.
+    let connected = ["alice", "bob"]
+        .map(|peer| first(&run, peer, "connected", Duration::ZERO).expect("both connect"))
+        .into_iter()
+        .max()
+        .unwrap();
+    // To the last frame that had its 50 ms before the world ended.
+    let after = Window {
+        from: connected,
+        to: Duration::from_secs(4) - ms(100),
+    };
+    let audio = StreamMetrics::compute(&run.trace, "bob<-alice:audio", after);
+    assert!(audio.sent > 150, "about 50 frames a second for 3 s: {audio:?}");
+    assert_eq!(audio.delivered, 1.0, "{audio:?}");
+    let delay = audio.one_way_delay.expect("audio arrived");
+    assert!(
+        delay.p50 >= ms(49) && delay.p50 <= ms(51),
+        "25 ms on each access link: {delay:?}"
+    );
+    // The same app on a downlink that loses 10 %: the tap sees what did not arrive.
+    let lossy = call_with_loss(4, 0.10, Vec::new());
+    let audio = StreamMetrics::compute(&lossy.trace, "bob<-alice:audio", after);
+    assert!(audio.delivered > 0.8 && audio.delivered < 0.97, "{audio:?}");
+    assert!(audio.lost > 0, "{audio:?}");
 }
 
 #[test]
