@@ -278,6 +278,8 @@ impl Interceptor for TapInterceptor {
 ///   joins. An arrival that matches nothing sent (an SSRC no tapped peer sent) is left out:
 ///   it has no send time.
 /// * A video packet's frame is its RTP timestamp, extended across wrap-around the same way.
+/// * Two senders with one SSRC are joined as one stream, the first sender's: RTP draws SSRCs
+///   at random from 32 bits, and telling them apart would need to know who calls whom.
 pub fn join(records: &[Record]) -> Vec<Event> {
     let mut in_time_order: Vec<&Record> = records.iter().collect();
     in_time_order.sort_by_key(|record| record.at);

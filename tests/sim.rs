@@ -70,7 +70,12 @@ impl PeerConnectionEventHandler for Events {
 
 /// The caller's microphone: 20 ms Opus frames of 80 to 160 bytes, as a voice's vary, from
 /// when the call connects.
-async fn talk(track: Arc<TrackLocalStaticRTP>, runtime: Arc<dyn Runtime>, connected: oneshot::Receiver<()>) {
+async fn talk(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    runtime: Arc<dyn Runtime>,
+    connected: oneshot::Receiver<()>,
+) {
     if connected.await.is_err() {
         return;
     }
@@ -85,7 +90,7 @@ async fn talk(track: Arc<TrackLocalStaticRTP>, runtime: Arc<dyn Runtime>, connec
                 payload_type: 111,
                 sequence_number: frame as u16,
                 timestamp: frame * 960,
-                ssrc: 0x0a11ce,
+                ssrc,
                 ..Default::default()
             },
             payload: Bytes::from(payload),
@@ -96,10 +101,10 @@ async fn talk(track: Arc<TrackLocalStaticRTP>, runtime: Arc<dyn Runtime>, connec
     }
 }
 
-fn microphone() -> Arc<TrackLocalStaticRTP> {
+fn microphone(ssrc: u32) -> Arc<TrackLocalStaticRTP> {
     let encoding = RTCRtpEncodingParameters {
         rtp_coding_parameters: RTCRtpCodingParameters {
-            ssrc: Some(0x0a11ce),
+            ssrc: Some(ssrc),
             ..Default::default()
         },
         codec: RTCRtpCodec {
@@ -162,12 +167,14 @@ async fn calling_app(mut ctx: Context, token: Token) {
     match token {
         Token::Share(share) => {
             let _ = share.send(ctx.signaling.create_session());
-            let track = microphone();
+            // A random SSRC, as RTP wants (RFC 3550 §8.1).
+            let ssrc = rand::random();
+            let track = microphone(ssrc);
             connection
                 .add_track(track.clone() as Arc<dyn TrackLocal>)
                 .await
                 .unwrap();
-            runtime.spawn(Box::pin(talk(track, runtime.clone(), on_connected)));
+            runtime.spawn(Box::pin(talk(track, ssrc, runtime.clone(), on_connected)));
             offer(&connection, &ctx).await;
         }
         Token::Join(token) => ctx.signaling.join(&token.await.unwrap()).unwrap(),
@@ -384,6 +391,44 @@ fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
     assert!(gathered_on_the_new_address, "alice gathers on her new interface");
     let back = first(&run, "bob", "connected", moved + DEBOUNCE).expect("bob's ICE is connected again");
     assert!(back < moved + Duration::from_secs(2), "{back:?}");
+}
+
+/// Two calls in one world: Alice calls Bob, Carol calls Dave, all four on 25 ms links
+/// except Dave's, which adds 20 ms; `seed` seeds the world.
+fn two_calls(seed: u64) -> Run {
+    let link = |delay| LinkConfig {
+        delay: ms(delay),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::builder().seed(seed).build();
+    for (caller, callee, callee_link) in [("alice", "bob", 25), ("carol", "dave", 45)] {
+        let (share, join) = oneshot::channel();
+        sim.peer(caller, Host::new().link(link(25)), move |ctx| {
+            calling_app(ctx, Token::Share(share))
+        });
+        sim.peer(callee, Host::new().link(link(callee_link)), move |ctx| {
+            calling_app(ctx, Token::Join(join))
+        });
+    }
+    sim.run_for(Duration::from_secs(3)).expect("the world runs")
+}
+
+#[test]
+fn four_peers_make_two_calls_and_each_call_has_its_own_metrics() {
+    let run = two_calls(7);
+    let streams: Vec<&str> = run.metrics.streams.keys().map(String::as_str).collect();
+    assert_eq!(streams, ["bob<-alice:audio", "dave<-carol:audio"]);
+    for (stream, path) in [("bob<-alice:audio", ms(50)), ("dave<-carol:audio", ms(70))] {
+        let delay = run.metrics.streams[stream].one_way_delay.expect("audio arrived");
+        assert_eq!(delay.p50, path, "{stream}: the sum of its two access links");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_a_users_app_the_same_trace() {
+    let (first, again) = (two_calls(3), two_calls(3));
+    assert_eq!(first.trace, again.trace);
+    assert_eq!(first.counters, again.counters);
 }
 
 /// A panic in an app is the app's defect: it goes in the trace, and the world still ends.
