@@ -13,12 +13,12 @@ use futures::{FutureExt, select};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceConnectionState, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSdpType,
-    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
+    RTCIceCandidateInit, RTCIceConnectionState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSdpType, RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
 };
 use webrtc::runtime::{JoinHandle, Runtime};
 
-use crate::media::{self, Outlets};
+use crate::media::{self, Outlets, Tracks};
 use crate::signal::Signal;
 use crate::{AppEvent, Config, Control, NetworkEvent, Role, Transport};
 
@@ -87,6 +87,8 @@ enum Internal {
     NetworkSettled(u64),
     /// ICE has been `disconnected` for the grace period.
     StillDisconnected(u32, u64),
+    /// A restart of ours has had its time.
+    RestartTimedOut(u32, u64),
 }
 
 /// The connection's callbacks: they forward to the call task and never call the
@@ -101,16 +103,22 @@ struct Events {
 impl PeerConnectionEventHandler for Events {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         if let Ok(init) = event.candidate.to_json() {
-            let _ = self.sender.unbounded_send(Internal::Candidate(self.generation, init));
+            let _ = self
+                .sender
+                .unbounded_send(Internal::Candidate(self.generation, init));
         }
     }
 
     async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        let _ = self.sender.unbounded_send(Internal::IceState(self.generation, state));
+        let _ = self
+            .sender
+            .unbounded_send(Internal::IceState(self.generation, state));
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.sender.unbounded_send(Internal::State(self.generation, state));
+        let _ = self
+            .sender
+            .unbounded_send(Internal::State(self.generation, state));
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
@@ -118,6 +126,14 @@ impl PeerConnectionEventHandler for Events {
         self.runtime
             .spawn(Box::pin(async move { while track.poll().await.is_some() {} }));
     }
+}
+
+/// The latest timer of each kind.
+#[derive(Debug, Default)]
+struct Timers {
+    network: u64,
+    grace: u64,
+    restart: u64,
 }
 
 struct Call<A> {
@@ -141,8 +157,8 @@ struct Call<A> {
     /// A rebuild waits for the link to come back.
     rebuild_waiting: bool,
     rebuilds: u32,
-    /// Numbers the debounce and grace timers; only the latest one counts.
-    timers: u64,
+    /// Numbers each kind of timer; only the latest of a kind counts.
+    timers: Timers,
     outlets: Outlets,
     sources: Vec<Box<dyn JoinHandle>>,
 }
@@ -155,8 +171,7 @@ where
         let generation = 1;
         let connection = build(&config, generation, &sender).await?;
         let outlets = Outlets::default();
-        let (audio, video) = media::add_tracks(&*connection, &config.media).await?;
-        outlets.set(audio, video);
+        outlets.set(media::add_tracks(&*connection, &config.media).await?);
         Ok(Call {
             polite: config.role == Role::Callee,
             config,
@@ -172,7 +187,7 @@ where
             link_down: false,
             rebuild_waiting: false,
             rebuilds: 0,
-            timers: 0,
+            timers: Timers::default(),
             outlets,
             sources: Vec::new(),
         })
@@ -228,6 +243,13 @@ where
             return self.error(format!("restart_ice: {error}"));
         }
         self.offer(transport).await;
+        // webrtc-rs 0.21 never reports `failed` after a restart whose checks all go
+        // unanswered (it stays `checking`): the app gives a restart this long.
+        self.timers.restart += 1;
+        self.after(
+            self.config.policy.restart_timeout,
+            Internal::RestartTimedOut(self.generation, self.timers.restart),
+        );
     }
 
     /// A new connection in place of the current one, as generation `generation`; the caller
@@ -241,14 +263,14 @@ where
             generation,
             reason: reason.to_owned(),
         });
-        self.outlets.set(None, None);
+        self.outlets.set(Tracks::default());
         let _ = self.connection.close().await;
         let connection = match build(&self.config, generation, &self.sender).await {
             Ok(connection) => connection,
             Err(error) => return self.error(error),
         };
         match media::add_tracks(&*connection, &self.config.media).await {
-            Ok((audio, video)) => self.outlets.set(audio, video),
+            Ok(tracks) => self.outlets.set(tracks),
             Err(error) => self.error(error),
         }
         self.connection = connection;
@@ -260,6 +282,9 @@ where
         self.ice = RTCIceConnectionState::New;
         self.state = RTCPeerConnectionState::New;
         self.rebuild_waiting = false;
+        // The new connection gathers on the addresses there are now: a restart for a network
+        // change still waiting out its debounce has nothing left to do.
+        self.timers.network += 1;
         if !self.polite {
             self.offer(transport).await;
         }
@@ -328,8 +353,10 @@ where
                         return self.error(format!("set_local_description(rollback): {error}"));
                     }
                     self.offer_pending = false;
-                    // Our restart is rolled back with our offer: make it again once stable.
-                    self.restart_queued.get_or_insert_with(|| "rolled back".to_owned());
+                    // Answering their restart restarts our ICE too, on the addresses we have
+                    // now (as measured: the answer gathers on a moved address), so a restart
+                    // of ours that was rolled back or waiting is made by the answer.
+                    self.restart_queued = None;
                 }
                 if !self.apply_remote(description).await {
                     return;
@@ -389,8 +416,11 @@ where
             NetworkEvent::LinkUp => self.link_down = false,
             NetworkEvent::AddressUp(_) => {}
         }
-        self.timers += 1;
-        self.after(self.config.policy.debounce, Internal::NetworkSettled(self.timers));
+        self.timers.network += 1;
+        self.after(
+            self.config.policy.debounce,
+            Internal::NetworkSettled(self.timers.network),
+        );
     }
 
     /// The connection failed: the caller builds a new one (once the link is up), the callee
@@ -422,10 +452,10 @@ where
             Internal::IceState(generation, state) if generation == self.generation => {
                 self.ice = state;
                 if state == RTCIceConnectionState::Disconnected {
-                    self.timers += 1;
+                    self.timers.grace += 1;
                     self.after(
                         self.config.policy.disconnected_grace,
-                        Internal::StillDisconnected(generation, self.timers),
+                        Internal::StillDisconnected(generation, self.timers.grace),
                     );
                 }
             }
@@ -440,7 +470,7 @@ where
                     _ => {}
                 }
             }
-            Internal::NetworkSettled(timer) if timer == self.timers => {
+            Internal::NetworkSettled(timer) if timer == self.timers.network => {
                 if self.rebuild_waiting {
                     self.rebuild(self.generation + 1, "failed while the link was down", transport)
                         .await;
@@ -450,12 +480,22 @@ where
                     self.restart("network change", transport).await;
                 }
             }
+            // While the OS says the link is down a restart cannot work: the link's return
+            // makes one.
             Internal::StillDisconnected(generation, timer)
                 if generation == self.generation
-                    && timer == self.timers
-                    && self.ice == RTCIceConnectionState::Disconnected =>
+                    && timer == self.timers.grace
+                    && self.ice == RTCIceConnectionState::Disconnected
+                    && !self.link_down =>
             {
                 self.restart("disconnected", transport).await;
+            }
+            Internal::RestartTimedOut(generation, timer)
+                if generation == self.generation
+                    && timer == self.timers.restart
+                    && self.state != RTCPeerConnectionState::Connected =>
+            {
+                self.on_failed("the restart timed out", transport).await;
             }
             _ => {} // about an older connection, or a timer overtaken by a newer one
         }
@@ -509,7 +549,7 @@ where
         for source in &self.sources {
             source.abort();
         }
-        self.outlets.set(None, None);
+        self.outlets.set(Tracks::default());
         let _ = self.connection.close().await;
     }
 }
@@ -529,7 +569,10 @@ where
     media_engine
         .register_default_codecs()
         .map_err(|e| format!("register_default_codecs: {e}"))?;
-    let registry = config.interceptors.as_ref().map_or_else(Registry::new, |make| make());
+    let registry = config
+        .interceptors
+        .as_ref()
+        .map_or_else(Registry::new, |make| make());
     let registry = register_default_interceptors(registry, &mut media_engine)
         .map_err(|e| format!("register_default_interceptors: {e}"))?;
     let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(config.ice_servers.clone());

@@ -16,10 +16,11 @@
 //! * a new address or a link back up (a Wi-Fi → cellular handoff) → restart ICE after a short
 //!   debounce, so a burst of notifications makes one restart;
 //! * ICE `disconnected` for longer than a grace period (a NAT dropped its binding, a path
-//!   died without the OS noticing) → restart ICE;
-//! * the connection `failed` → a new `PeerConnection` and a full offer (the caller builds it;
-//!   the callee asks the caller to, and follows); while the OS says the link is down, the
-//!   rebuild waits for it to come back;
+//!   died without the OS noticing) → restart ICE, unless the OS says the link is down;
+//! * the connection `failed`, or a restart of the app's not connected after a timeout → a
+//!   new `PeerConnection` and a full offer (the caller builds it; the callee asks the caller
+//!   to, and follows); while the OS says the link is down, the rebuild waits for it to come
+//!   back;
 //! * offers that cross (both sides restarting at once) are settled by the W3C "perfect
 //!   negotiation" pattern: the callee is polite and rolls its own offer back.
 
@@ -88,6 +89,9 @@ pub struct Policy {
     pub debounce: Duration,
     /// How long ICE may stay `disconnected` before the app restarts it.
     pub disconnected_grace: Duration,
+    /// How long a restart of the app's may take to reconnect before the app treats the
+    /// connection as failed.
+    pub restart_timeout: Duration,
     /// New connections the app builds at most in a call.
     pub max_rebuilds: u32,
 }
@@ -97,6 +101,7 @@ impl Default for Policy {
         Policy {
             debounce: Duration::from_millis(300),
             disconnected_grace: Duration::from_secs(2),
+            restart_timeout: Duration::from_secs(10),
             max_rebuilds: 5,
         }
     }

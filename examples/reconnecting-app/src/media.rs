@@ -58,21 +58,28 @@ const OPUS_TOC: u8 = 0xfc;
 const VP8_START: u8 = 0x10;
 const VP8_CONTINUATION: u8 = 0x00;
 
+/// One connection's local tracks.
+#[derive(Default, Clone)]
+pub(crate) struct Tracks {
+    pub(crate) audio: Option<Arc<TrackLocalStaticRTP>>,
+    pub(crate) video: Option<Arc<TrackLocalStaticRTP>>,
+}
+
 /// The tracks of the current connection, where the sources write. Empty between connections.
 #[derive(Default, Clone)]
-pub(crate) struct Outlets(Arc<Mutex<(Option<Arc<TrackLocalStaticRTP>>, Option<Arc<TrackLocalStaticRTP>>)>>);
+pub(crate) struct Outlets(Arc<Mutex<Tracks>>);
 
 impl Outlets {
-    pub(crate) fn set(&self, audio: Option<Arc<TrackLocalStaticRTP>>, video: Option<Arc<TrackLocalStaticRTP>>) {
-        *self.0.lock().expect("outlets poisoned") = (audio, video);
+    pub(crate) fn set(&self, tracks: Tracks) {
+        *self.0.lock().expect("outlets poisoned") = tracks;
     }
 
     fn audio(&self) -> Option<Arc<TrackLocalStaticRTP>> {
-        self.0.lock().expect("outlets poisoned").0.clone()
+        self.0.lock().expect("outlets poisoned").audio.clone()
     }
 
     fn video(&self) -> Option<Arc<TrackLocalStaticRTP>> {
-        self.0.lock().expect("outlets poisoned").1.clone()
+        self.0.lock().expect("outlets poisoned").video.clone()
     }
 }
 
@@ -117,7 +124,14 @@ pub(crate) fn track(kind: RtpCodecKind, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
     )))
 }
 
-fn packet(payload_type: u8, ssrc: u32, seq: u16, timestamp: u32, marker: bool, payload: Vec<u8>) -> rtc::rtp::Packet {
+fn packet(
+    payload_type: u8,
+    ssrc: u32,
+    seq: u16,
+    timestamp: u32,
+    marker: bool,
+    payload: Vec<u8>,
+) -> rtc::rtp::Packet {
     rtc::rtp::Packet {
         header: rtc::rtp::header::Header {
             version: 2,
@@ -141,7 +155,14 @@ pub(crate) async fn microphone(runtime: Arc<dyn Runtime>, outlets: Outlets, ssrc
         let Some(track) = outlets.audio() else { continue };
         let mut payload = vec![0u8; 80 + (frame as usize * 37) % 81];
         payload[0] = OPUS_TOC;
-        let rtp = packet(OPUS_PAYLOAD_TYPE, ssrc, frame as u16, (frame * 960) as u32, false, payload);
+        let rtp = packet(
+            OPUS_PAYLOAD_TYPE,
+            ssrc,
+            frame as u16,
+            (frame * 960) as u32,
+            false,
+            payload,
+        );
         let _ = track.write_rtp(rtp).await;
     }
 }
@@ -149,7 +170,13 @@ pub(crate) async fn microphone(runtime: Arc<dyn Runtime>, outlets: Outlets, ssrc
 /// The camera: `fps` frames a second averaging `bitrate_bps`, a keyframe four times as
 /// large every 60 frames, each frame split into packets of at most [`MAX_VIDEO_PAYLOAD`]
 /// bytes with the marker on the last.
-pub(crate) async fn camera(runtime: Arc<dyn Runtime>, outlets: Outlets, ssrc: u32, fps: u32, bitrate_bps: u64) {
+pub(crate) async fn camera(
+    runtime: Arc<dyn Runtime>,
+    outlets: Outlets,
+    ssrc: u32,
+    fps: u32,
+    bitrate_bps: u64,
+) {
     let fps = fps.max(1);
     let mut ticks = runtime.interval(Duration::from_micros(1_000_000 / u64::from(fps)));
     let delta_bytes = (bitrate_bps / 8 / u64::from(fps)) as usize * KEYFRAME_INTERVAL as usize
@@ -174,7 +201,14 @@ pub(crate) async fn camera(runtime: Arc<dyn Runtime>, outlets: Outlets, ssrc: u3
             };
             let mut payload = vec![0u8; len];
             payload[0] = if index == 0 { VP8_START } else { VP8_CONTINUATION };
-            let rtp = packet(VP8_PAYLOAD_TYPE, ssrc, seq, timestamp, index + 1 == packets, payload);
+            let rtp = packet(
+                VP8_PAYLOAD_TYPE,
+                ssrc,
+                seq,
+                timestamp,
+                index + 1 == packets,
+                payload,
+            );
             seq = seq.wrapping_add(1);
             let _ = track.write_rtp(rtp).await;
         }
@@ -185,15 +219,15 @@ pub(crate) async fn camera(runtime: Arc<dyn Runtime>, outlets: Outlets, ssrc: u3
 pub(crate) async fn add_tracks(
     connection: &dyn webrtc::peer_connection::PeerConnection,
     media: &MediaConfig,
-) -> Result<(Option<Arc<TrackLocalStaticRTP>>, Option<Arc<TrackLocalStaticRTP>>), String> {
-    let mut tracks = (None, None);
+) -> Result<Tracks, String> {
+    let mut tracks = Tracks::default();
     if media.audio {
         let audio = track(RtpCodecKind::Audio, media.audio_ssrc);
         connection
             .add_track(audio.clone() as Arc<dyn TrackLocal>)
             .await
             .map_err(|e| format!("add_track(audio): {e}"))?;
-        tracks.0 = Some(audio);
+        tracks.audio = Some(audio);
     }
     if media.video {
         let video = track(RtpCodecKind::Video, media.video_ssrc);
@@ -201,7 +235,7 @@ pub(crate) async fn add_tracks(
             .add_track(video.clone() as Arc<dyn TrackLocal>)
             .await
             .map_err(|e| format!("add_track(video): {e}"))?;
-        tracks.1 = Some(video);
+        tracks.video = Some(video);
     }
     Ok(tracks)
 }
