@@ -903,8 +903,8 @@ impl Source<'_> {
                 names => format!("it takes {}", list(names)),
             };
             let message = format!(
-                "{} runs the app `{app}`, which does not take `{}`: {taken} (its registration says \
-                 so with `.takes(..)`)",
+                "{} runs the app `{app}`, which does not take `{}` ({taken}): remove the action, or \
+                 have the app take it where it is registered (`Apps::takes`)",
                 peer.name,
                 command.name()
             );
