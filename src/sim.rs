@@ -10,6 +10,10 @@
 //! tap in its interceptor chain ([`Context::interceptors`]) measures its media from the RTP
 //! itself, so the run's metrics are the app's.
 //!
+//! Registered by name in [`Apps`], apps are what scenario files' `app` keys name: the file's
+//! world becomes a `Sim` ([`crate::scenario::file::ScenarioFile::play_with`]), and
+//! [`crate::suite`] makes a folder of such files a test target's tests.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use webrtc_netsim::sim::{Host, Sim};
@@ -66,7 +70,10 @@ pub struct Sim {
 }
 
 /// A peer's app: given its context, the future that runs as its host.
-type App = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+type App = Box<dyn FnOnce(Context) -> AppFuture + Send>;
+
+/// The future an app runs as.
+type AppFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The world's settings before any peer joins.
 pub struct SimBuilder {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{App, Context};
+use super::{App, AppFuture, Context};
 use crate::timeline::Action;
 
 /// Apps by name, each a factory that makes a peer's future from its context, once per peer
@@ -31,7 +31,7 @@ pub struct Apps {
 /// A registered app: how to make it, and which commands it handles.
 #[derive(Clone)]
 pub struct Registered {
-    factory: Arc<dyn Fn(Context) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
+    factory: Arc<dyn Fn(Context) -> AppFuture + Send + Sync>,
     takes: BTreeSet<CommandKind>,
 }
 
