@@ -17,6 +17,7 @@
 //! | [`trace`] | every timestamped event of a run |
 //! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace |
 //! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures |
+//! | [`suite`] | a folder of scenario files as tests, one per file and sweep point, your apps registered |
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -40,6 +41,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod signaling;
 pub mod sim;
+pub mod suite;
 pub mod tap;
 pub mod timeline;
 pub mod trace;

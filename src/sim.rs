@@ -10,6 +10,10 @@
 //! tap in its interceptor chain ([`Context::interceptors`]) measures its media from the RTP
 //! itself, so the run's metrics are the app's.
 //!
+//! Registered by name in [`Apps`], apps are what scenario files' `app` keys name: the file's
+//! world becomes a `Sim` ([`crate::scenario::file::ScenarioFile::play_with`]), and
+//! [`crate::suite`] makes a folder of such files a test target's tests.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use webrtc_netsim::sim::{Host, Sim};
@@ -48,6 +52,10 @@ use crate::trace::{Recorder, What};
 pub use crate::world::NetworkChange;
 use crate::world::{AddressBook, AppControl, Run, RunError, World, ice_servers};
 
+mod apps;
+pub use self::apps::{Apps, CommandKind, Registered};
+use crate::peer::Role;
+
 /// Virtual time a world is given past its length to end, so a stuck app is reported, not
 /// waited on.
 const ENDING_GRACE: Duration = Duration::from_secs(1);
@@ -57,10 +65,15 @@ const ENDING_GRACE: Duration = Duration::from_secs(1);
 pub struct Sim {
     scenario: Scenario,
     peers: Vec<(String, Host, App)>,
+    /// Caller and callee of each call the world sets up on the relay.
+    calls: Vec<(String, String)>,
 }
 
 /// A peer's app: given its context, the future that runs as its host.
-type App = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+type App = Box<dyn FnOnce(Context) -> AppFuture + Send>;
+
+/// The future an app runs as.
+type AppFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The world's settings before any peer joins.
 pub struct SimBuilder {
@@ -101,6 +114,20 @@ impl SimBuilder {
         self
     }
 
+    /// Another TURN server in the core, `<name>.netsim:3478`, accepting `user` with
+    /// `password`: a backup to move to, another region.
+    pub fn extra_turn(mut self, name: &str, user: &str, password: &str) -> Self {
+        let credentials = Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        };
+        self.scenario
+            .servers
+            .extra_turn
+            .insert(name.to_owned(), credentials);
+        self
+    }
+
     /// Stops a run that has not ended after this much wall-clock time (default 300 s).
     pub fn watchdog(mut self, limit: Duration) -> Self {
         self.scenario.watchdog = limit;
@@ -111,6 +138,7 @@ impl SimBuilder {
         Sim {
             scenario: self.scenario,
             peers: Vec::new(),
+            calls: Vec::new(),
         }
     }
 }
@@ -182,6 +210,15 @@ impl Sim {
         self
     }
 
+    /// Puts `caller` and `callee` in one signaling session before their apps start, as a
+    /// room server would: each app's [`Context::role`] says which end it is, and its
+    /// messages go to the other. Apps that meet on their own use
+    /// [`Signaling::create_session`] and [`Signaling::join`] instead.
+    pub fn call(&mut self, caller: &str, callee: &str) -> &mut Self {
+        self.calls.push((caller.to_owned(), callee.to_owned()));
+        self
+    }
+
     /// Something the timeline does at `at`: to the network, or asked of an app.
     pub fn at(&mut self, at: Duration, action: Action) -> &mut Self {
         self.scenario.timeline.push(TimedAction { at, action });
@@ -191,18 +228,27 @@ impl Sim {
     /// Runs the world for `duration` of virtual time, on a thread of its own whose OS
     /// randomness comes from the seed; the apps' tasks end with it.
     pub fn run_for(self, duration: Duration) -> Result<Run, RunError> {
-        let Sim { mut scenario, peers } = self;
+        let Sim {
+            mut scenario,
+            peers,
+            calls,
+        } = self;
         scenario.duration = duration;
-        check(&scenario, &peers)?;
+        let roles = check(&scenario, &peers, &calls)?;
         let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
         entropy::run_seeded(sub_seed(scenario.seed, 3), move || {
-            play(&scenario, network, peers)
+            play(&scenario, network, peers, &calls, &roles)
         })
     }
 }
 
-/// Refuses a world whose peers or timeline do not add up.
-fn check(scenario: &Scenario, peers: &[(String, Host, App)]) -> Result<(), RunError> {
+/// Refuses a world whose peers, calls or timeline do not add up; gives each peer in a call
+/// its role.
+fn check(
+    scenario: &Scenario,
+    peers: &[(String, Host, App)],
+    calls: &[(String, String)],
+) -> Result<BTreeMap<String, Role>, RunError> {
     let invalid = |message: String| RunError::Invalid {
         scenario: scenario.name.clone(),
         message,
@@ -222,20 +268,51 @@ fn check(scenario: &Scenario, peers: &[(String, Host, App)]) -> Result<(), RunEr
             )));
         }
     }
-    Ok(())
+    let mut roles = BTreeMap::new();
+    for (caller, callee) in calls {
+        for (peer, role) in [(caller, Role::Caller), (callee, Role::Callee)] {
+            if !names.contains(peer.as_str()) {
+                return Err(invalid(format!("a call names `{peer}`, who is not in the world")));
+            }
+            if roles.insert(peer.clone(), role).is_some() {
+                return Err(invalid(format!("`{peer}` is in two calls")));
+            }
+        }
+    }
+    Ok(roles)
 }
 
-fn play(scenario: &Scenario, network: Network, peers: Vec<(String, Host, App)>) -> Result<Run, RunError> {
+fn play(
+    scenario: &Scenario,
+    network: Network,
+    peers: Vec<(String, Host, App)>,
+    calls: &[(String, String)],
+    roles: &BTreeMap<String, Role>,
+) -> Result<Run, RunError> {
     let started = Instant::now();
     let world = World::start(scenario, network)?;
-    let mut apps: BTreeMap<String, Arc<dyn AppControl>> = BTreeMap::new();
+    let setup = |message: String| RunError::Setup {
+        scenario: scenario.name.clone(),
+        message,
+    };
+    let mut contexts = Vec::new();
     for (name, host, app) in peers {
         let bind = world.attach(&name, host.nat, host.uplink, host.downlink);
-        let (control, context) = Context::new(&world, &name, bind, &host.ice_servers, scenario.seed)
-            .map_err(|message| RunError::Setup {
-                scenario: scenario.name.clone(),
-                message,
-            })?;
+        let role = roles.get(&name).copied();
+        let context =
+            Context::new(&world, &name, role, bind, &host.ice_servers, scenario.seed).map_err(setup)?;
+        contexts.push((name, app, context));
+    }
+    // Every app is on the relay before any session: the callee's mailbox must exist.
+    for (caller, callee) in calls {
+        let token = world.relay.create_session(caller);
+        world
+            .relay
+            .join(&token, callee)
+            .map_err(|error| setup(error.to_string()))?;
+    }
+    let mut apps: BTreeMap<String, Arc<dyn AppControl>> = BTreeMap::new();
+    for (name, app, (control, context)) in contexts {
         let recorder = world.recorder.clone();
         let (runtime, peer) = (world.runtime.clone(), name.clone());
         world.runtime.spawn_on(&name, async move {
@@ -318,6 +395,7 @@ pub struct Context {
     /// What the operating system tells the app about its network, in order.
     pub network: NetworkChanges,
     name: String,
+    role: Option<Role>,
     runtime: crate::runtime::SimRuntime,
     bind: BindAddress,
     ice_servers: Vec<RTCIceServer>,
@@ -331,6 +409,7 @@ impl Context {
     fn new(
         world: &World,
         name: &str,
+        role: Option<Role>,
         bind: BindAddress,
         servers: &[IceServer],
         seed: u64,
@@ -353,6 +432,7 @@ impl Context {
             commands: Commands(commands),
             network: NetworkChanges(network),
             name: name.to_owned(),
+            role,
             runtime: world.runtime.clone(),
             bind,
             ice_servers: ice_servers(servers),
@@ -367,6 +447,13 @@ impl Context {
     /// The peer's name in the world.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Which end of its call the peer is, if the world set one up for it ([`Sim::call`], or
+    /// a scenario file's `role`): the caller offers, the callee answers. Its signaling is
+    /// then already in the call's session.
+    pub fn role(&self) -> Option<Role> {
+        self.role
     }
 
     /// The runtime to build the connection with (`PeerConnectionBuilder::with_runtime`);

@@ -285,6 +285,12 @@ fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
     if scenario.peers.len() != 2 {
         return Err(invalid("a call has exactly two peers, one caller and one callee"));
     }
+    if let Some(peer) = scenario.peers.iter().find(|p| p.app.is_some()) {
+        return Err(invalid(&format!(
+            "`{}` runs a registered app: play it with `Scenario::run_with` and the apps",
+            peer.name
+        )));
+    }
     for timed in &scenario.timeline {
         if let Some(peer) = timed.action.peer()
             && !scenario.peers.iter().any(|p| p.name == peer)

@@ -13,6 +13,7 @@ use webrtc_netsim::net::{Filtering, Loss, Mapping, NatConfig, PortAssignment};
 use webrtc_netsim::scenario::expect::Expectation;
 use webrtc_netsim::scenario::file::{self, FileError};
 use webrtc_netsim::scenario::{Credentials, IceServer, Servers};
+use webrtc_netsim::sim::{Apps, CommandKind};
 use webrtc_netsim::{Action, Direction, RestartPolicy, SignalingChange};
 
 use common::{netsim, scratch};
@@ -268,6 +269,136 @@ fn alice_with(lines: &str) -> String {
         "link = { delay = \"10ms\" }",
         &format!("link = {{ delay = \"10ms\" }}\n{lines}"),
     )
+}
+
+/// `GOOD` with both peers running the app `app`, and `timeline` (an entry's lines) if any.
+fn with_apps(app: &str, timeline: &str) -> String {
+    let text = breaking(
+        "link = { delay = \"10ms\" }",
+        &format!("link = {{ delay = \"10ms\" }}\napp = \"{app}\""),
+    )
+    .replace("role = \"callee\"", "role = \"callee\"\napp = \"calling-app\"");
+    if timeline.is_empty() {
+        return text;
+    }
+    format!("{text}\n[[timeline]]\n{timeline}\n")
+}
+
+/// A registry of one app, `calling-app`, that takes `commands`.
+fn registry(commands: &[CommandKind]) -> Apps {
+    Apps::new()
+        .app("calling-app", |ctx| async move { drop(ctx) })
+        .takes(commands)
+}
+
+fn app_error(text: &str, apps: &Apps) -> FileError {
+    match file::parse_all_with(Path::new("bad.toml"), text, apps) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn a_registered_app_is_named_in_the_peer_table() {
+    let apps = registry(&[CommandKind::Close]);
+    let text = with_apps("calling-app", "at = \"2s\"\nclose = { peer = \"alice\" }");
+    let files = file::parse_all_with(Path::new("good.toml"), &text, &apps).expect("the apps are registered");
+    let peers = &files[0].scenario.peers;
+    assert!(
+        peers
+            .iter()
+            .all(|peer| peer.app.as_deref() == Some("calling-app")),
+        "{peers:?}"
+    );
+    // The same file without the registry is `netsim`'s, which knows no app.
+    let error = parse_error(&text);
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.app",
+        &[
+            "`calling-app` is not an app registered in `netsim`",
+            "leave `app` out",
+            "scenario_trials",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_app_suggests_a_registered_one() {
+    let apps = registry(&[]);
+    let error = app_error(&with_apps("caling-app", ""), &apps);
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.app",
+        &["no app `caling-app` is registered", "did you mean `calling-app`?"],
+    );
+    let error = app_error(&with_apps("zoom", ""), &apps);
+    assert!(
+        error.message.contains("the registered apps are `calling-app`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_command_the_app_does_not_take_is_refused_at_the_action() {
+    let apps = registry(&[CommandKind::Close]);
+    let error = app_error(
+        &with_apps("calling-app", "at = \"2s\"\nrestart_ice = { peer = \"alice\" }"),
+        &apps,
+    );
+    assert_error(
+        &error,
+        "20:24",
+        "timeline[0].restart_ice",
+        &[
+            "alice runs the app `calling-app`, which does not take `restart_ice`",
+            "it takes `close`",
+        ],
+    );
+    let set = "at = \"2s\"\nset_ice_servers = { peer = \"bob\", servers = [] }";
+    let error = app_error(&with_apps("calling-app", set), &registry(&[]));
+    assert_error(
+        &error,
+        "20:28",
+        "timeline[0].set_ice_servers",
+        &["it takes no command"],
+    );
+    // The built-in app takes every command.
+    file::parse(
+        Path::new("good.toml"),
+        &with_timeline("at = \"2s\"\nrestart_ice = { peer = \"alice\" }"),
+    )
+    .expect("the built-in app restarts ICE");
+}
+
+#[test]
+fn a_call_of_the_built_in_app_and_a_registered_one_is_refused() {
+    let apps = registry(&[]);
+    let mixed = alice_with("app = \"calling-app\"");
+    let error = app_error(&mixed, &apps);
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.app",
+        &[
+            "`alice` runs the app `calling-app` and `bob` the built-in one",
+            "give `bob` an `app` too",
+        ],
+    );
+    // What only the built-in app reads has no meaning for a registered one.
+    let text = with_apps("calling-app", "").replace(
+        "app = \"calling-app\"\n\n[peers.bob]",
+        "app = \"calling-app\"\non_failed = { restart_ice = \"1s\" }\n\n[peers.bob]",
+    );
+    let error = app_error(&text, &apps);
+    assert_error(
+        &error,
+        "8:7",
+        "peers.alice.app",
+        &["`on_failed` configures the built-in app"],
+    );
 }
 
 #[test]
@@ -1137,6 +1268,20 @@ fn netsim_check_accepts_the_library_and_exits_2_on_a_bad_file() {
 
     let output = netsim(&["run", "--jobs", "0", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "a bad argument is bad input too");
+
+    // `netsim` runs the built-in app only: a registered one is the user's test target's.
+    std::fs::write(&path, alice_with("app = \"my-client\"")).expect("written");
+    let output = netsim(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:8:7: `peers.alice.app`", path.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("your own apps run from your crate's test target"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -1172,7 +1317,9 @@ fn the_schema_accepts_every_bundled_scenario_and_rejects_a_typo() {
 
     let files = file::collect(&[library()]).expect("the library is there");
     assert!(files.len() >= 10, "the library has {} scenarios", files.len());
-    for path in files {
+    let app_scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/app-scenarios");
+    let app_files = file::collect(&[app_scenarios]).expect("the app scenarios are there");
+    for path in files.into_iter().chain(app_files) {
         let text = std::fs::read_to_string(&path).expect("readable");
         if let Err(error) = schemas.validate(&as_json(&text), index) {
             panic!("{} does not match the schema: {error}", path.display());

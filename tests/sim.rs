@@ -1,241 +1,19 @@
 //! A user's own webrtc-rs app runs as peers of a world built in code (`webrtc_netsim::sim`).
 //!
-//! The app below is written against webrtc-rs's API; the only harness type it touches is the
-//! `Context` it is handed, for the runtime, addresses, certificate, signaling and the
-//! operating system's network notifications.
+//! The app (`calling_app/`) is written against webrtc-rs's API; the only harness type it
+//! touches is the `Context` it is handed, for the runtime, addresses, certificate, signaling
+//! and the operating system's network notifications.
 
-use std::sync::{Arc, Mutex};
+mod calling_app;
+
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::channel::{mpsc, oneshot};
-use futures::{FutureExt, StreamExt};
-use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use serde::{Deserialize, Serialize};
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    SettingEngineBuilder, register_default_interceptors,
-};
-use webrtc::runtime::Runtime;
+use futures::channel::oneshot;
 use webrtc_netsim::metrics::{StreamMetrics, Window};
-use webrtc_netsim::sim::{Command, Context, Host, NetworkChange, Sim};
+use webrtc_netsim::sim::{Host, Sim};
 use webrtc_netsim::{Action, LinkConfig, Loss, Run, What};
 
-// ---- The app. ----
-
-/// The app's own signaling messages, as JSON.
-#[derive(Serialize, Deserialize)]
-enum Message {
-    Description(Box<RTCSessionDescription>),
-    Candidate(RTCIceCandidateInit),
-}
-
-/// Hands the app its local candidates and its connection's first `connected`, and plays
-/// what arrives.
-struct Events {
-    candidates: mpsc::UnboundedSender<RTCIceCandidateInit>,
-    connected: Mutex<Option<oneshot::Sender<()>>>,
-    runtime: Arc<dyn Runtime>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Events {
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if let Ok(init) = event.candidate.to_json() {
-            let _ = self.candidates.unbounded_send(init);
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        if state == RTCPeerConnectionState::Connected
-            && let Some(connected) = self.connected.lock().unwrap().take()
-        {
-            let _ = connected.send(());
-        }
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        self.runtime
-            .spawn(Box::pin(async move { while track.poll().await.is_some() {} }));
-    }
-}
-
-/// The caller's microphone: 20 ms Opus frames of 80 to 160 bytes, as a voice's vary, from
-/// when the call connects.
-async fn talk(
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    runtime: Arc<dyn Runtime>,
-    connected: oneshot::Receiver<()>,
-) {
-    if connected.await.is_err() {
-        return;
-    }
-    let mut ticks = runtime.interval(Duration::from_millis(20));
-    for frame in 0u32.. {
-        ticks.tick().await;
-        let mut payload = vec![0u8; 80 + (frame as usize * 37) % 81];
-        payload[0] = 0xfc; // Opus TOC: one 20 ms frame
-        let packet = rtc::rtp::Packet {
-            header: rtc::rtp::header::Header {
-                version: 2,
-                payload_type: 111,
-                sequence_number: frame as u16,
-                timestamp: frame * 960,
-                ssrc,
-                ..Default::default()
-            },
-            payload: Bytes::from(payload),
-        };
-        if track.write_rtp(packet).await.is_err() {
-            return;
-        }
-    }
-}
-
-fn microphone(ssrc: u32) -> Arc<TrackLocalStaticRTP> {
-    let encoding = RTCRtpEncodingParameters {
-        rtp_coding_parameters: RTCRtpCodingParameters {
-            ssrc: Some(ssrc),
-            ..Default::default()
-        },
-        codec: RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        },
-        ..Default::default()
-    };
-    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-        "mic".to_owned(),
-        "mic-audio".to_owned(),
-        "microphone".to_owned(),
-        RtpCodecKind::Audio,
-        vec![encoding],
-    )))
-}
-
-/// How long the app waits after a new address comes up before it restarts ICE: its own
-/// debounce, as real apps have one.
-const DEBOUNCE: Duration = Duration::from_millis(300);
-
-/// A calling app: the caller opens a session and hands its token over `token` (a link the
-/// user shares); the callee joins with it. Both trickle candidates, and restart ICE
-/// `DEBOUNCE` after their operating system reports a new address.
-async fn calling_app(mut ctx: Context, token: Token) {
-    let (candidates, mut local) = mpsc::unbounded();
-    let (connected, on_connected) = oneshot::channel();
-    let runtime = ctx.runtime();
-    let mut media_engine = MediaEngine::default();
-    media_engine.register_default_codecs().unwrap();
-    let interceptors = register_default_interceptors(Registry::new(), &mut media_engine).unwrap();
-    let config = RTCConfigurationBuilder::new()
-        .with_certificates(vec![ctx.certificate()])
-        .with_ice_servers(ctx.ice_servers())
-        .build();
-    // Without this, webrtc-rs 0.21 keeps its sockets through an ICE restart and never
-    // gathers on a new address: a mobile app has to ask for it.
-    let settings = SettingEngineBuilder::new()
-        .with_discard_local_candidates_during_ice_restart(true)
-        .build();
-    let connection = PeerConnectionBuilder::new()
-        .with_configuration(config)
-        .with_setting_engine(settings)
-        .with_media_engine(media_engine)
-        .with_interceptor_registry(ctx.interceptors(interceptors))
-        .with_runtime(runtime.clone())
-        .with_udp_addrs(ctx.bind_addresses())
-        .with_handler(ctx.observe(Arc::new(Events {
-            candidates,
-            connected: Mutex::new(Some(connected)),
-            runtime: runtime.clone(),
-        })))
-        .build()
-        .await
-        .expect("the connection builds");
-    let offerer = matches!(token, Token::Share(_));
-    match token {
-        Token::Share(share) => {
-            let _ = share.send(ctx.signaling.create_session());
-            // A random SSRC, as RTP wants (RFC 3550 §8.1).
-            let ssrc = rand::random();
-            let track = microphone(ssrc);
-            connection
-                .add_track(track.clone() as Arc<dyn TrackLocal>)
-                .await
-                .unwrap();
-            runtime.spawn(Box::pin(talk(track, ssrc, runtime.clone(), on_connected)));
-            offer(&connection, &ctx).await;
-        }
-        Token::Join(token) => ctx.signaling.join(&token.await.unwrap()).unwrap(),
-    }
-    loop {
-        futures::select! {
-            message = ctx.inbox.recv().fuse() => {
-                let Some(message) = message else { break };
-                match serde_json::from_slice(&message).unwrap() {
-                    Message::Description(description) => {
-                        connection.set_remote_description(*description).await.unwrap();
-                        if !offerer {
-                            let answer = connection.create_answer(None).await.unwrap();
-                            connection.set_local_description(answer.clone()).await.unwrap();
-                            send(&ctx, &Message::Description(Box::new(answer)));
-                        }
-                    }
-                    Message::Candidate(candidate) => {
-                        let _ = connection.add_ice_candidate(candidate).await;
-                    }
-                }
-            }
-            candidate = local.next() => {
-                if let Some(candidate) = candidate {
-                    send(&ctx, &Message::Candidate(candidate));
-                }
-            }
-            change = ctx.network.next().fuse() => {
-                if let Some(NetworkChange::AddressUp(_)) = change && offerer {
-                    runtime.sleep(DEBOUNCE).await;
-                    connection.restart_ice().await.unwrap();
-                    offer(&connection, &ctx).await;
-                }
-            }
-            command = ctx.commands.next().fuse() => {
-                if let Some(Command::Close) | None = command {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = connection.close().await;
-}
-
-/// How the two ends meet: the caller shares the token, the callee waits for it.
-enum Token {
-    Share(oneshot::Sender<String>),
-    Join(oneshot::Receiver<String>),
-}
-
-async fn offer(connection: &impl PeerConnection, ctx: &Context) {
-    let offer = connection.create_offer(None).await.unwrap();
-    connection.set_local_description(offer.clone()).await.unwrap();
-    send(ctx, &Message::Description(Box::new(offer)));
-}
-
-fn send(ctx: &Context, message: &Message) {
-    ctx.signaling.send(serde_json::to_vec(message).unwrap()).unwrap();
-}
-
-// ---- The tests. ----
+use calling_app::{DEBOUNCE, Meeting, calling_app};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -260,14 +38,14 @@ fn call_with_loss(seconds: u64, loss: f64, timeline: Vec<(Duration, Action)>) ->
         },
         ..link.clone()
     };
-    let (share, join) = oneshot::channel();
     let mut sim = Sim::builder().seed(7).build();
-    sim.peer("alice", Host::new().link(link.clone()), move |ctx| {
-        calling_app(ctx, Token::Share(share))
+    sim.peer("alice", Host::new().link(link.clone()), |ctx| {
+        calling_app(ctx, Meeting::Called)
     });
-    sim.peer("bob", Host::new().link(link).downlink(lossy), move |ctx| {
-        calling_app(ctx, Token::Join(join))
+    sim.peer("bob", Host::new().link(link).downlink(lossy), |ctx| {
+        calling_app(ctx, Meeting::Called)
     });
+    sim.call("alice", "bob");
     for (at, action) in timeline {
         sim.at(at, action);
     }
@@ -394,7 +172,8 @@ fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
 }
 
 /// Two calls in one world: Alice calls Bob, Carol calls Dave, all four on 25 ms links
-/// except Dave's, which adds 20 ms; `seed` seeds the world.
+/// except Dave's, which adds 20 ms; `seed` seeds the world. The apps meet on their own: the
+/// callers open a session each and hand its token to their callee.
 fn two_calls(seed: u64) -> Run {
     let link = |delay| LinkConfig {
         delay: ms(delay),
@@ -404,10 +183,10 @@ fn two_calls(seed: u64) -> Run {
     for (caller, callee, callee_link) in [("alice", "bob", 25), ("carol", "dave", 45)] {
         let (share, join) = oneshot::channel();
         sim.peer(caller, Host::new().link(link(25)), move |ctx| {
-            calling_app(ctx, Token::Share(share))
+            calling_app(ctx, Meeting::Share(share))
         });
         sim.peer(callee, Host::new().link(link(callee_link)), move |ctx| {
-            calling_app(ctx, Token::Join(join))
+            calling_app(ctx, Meeting::Join(join))
         });
     }
     sim.run_for(Duration::from_secs(3)).expect("the world runs")

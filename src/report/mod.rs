@@ -123,6 +123,9 @@ impl ScenarioInfo {
 pub struct PeerInfo {
     pub name: String,
     pub role: Role,
+    /// The registered app it runs; absent for the built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     pub media: Vec<MediaKind>,
     pub video_bitrate_bps: u64,
     pub data_interval: Duration,
@@ -241,6 +244,7 @@ impl PeerInfo {
         PeerInfo {
             name: spec.name.clone(),
             role: spec.role,
+            app: spec.app.clone(),
             media: spec.media.kinds.clone(),
             video_bitrate_bps: spec.media.video_bitrate_bps,
             data_interval: spec.media.data_interval,

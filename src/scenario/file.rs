@@ -34,6 +34,7 @@ use super::{Credentials, IceServer, PeerSpec, Scenario, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, RestartPolicy, Role};
+use crate::sim::{Apps, CommandKind};
 use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
 use crate::world::{Run, RunError};
@@ -52,9 +53,15 @@ pub struct ScenarioFile {
 }
 
 impl ScenarioFile {
-    /// Runs the call and judges every expectation on it.
+    /// Runs the call with the built-in app and judges every expectation on it.
     pub fn play(&self) -> Result<(Run, Vec<Verdict>), RunError> {
-        let run = self.scenario.run()?;
+        self.play_with(&Apps::NONE)
+    }
+
+    /// Runs the call, its peers' `app`s taken from `apps`, and judges every expectation on
+    /// it as [`ScenarioFile::play`] does.
+    pub fn play_with(&self, apps: &Apps) -> Result<(Run, Vec<Verdict>), RunError> {
+        let run = self.scenario.run_with(apps)?;
         let verdicts = expect::judge(&self.expectations, &run);
         Ok((run, verdicts))
     }
@@ -87,11 +94,16 @@ pub fn load(path: &Path) -> Result<ScenarioFile, FileError> {
 }
 
 /// Reads and checks the scenario file at `path`: one scenario per point of its `[sweep]`,
-/// or the one it describes.
+/// or the one it describes. Its peers run the built-in app, as in `netsim`.
 pub fn load_all(path: &Path) -> Result<Vec<ScenarioFile>, FileError> {
+    load_all_with(path, &Apps::NONE)
+}
+
+/// [`load_all`], for a file whose peers may name the apps of `apps`.
+pub fn load_all_with(path: &Path, apps: &Apps) -> Result<Vec<ScenarioFile>, FileError> {
     let bytes = std::fs::read(path).map_err(|error| FileError::unreadable(path, &error))?;
     let text = String::from_utf8(bytes).map_err(|error| FileError::not_utf8(path, error.as_bytes()))?;
-    parse_all(path, &text)
+    parse_all_with(path, &text, apps)
 }
 
 /// Checks the scenario in `text`, which has no `[sweep]`; `path` names the file in errors
@@ -101,8 +113,14 @@ pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, FileError> {
 }
 
 /// Checks the scenarios in `text`: one per point of its `[sweep]`, or the one it describes.
+/// Its peers run the built-in app, as in `netsim`.
 pub fn parse_all(path: &Path, text: &str) -> Result<Vec<ScenarioFile>, FileError> {
-    let source = Source { path, text };
+    parse_all_with(path, text, &Apps::NONE)
+}
+
+/// [`parse_all`], for a file whose peers may name the apps of `apps`.
+pub fn parse_all_with(path: &Path, text: &str, apps: &Apps) -> Result<Vec<ScenarioFile>, FileError> {
+    let source = Source { path, text, apps };
     let parsed = source.read()?;
     // The file as written must hold, so that its own mistakes are placed in its own text.
     let file = source.build(&parsed)?;
@@ -195,7 +213,11 @@ impl FileError {
         let bad = bytes.get(valid).copied().unwrap_or_default();
         // The valid prefix is the same in the lossy text, and `�` replaces what follows.
         let text = String::from_utf8_lossy(bytes);
-        let source = Source { path, text: &text };
+        let source = Source {
+            path,
+            text: &text,
+            apps: &Apps::NONE,
+        };
         let message = format!("a scenario file is UTF-8 text, and byte 0x{bad:02x} here is not UTF-8");
         source.error(valid..valid + '\u{fffd}'.len_utf8(), "", message)
     }
@@ -232,10 +254,11 @@ const NOT_YET: [(&str, &str); 1] = [(
 const TURN_EXAMPLE: &str = r#"turn = { user = "qa", password = "secret" }"#;
 
 /// The file being read: turns places in its text into errors, and checked text into a
-/// scenario.
+/// scenario whose apps are among `apps`.
 struct Source<'a> {
     path: &'a Path,
     text: &'a str,
+    apps: &'a Apps,
 }
 
 impl Source<'_> {
@@ -338,6 +361,7 @@ impl Source<'_> {
             scenario.timeline.push(action);
         }
         self.check_nats_exist(&text.timeline, &scenario)?;
+        self.check_commands(&text.timeline, &scenario)?;
 
         let call = Call::new(&scenario);
         let mut expectations = Vec::new();
@@ -385,7 +409,42 @@ impl Source<'_> {
             let span = peers.values().last().map_or(0..0, Spanned::span);
             return Err(self.error(span, "peers", message));
         }
+        self.check_not_mixed(peers)?;
         Ok(specs)
+    }
+
+    /// Both peers run the built-in app, or both registered ones: the built-in app does not
+    /// run on the API registered apps run on yet, so the two cannot share a world.
+    fn check_not_mixed(&self, peers: &BTreeMap<String, Spanned<PeerText>>) -> Result<(), FileError> {
+        let built_in = peers.iter().find(|(_, peer)| peer.get_ref().app.is_none());
+        let registered = peers
+            .iter()
+            .find_map(|(name, peer)| Some((name, peer.get_ref().app.as_ref()?)));
+        let (Some((other, _)), Some((name, app))) = (built_in, registered) else {
+            return Ok(());
+        };
+        let message = format!(
+            "`{name}` runs the app `{}` and `{other}` the built-in one, which cannot share a call \
+             yet (the built-in app is not on the public API): give `{other}` an `app` too",
+            app.get_ref()
+        );
+        Err(self.error_at(app, &format!("peers.{name}.app"), message))
+    }
+
+    /// The registered app a peer names, which must take the peer's other keys.
+    fn app(&self, app: &Spanned<String>, text: &PeerText, field: &str) -> Result<String, FileError> {
+        let name = app.get_ref();
+        let field = format!("{field}.app");
+        if self.apps.get(name).is_none() {
+            return Err(self.error_at(app, &field, unknown_app(name, self.apps)));
+        }
+        if let Some((key, _)) = text.built_in_keys().iter().find(|(_, given)| *given) {
+            let message = format!(
+                "`{key}` configures the built-in app, and `{name}` is an app of its own: remove `{key}`"
+            );
+            return Err(self.error_at(app, &field, message));
+        }
+        Ok(name.clone())
     }
 
     fn peer(
@@ -397,6 +456,9 @@ impl Source<'_> {
     ) -> Result<PeerSpec, FileError> {
         let text = peer.get_ref();
         let mut spec = PeerSpec::new(name, *text.role.get_ref());
+        if let Some(app) = &text.app {
+            spec.app = Some(self.app(app, text, field)?);
+        }
         if let Some(media) = &text.media {
             let kinds: Vec<MediaKind> = media.iter().map(|medium| media_kind(*medium)).collect();
             if let Some(twice) = kinds
@@ -807,6 +869,51 @@ impl Source<'_> {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// A command the timeline sends a registered app must be one the app takes.
+    fn check_commands(
+        &self,
+        entries: &[Spanned<TimelineText>],
+        scenario: &Scenario,
+    ) -> Result<(), FileError> {
+        for (index, timed) in scenario.timeline.iter().enumerate() {
+            let Some(command) = CommandKind::of(&timed.action) else {
+                continue;
+            };
+            let peer = scenario
+                .peers
+                .iter()
+                .find(|peer| Some(peer.name.as_str()) == timed.action.peer())
+                .expect("the timeline names peers of the call");
+            let Some(app) = &peer.app else { continue };
+            let takes = self
+                .apps
+                .get(app)
+                .expect("the peer's app is registered")
+                .commands();
+            if takes.contains(&command) {
+                continue;
+            }
+            let names: Vec<&str> = takes.iter().map(|command| command.name()).collect();
+            let taken = match names.as_slice() {
+                [] => "it takes no command".to_owned(),
+                names => format!("it takes {}", list(names)),
+            };
+            let message = format!(
+                "{} runs the app `{app}`, which does not take `{}` ({taken}): remove the action, or \
+                 have the app take it where it is registered (`Apps::takes`)",
+                peer.name,
+                command.name()
+            );
+            let place = entries[index]
+                .get_ref()
+                .app_peer()
+                .expect("a command names a peer");
+            let field = format!("timeline[{index}].{}", command.name());
+            return Err(self.error_at(place, &field, message));
         }
         Ok(())
     }
@@ -1274,6 +1381,25 @@ fn unknown_name(message: &str) -> String {
     let suggestion =
         closest(name, expected).map_or(String::new(), |close| format!("did you mean `{close}`? "));
     format!("unknown name `{name}`; {suggestion}expected {}", list(expected))
+}
+
+/// Why `name` names no app of `apps`, and what may be meant.
+fn unknown_app(name: &str, apps: &Apps) -> String {
+    if apps.is_empty() {
+        return format!(
+            "`{name}` is not an app registered in `netsim`, which runs only the built-in app \
+             (leave `app` out for it); your own apps run from your crate's test target, which \
+             registers them: `webrtc_netsim::suite::scenario_trials(folder, &apps)`"
+        );
+    }
+    let names = apps.names();
+    match closest(name, &names) {
+        Some(close) => format!("no app `{name}` is registered; did you mean `{close}`?"),
+        None => format!(
+            "no app `{name}` is registered; the registered apps are {}",
+            list(&names)
+        ),
+    }
 }
 
 /// Whether `name` is one of `peers`; if not, which one it may have meant.

@@ -1,6 +1,7 @@
 //! A scenario: who calls whom over what network, for how long. Built in code here; scenario
 //! files are parsed into the same type.
 
+mod apps;
 pub mod expect;
 pub mod file;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+use crate::sim::Apps;
 use crate::timeline::{Action, TimedAction};
 use crate::trace::MediaKind;
 use crate::world::{self, Run, RunError};
@@ -113,6 +115,8 @@ impl std::fmt::Display for IceServer {
 pub struct PeerSpec {
     pub name: String,
     pub role: Role,
+    /// The registered app it runs (see [`Scenario::run_with`]); `None` for the built-in one.
+    pub app: Option<String>,
     pub media: MediaPlan,
     /// Towards the core.
     pub uplink: LinkConfig,
@@ -192,9 +196,19 @@ impl Scenario {
         self
     }
 
-    /// Simulates the call on a fresh world and returns its trace and metrics.
+    /// Simulates the call of the built-in app on a fresh world and returns its trace and
+    /// metrics.
     pub fn run(&self) -> Result<Run, RunError> {
         world::run(self)
+    }
+
+    /// Simulates the call as [`Scenario::run`] does, its peers running the apps of `apps`
+    /// their `app` names, or all the built-in one.
+    pub fn run_with(&self, apps: &Apps) -> Result<Run, RunError> {
+        if self.peers.iter().all(|peer| peer.app.is_none()) {
+            return self.run();
+        }
+        apps::sim(self, apps)?.run_for(self.duration)
     }
 }
 
@@ -204,6 +218,7 @@ impl PeerSpec {
         PeerSpec {
             name: name.to_owned(),
             role,
+            app: None,
             media: MediaPlan::default(),
             uplink: LinkConfig::default(),
             downlink: LinkConfig::default(),
@@ -248,6 +263,12 @@ impl PeerSpec {
     /// Restarts ICE when ICE reports `disconnected` (and still is after the delay).
     pub fn on_disconnected(mut self, restart: RestartPolicy) -> Self {
         self.policy.on_disconnected = Some(restart);
+        self
+    }
+
+    /// Runs the app registered as `name` instead of the built-in one.
+    pub fn app(mut self, name: &str) -> Self {
+        self.app = Some(name.to_owned());
         self
     }
 

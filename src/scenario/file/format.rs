@@ -192,7 +192,13 @@ pub struct PeerText {
     /// Who starts the call.
     #[schemars(schema_with = "role_schema")]
     pub role: Spanned<Role>,
-    /// What it sends. Default all three: ["audio", "video", "data"].
+    /// The app it runs: the name a test target registered its own app under (see the
+    /// README, "Test your own app"). Default: the built-in app, which `netsim` runs; both
+    /// peers run the built-in app, or both a registered one.
+    #[schemars(with = "Option<String>")]
+    pub app: Option<Spanned<String>>,
+    /// What it sends; for a registered app, what the app sends, so that checks can name its
+    /// streams. Default all three: ["audio", "video", "data"].
     pub media: Option<Vec<MediaText>>,
     /// Bitrate of its synthetic video. Default "800kbps".
     pub video_bitrate: Option<WithUnit<Bps>>,
@@ -227,6 +233,20 @@ pub struct PeerText {
     pub on_disconnected: Option<RestartPolicyText>,
     /// What its app does when ICE reports `failed`. Default nothing: the call stays failed.
     pub on_failed: Option<RestartPolicyText>,
+}
+
+impl PeerText {
+    /// The keys only the built-in app reads, and whether the peer gives them: a registered
+    /// app has its own media and policies.
+    pub fn built_in_keys(&self) -> [(&'static str, bool); 5] {
+        [
+            ("video_bitrate", self.video_bitrate.is_some()),
+            ("data_interval", self.data_interval.is_some()),
+            ("ice_transport_policy", self.ice_transport_policy.is_some()),
+            ("on_disconnected", self.on_disconnected.is_some()),
+            ("on_failed", self.on_failed.is_some()),
+        ]
+    }
 }
 
 /// A medium a peer sends.
@@ -634,6 +654,15 @@ pub struct TimelineText {
 }
 
 impl TimelineText {
+    /// The peer named by an action its app carries out (`restart_ice`, `set_ice_servers`,
+    /// `close`), if the entry holds one.
+    pub fn app_peer(&self) -> Option<&Spanned<String>> {
+        let on_peer = self.restart_ice.as_ref().or(self.close.as_ref());
+        on_peer
+            .map(|action| &action.peer)
+            .or(self.set_ice_servers.as_ref().map(|set| &set.peer))
+    }
+
     /// Every action key, and whether the entry gives it (one should).
     pub fn action_keys(&self) -> [(&'static str, bool); 9] {
         [

@@ -164,6 +164,7 @@ impl Source<'_> {
         let source = Source {
             path: self.path,
             text: &text,
+            apps: self.apps,
         };
         let read = serde_path_to_error::deserialize(toml::Deserializer::new(&text));
         let unknown_key = read

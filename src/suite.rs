@@ -1,0 +1,131 @@
+//! A scenario library as tests: one libtest-mimic trial per file and sweep point, named
+//! after it, for the bundled library (`tests/scenarios.rs`) and for a user crate's own test
+//! target, whose scenario files name its registered apps. A trial plays its call twice and
+//! fails on a broken expectation (measured value and limit, and how to replay it) or on two
+//! `report.json`s that differ: same seed, same run.
+//!
+//! ```no_run
+//! // tests/scenarios.rs of a user crate, with `harness = false` in its Cargo.toml
+//! use webrtc_netsim::sim::{Apps, CommandKind};
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let apps = Apps::new()
+//!         .app("my-client", |ctx| async move { drop(ctx) /* the app, on ctx */ })
+//!         .takes(&[CommandKind::RestartIce]);
+//!     let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+//!     let trials = webrtc_netsim::suite::scenario_trials(folder, &apps);
+//!     libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit_code()
+//! }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::report::{self, Report};
+use crate::scenario::expect::Verdict;
+use crate::scenario::file::{self, ScenarioFile};
+use crate::sim::Apps;
+use crate::world::{Run, RunError};
+
+/// Where the trials write each scenario's report (`report.json`, `index.html`) when set:
+/// a folder per scenario, as `netsim run --out` names them.
+pub const REPORTS_ENV: &str = "NETSIM_REPORTS";
+
+/// A trial per scenario of the `*.toml` files in `folder`, in name order, their peers'
+/// apps taken from `apps`; a file that does not check is one failing trial named after it.
+pub fn scenario_trials(folder: impl AsRef<Path>, apps: &Apps) -> Vec<Trial> {
+    let folder = folder.as_ref();
+    match file::collect(&[folder.to_owned()]) {
+        Ok(paths) => paths.iter().flat_map(|path| trials(path, apps)).collect(),
+        Err(error) => {
+            let name = folder.file_name().unwrap_or_default().to_string_lossy();
+            vec![Trial::test(name, move || Err(error.to_string().into()))]
+        }
+    }
+}
+
+/// A trial per scenario of the file at `path`.
+fn trials(path: &Path, apps: &Apps) -> Vec<Trial> {
+    match file::load_all_with(path, apps) {
+        Ok(files) => files
+            .into_iter()
+            .map(|file| {
+                let apps = apps.clone();
+                Trial::test(file.id(), move || play(&file, &apps))
+            })
+            .collect(),
+        Err(error) => {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            vec![Trial::test(name, move || Err(error.to_string().into()))]
+        }
+    }
+}
+
+fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
+    let played = file.play_with(apps);
+    same_report_when_replayed(file, apps, &played)?;
+    let (_, verdicts) = played.map_err(|error| error.to_string())?;
+    let failed: Vec<String> = verdicts
+        .iter()
+        .filter(|verdict| !verdict.passed)
+        .map(|verdict| format!("  {verdict}"))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} of {} expectations failed:\n{}\nreplay: {}",
+        failed.len(),
+        verdicts.len(),
+        failed.join("\n"),
+        replay(file)
+    )
+    .into())
+}
+
+/// How to play `file` again: `netsim` for the built-in app, the test itself for registered
+/// ones.
+fn replay(file: &ScenarioFile) -> String {
+    if file.scenario.peers.iter().any(|peer| peer.app.is_some()) {
+        return format!(
+            "cargo test -- --exact '{}' (seed {})",
+            file.id(),
+            file.scenario.seed
+        );
+    }
+    format!("netsim run {} --seed {}", file.path.display(), file.scenario.seed)
+}
+
+/// Plays `file` again and compares the two reports byte for byte; writes the first to
+/// [`REPORTS_ENV`]'s folder if set.
+fn same_report_when_replayed(
+    file: &ScenarioFile,
+    apps: &Apps,
+    played: &Result<(Run, Vec<Verdict>), RunError>,
+) -> Result<(), Failed> {
+    let report = Report::new(file, played);
+    if let Some(dir) = std::env::var_os(REPORTS_ENV) {
+        let dir = PathBuf::from(dir).join(report::folder(&file.path, &file.point));
+        report
+            .write(&dir)
+            .map_err(|error| format!("cannot write the report in {}: {error}", dir.display()))?;
+    }
+    let json = |report: &Report| serde_json::to_string_pretty(report).map_err(|error| error.to_string());
+    let (first, second) = (json(&report)?, json(&Report::new(file, &file.play_with(apps)))?);
+    match first
+        .lines()
+        .zip(second.lines())
+        .position(|(one, other)| one != other)
+    {
+        None if first.len() == second.len() => Ok(()),
+        None => Err("replayed with the same seed, the report has a different length".into()),
+        Some(line) => Err(format!(
+            "replayed with the same seed, report.json differs from line {}:\n  first:  {}\n  second: {}",
+            line + 1,
+            first.lines().nth(line).unwrap_or_default(),
+            second.lines().nth(line).unwrap_or_default()
+        )
+        .into()),
+    }
+}
