@@ -7,7 +7,7 @@
 //! addresses to bind, the ICE servers, a signaling client on the relay — and learns what a
 //! real app learns from its operating system (an address gone, a link down) and what the
 //! timeline asks of it (`restart_ice`, `set_ice_servers`, `close`) as [`Command`]s. The wire
-//! tap in its interceptor chain ([`Context::interceptors`]) measures its media from the RTP
+//! tap in its interceptor chain ([`Stack::interceptors`]) measures its media from the RTP
 //! itself, so the run's metrics are the app's.
 //!
 //! Registered by name in [`Apps`], apps are what scenario files' `app` keys name: the file's
@@ -186,7 +186,7 @@ impl Host {
         }
     }
 
-    /// The world's servers the app is told about (see [`Context::ice_servers`]).
+    /// The world's servers the app is told about (see [`Stack::ice_servers`]).
     pub fn ice_servers(self, ice_servers: Vec<IceServer>) -> Self {
         Host { ice_servers, ..self }
     }
@@ -211,7 +211,7 @@ impl Sim {
     }
 
     /// Puts `caller` and `callee` in one signaling session before their apps start, as a
-    /// room server would: each app's [`Context::role`] says which end it is, and its
+    /// room server would: each app's [`Stack::role`] says which end it is, and its
     /// messages go to the other. Apps that meet on their own use
     /// [`Signaling::create_session`] and [`Signaling::join`] instead.
     pub fn call(&mut self, caller: &str, callee: &str) -> &mut Self {
@@ -384,7 +384,9 @@ impl AppControl for AppHandle {
 
 /// What an app is handed: everything its own code needs to build its own `PeerConnection`
 /// inside the world, none of which says it is simulated. The four channels are fields, so
-/// that one `select!` can wait on all of them while its arms send.
+/// that one `select!` can wait on all of them while its arms send, and so is the [`Stack`]
+/// the connection is built from, which clones: an app may move the channels out and still
+/// build a new connection later.
 pub struct Context {
     /// The app's connection to the signaling relay: sessions, and messages out.
     pub signaling: Signaling,
@@ -394,6 +396,14 @@ pub struct Context {
     pub commands: Commands,
     /// What the operating system tells the app about its network, in order.
     pub network: NetworkChanges,
+    /// What the app builds its connections from.
+    pub stack: Stack,
+}
+
+/// What a peer's app builds its `PeerConnection` from: the runtime, addresses, servers and
+/// certificate, and the hooks that let the world see the connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Stack {
     name: String,
     role: Option<Role>,
     runtime: crate::runtime::SimRuntime,
@@ -431,19 +441,23 @@ impl Context {
             inbox: Inbox(inbox),
             commands: Commands(commands),
             network: NetworkChanges(network),
-            name: name.to_owned(),
-            role,
-            runtime: world.runtime.clone(),
-            bind,
-            ice_servers: ice_servers(servers),
-            certificate,
-            recorder: world.recorder.clone(),
-            book: world.book.clone(),
-            tap: world.tap.clone(),
+            stack: Stack {
+                name: name.to_owned(),
+                role,
+                runtime: world.runtime.clone(),
+                bind,
+                ice_servers: ice_servers(servers),
+                certificate,
+                recorder: world.recorder.clone(),
+                book: world.book.clone(),
+                tap: world.tap.clone(),
+            },
         };
         Ok((handle, context))
     }
+}
 
+impl Stack {
     /// The peer's name in the world.
     pub fn name(&self) -> &str {
         &self.name

@@ -213,7 +213,7 @@ pub(crate) struct World {
     pub(crate) recorder: Recorder,
     pub(crate) relay: Relay,
     pub(crate) book: Arc<AddressBook>,
-    /// The wire tap peers' interceptor chains may carry ([`crate::sim::Context::interceptors`]).
+    /// The wire tap peers' interceptor chains may carry ([`crate::sim::Stack::interceptors`]).
     pub(crate) tap: WireTap,
     attachments: Mutex<BTreeMap<String, Attachment>>,
     /// Networks used so far, so every move gets a fresh one.

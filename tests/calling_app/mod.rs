@@ -131,13 +131,13 @@ pub const DEBOUNCE: Duration = Duration::from_millis(300);
 pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
     let (candidates, mut local) = mpsc::unbounded();
     let (connected, on_connected) = oneshot::channel();
-    let runtime = ctx.runtime();
+    let runtime = ctx.stack.runtime();
     let mut media_engine = MediaEngine::default();
     media_engine.register_default_codecs().unwrap();
     let interceptors = register_default_interceptors(Registry::new(), &mut media_engine).unwrap();
     let config = RTCConfigurationBuilder::new()
-        .with_certificates(vec![ctx.certificate()])
-        .with_ice_servers(ctx.ice_servers())
+        .with_certificates(vec![ctx.stack.certificate()])
+        .with_ice_servers(ctx.stack.ice_servers())
         .build();
     // Without this, webrtc-rs 0.21 keeps its sockets through an ICE restart and never
     // gathers on a new address: a mobile app has to ask for it.
@@ -148,10 +148,10 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
         .with_configuration(config)
         .with_setting_engine(settings)
         .with_media_engine(media_engine)
-        .with_interceptor_registry(ctx.interceptors(interceptors))
+        .with_interceptor_registry(ctx.stack.interceptors(interceptors))
         .with_runtime(runtime.clone())
-        .with_udp_addrs(ctx.bind_addresses())
-        .with_handler(ctx.observe(Arc::new(Events {
+        .with_udp_addrs(ctx.stack.bind_addresses())
+        .with_handler(ctx.stack.observe(Arc::new(Events {
             candidates,
             connected: Mutex::new(Some(connected)),
             runtime: runtime.clone(),
@@ -160,7 +160,7 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
         .await
         .expect("the connection builds");
     let offerer = match meeting {
-        Meeting::Called => ctx.role() == Some(Role::Caller),
+        Meeting::Called => ctx.stack.role() == Some(Role::Caller),
         Meeting::Share(share) => {
             let _ = share.send(ctx.signaling.create_session());
             true

@@ -3,23 +3,14 @@
 //! the OS's network notifications and the product's controls — and records the app's
 //! telemetry on the world's clock.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 use futures::stream::{self, Stream};
 use reconnecting_app::{AppEvent, Config, Control, MediaConfig, NetworkEvent, Policy, Role, Transport};
-use webrtc::data_channel::DataChannel;
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSignalingState, Registry,
-};
-use webrtc_netsim::sim::{Command, Context, Inbox, NetworkChange, Signaling};
-
-/// How many connections one app may build in a test: see [`hooks`].
-const CONNECTIONS: usize = 8;
+use webrtc::peer_connection::Registry;
+use webrtc_netsim::sim::{Command, Context, Inbox, NetworkChange, Signaling, Stack};
 
 /// The app's telemetry, each event at the virtual time it was reported.
 pub type Log = Arc<Mutex<Vec<(Duration, AppEvent)>>>;
@@ -52,13 +43,13 @@ pub async fn app(ctx: Context, meeting: Meeting, media: MediaConfig, policy: Pol
             ctx.signaling.join(&token).expect("the token is good");
         }
     }
-    let runtime = ctx.runtime();
-    let mut config = Config::new(role, runtime.clone(), ctx.bind_addresses());
-    config.ice_servers = ctx.ice_servers();
-    config.certificates = vec![ctx.certificate()];
+    let runtime = ctx.stack.runtime();
+    let mut config = Config::new(role, runtime.clone(), ctx.stack.bind_addresses());
+    config.ice_servers = ctx.stack.ice_servers();
+    config.certificates = vec![ctx.stack.certificate()];
     config.policy = policy;
     config.media = media;
-    let (interceptors, wrap_handler) = hooks(&ctx);
+    let (interceptors, wrap_handler) = hooks(ctx.stack.clone());
     config.interceptors = Some(interceptors);
     config.wrap_handler = Some(wrap_handler);
     let started = runtime.now();
@@ -127,107 +118,17 @@ impl Transport for Relay {
     }
 }
 
-/// The app's two hooks, on the context's wire tap and observer.
-///
-/// Both `Context::interceptors` and `Context::observe` borrow the whole context, while its
-/// channels must be moved out of it to be polled: so the tapped registries and the observers
-/// are made up front, one per connection the app may build ([`CONNECTIONS`]), each observer
-/// wrapping a handler the app fills in when it builds that connection.
+/// The app's two hooks, on the world's wire tap and observer: a clone of the context's
+/// stack makes them for each connection the app builds.
 fn hooks(
-    ctx: &Context,
+    stack: Stack,
 ) -> (
     reconnecting_app::RegistryFactory,
     reconnecting_app::HandlerWrapper,
 ) {
-    let registries: VecDeque<Registry> = (0..CONNECTIONS)
-        .map(|_| ctx.interceptors(Registry::new()))
-        .collect();
-    let registries = Mutex::new(registries);
-    let observers: VecDeque<(Arc<Deferred>, Arc<dyn PeerConnectionEventHandler>)> = (0..CONNECTIONS)
-        .map(|_| {
-            let deferred = Arc::new(Deferred::default());
-            let observer = ctx.observe(deferred.clone());
-            (deferred, observer)
-        })
-        .collect();
-    let observers = Mutex::new(observers);
+    let tap = stack.clone();
     (
-        Arc::new(move || {
-            registries
-                .lock()
-                .unwrap()
-                .pop_front()
-                .expect("the app built more connections than the test provides for")
-        }),
-        Arc::new(move |handler| {
-            let (deferred, observer) = observers
-                .lock()
-                .unwrap()
-                .pop_front()
-                .expect("the app built more connections than the test provides for");
-            let _ = deferred.0.set(handler);
-            observer
-        }),
+        Arc::new(move || tap.interceptors(Registry::new())),
+        Arc::new(move |handler| stack.observe(handler)),
     )
-}
-
-/// A handler whose target is set after it is made.
-#[derive(Default)]
-struct Deferred(OnceLock<Arc<dyn PeerConnectionEventHandler>>);
-
-impl Deferred {
-    fn inner(&self) -> Option<&Arc<dyn PeerConnectionEventHandler>> {
-        self.0.get()
-    }
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Deferred {
-    async fn on_negotiation_needed(&self) {
-        if let Some(inner) = self.inner() {
-            inner.on_negotiation_needed().await;
-        }
-    }
-
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if let Some(inner) = self.inner() {
-            inner.on_ice_candidate(event).await;
-        }
-    }
-
-    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
-        if let Some(inner) = self.inner() {
-            inner.on_signaling_state_change(state).await;
-        }
-    }
-
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if let Some(inner) = self.inner() {
-            inner.on_ice_gathering_state_change(state).await;
-        }
-    }
-
-    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        if let Some(inner) = self.inner() {
-            inner.on_ice_connection_state_change(state).await;
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        if let Some(inner) = self.inner() {
-            inner.on_connection_state_change(state).await;
-        }
-    }
-
-    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-        if let Some(inner) = self.inner() {
-            inner.on_data_channel(channel).await;
-        }
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        if let Some(inner) = self.inner() {
-            inner.on_track(track).await;
-        }
-    }
 }
