@@ -248,6 +248,17 @@ impl SimRuntime {
         })
     }
 
+    /// `future`, run as the simulated host `host` wherever it is polled: what
+    /// [`SimRuntime::spawn_on`] does for a task, for a future that is neither `Send` nor
+    /// `'static`, such as the one a test hands to `Runtime::block_on`. Every task spawned from
+    /// inside it runs as `host` too.
+    pub fn as_host<F: Future>(&self, host: &str, future: F) -> impl Future<Output = F::Output> + use<F> {
+        OnHost {
+            host: host.into(),
+            future: Box::pin(future),
+        }
+    }
+
     /// Every address a socket of this runtime was bound to.
     pub fn bound_addresses(&self) -> Vec<SocketAddr> {
         self.state().bound.clone()

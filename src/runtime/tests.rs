@@ -445,3 +445,34 @@ fn the_mdns_socket_is_accepted_and_inert() {
     assert!(received.lock().unwrap().is_none(), "it never receives");
     assert!(!rt.kernel_received_anything());
 }
+
+#[test]
+fn a_future_run_as_a_host_binds_the_wildcard_on_its_address_and_so_do_its_tasks() {
+    let (rt, first, _) = alice_on(83);
+    let wildcard = || std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let (borrowed, spawner) = (&rt, rt.clone());
+    // Neither `Send` nor `'static`, as a test's future handed to `block_on` may be.
+    let not_send = std::rc::Rc::new(());
+    let (own, spawned) = rt
+        .run_until(
+            rt.as_host("alice", async move {
+                let _keep = not_send;
+                let own = borrowed.wrap_udp_socket(wildcard()).and_then(|s| s.local_addr());
+                let (tx, rx) = futures::channel::oneshot::channel();
+                let binder = spawner.clone();
+                spawner.spawn(Box::pin(async move {
+                    let wrapped = binder.wrap_udp_socket(wildcard()).and_then(|s| s.local_addr());
+                    let _ = tx.send(wrapped);
+                }));
+                (own, rx.await.expect("the spawned task ran"))
+            }),
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(own.unwrap().ip(), first, "the future itself binds on the host");
+    assert_eq!(spawned.unwrap().ip(), first, "and so does a task it spawned");
+    assert!(
+        rt.wrap_udp_socket(wildcard()).is_err(),
+        "the host ends with the future: a bind after it is refused"
+    );
+}
