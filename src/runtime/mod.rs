@@ -9,7 +9,8 @@
 //!   one woke went idle, so no task finds two wake-up sources ready at once.
 //! * A task that never goes idle (one that keeps yielding) does not hold back events due
 //!   now: every [`RELEASE_BUDGET`] task runs, the next one is released anyway. The clock
-//!   only moves when the queue is empty.
+//!   only moves when the queue is empty, or when all that is runnable is tasks back from a
+//!   `yield_now`, which spin until time brings what they wait for.
 //! * When nothing is runnable or scheduled, only a waker woken from another thread (wakers
 //!   are `Send`) can still move the run: it waits for one ([`Parking`]) before it reports a
 //!   deadlock — briefly in [`SimRuntime::run_until`], up to the watchdog in `block_on`.
