@@ -26,15 +26,15 @@ pub(crate) fn current() -> Option<Arc<str>> {
 
 /// A future that runs as `host`: it is the current host for the length of each poll. Being a
 /// plain wrapper, it changes nothing about when or in which order tasks run.
-pub(crate) struct OnHost {
+pub(crate) struct OnHost<F: ?Sized> {
     pub(crate) host: Arc<str>,
-    pub(crate) future: Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub(crate) future: Pin<Box<F>>,
 }
 
-impl Future for OnHost {
-    type Output = ();
+impl<F: Future + ?Sized> Future for OnHost<F> {
+    type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // Restored afterwards, also if the poll panics: a future polled inside another's
         // poll (a `block_on`) must not leave its host behind.
         let previous = CURRENT.with(|current| current.replace(Some(self.host.clone())));

@@ -9,7 +9,8 @@
 //!   one woke went idle, so no task finds two wake-up sources ready at once.
 //! * A task that never goes idle (one that keeps yielding) does not hold back events due
 //!   now: every [`RELEASE_BUDGET`] task runs, the next one is released anyway. The clock
-//!   only moves when the queue is empty.
+//!   only moves when the queue is empty, or when all that is runnable is tasks back from a
+//!   `yield_now`, which spin until time brings what they wait for.
 //! * When nothing is runnable or scheduled, only a waker woken from another thread (wakers
 //!   are `Send`) can still move the run: it waits for one ([`Parking`]) before it reports a
 //!   deadlock — briefly in [`SimRuntime::run_until`], up to the watchdog in `block_on`.
@@ -33,7 +34,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
@@ -112,6 +113,10 @@ const WATCHDOG_STRIDE: u32 = 256;
 /// and timers due now. Far more runs than the tasks one event wakes usually take to go
 /// idle, so in a call the ordinary rule (release when idle) still decides the order; few
 /// enough that a spinning task holds an event back by little wall time and no virtual time.
+/// When nothing is due now and every runnable task is only back from a
+/// [`Runtime::yield_now`] — they spin, waiting for something that time must bring (the acks
+/// a full send buffer waits for) — the next event is released anyway and the clock jumps to
+/// it, as it would if they were idle: on a real clock, time passes while a task spins.
 const RELEASE_BUDGET: usize = 128;
 
 /// How long [`SimRuntime::run_until`] waits for a wake from another thread once nothing is
@@ -145,6 +150,9 @@ struct Shared {
     ready: Mutex<VecDeque<Runnable>>,
     /// Where the driving thread waits for a task to be woken from another thread.
     parking: Arc<Parking>,
+    /// Tasks (or the main future) back on the run queue from a [`Runtime::yield_now`], not
+    /// polled since. Atomic, not in [`State`], since a yield may be dropped anywhere.
+    yielding: AtomicUsize,
     /// Set in the wall-clock mode: tokio then runs tasks and timers, and `ready` and the
     /// virtual clock stay unused.
     wall: Option<Wall>,
@@ -202,6 +210,7 @@ impl SimRuntime {
                 }),
                 ready: Mutex::new(VecDeque::new()),
                 parking: Arc::default(),
+                yielding: AtomicUsize::new(0),
                 wall,
             }),
         }
@@ -246,6 +255,17 @@ impl SimRuntime {
             host: host.into(),
             future: Box::pin(future),
         })
+    }
+
+    /// `future`, run as the simulated host `host` wherever it is polled: what
+    /// [`SimRuntime::spawn_on`] does for a task, for a future that is neither `Send` nor
+    /// `'static`, such as the one a test hands to `Runtime::block_on`. Every task spawned from
+    /// inside it runs as `host` too.
+    pub fn as_host<F: Future>(&self, host: &str, future: F) -> impl Future<Output = F::Output> + use<F> {
+        OnHost {
+            host: host.into(),
+            future: Box::pin(future),
+        }
     }
 
     /// Every address a socket of this runtime was bound to.
@@ -318,7 +338,8 @@ impl SimRuntime {
                 runnable.run();
                 runs_before_release -= 1;
                 if runs_before_release == 0 {
-                    self.release_event_due_now();
+                    let main_woken = main_wake.woken.load(Ordering::Acquire);
+                    self.release_event_while_busy(limit, main_woken)?;
                     // Every task queued now, the one just woken last, runs before the next.
                     let queued = self.shared.ready.lock().expect("run queue poisoned").len();
                     runs_before_release = RELEASE_BUDGET.max(queued);
@@ -377,19 +398,26 @@ impl SimRuntime {
         Ok(true)
     }
 
-    /// Tasks are still runnable: releases the next event only if it is due at the current
-    /// instant, so the clock does not move under them (see [`RELEASE_BUDGET`]).
-    fn release_event_due_now(&self) {
+    /// Tasks are still runnable: releases the next event if it is due at the current
+    /// instant, so the clock does not move under them, or, if every runnable task (and the
+    /// main future, if `main_woken`) is only back from a yield, whenever it is due (see
+    /// [`RELEASE_BUDGET`]).
+    fn release_event_while_busy(&self, limit: Duration, main_woken: bool) -> Result<(), Stuck> {
+        let runnable = self.shared.ready.lock().expect("run queue poisoned").len() + usize::from(main_woken);
         let waker = {
             let mut state = self.state();
+            let only_yielders = runnable <= self.shared.yielding.load(Ordering::Acquire);
             match state.next_event() {
                 Some((at, event)) if at <= state.clock.now() => state.release(at, event),
+                Some((at, _)) if only_yielders && at > limit => return Err(Stuck::TimeLimit { limit }),
+                Some((at, event)) if only_yielders => state.release(at, event),
                 _ => None,
             }
         };
         if let Some(waker) = waker {
             waker.wake();
         }
+        Ok(())
     }
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
@@ -649,6 +677,37 @@ impl SimRuntime {
     }
 }
 
+/// [`Runtime::yield_now`] on the virtual clock: pending once, woken at once, counted in
+/// `Shared::yielding` until polled again.
+struct YieldNow {
+    runtime: SimRuntime,
+    counted: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.counted {
+            self.counted = false;
+            self.runtime.shared.yielding.fetch_sub(1, Ordering::AcqRel);
+            return Poll::Ready(());
+        }
+        self.counted = true;
+        self.runtime.shared.yielding.fetch_add(1, Ordering::AcqRel);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Drop for YieldNow {
+    fn drop(&mut self) {
+        if self.counted {
+            self.runtime.shared.yielding.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 /// Ticks at `start + n × period`, like tokio's default, so a slow tick does not drift.
 struct SimInterval {
     runtime: SimRuntime,
@@ -762,6 +821,27 @@ impl Runtime for SimRuntime {
         if let Err(stuck) = self.drive(future, limits, Duration::MAX) {
             panic!("SimRuntime::block_on: {stuck}");
         }
+    }
+
+    /// Back on the run queue at once, as the default does; counted while it waits there, so
+    /// that tasks that only spin on yields let the clock move (see [`RELEASE_BUDGET`]).
+    fn yield_now(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        if self.shared.wall.is_some() {
+            // The trait's default: tokio runs the tasks, and its clock does not wait for them.
+            let mut yielded = false;
+            return Box::pin(futures::future::poll_fn(move |cx| {
+                if yielded {
+                    return Poll::Ready(());
+                }
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }));
+        }
+        Box::pin(YieldNow {
+            runtime: self.clone(),
+            counted: false,
+        })
     }
 
     fn name(&self) -> &'static str {

@@ -181,12 +181,12 @@ fn simulated_names_resolve_and_unknown_ones_fail() {
 #[test]
 fn the_watchdog_stops_a_task_that_spins_without_letting_time_move() {
     let rt = runtime();
-    let spinner = rt.clone();
-    rt.spawn(Box::pin(async move {
-        loop {
-            spinner.yield_now().await;
-        }
-    }));
+    // It wakes itself, not through `Runtime::yield_now` (a task that only spins on those
+    // lets the clock move): busy forever at one instant.
+    rt.spawn(Box::pin(futures::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        std::task::Poll::<()>::Pending
+    })));
     let limits = Limits {
         virtual_time: Duration::MAX,
         wall_time: Some(ms(200)),
@@ -444,4 +444,108 @@ fn the_mdns_socket_is_accepted_and_inert() {
         .unwrap();
     assert!(received.lock().unwrap().is_none(), "it never receives");
     assert!(!rt.kernel_received_anything());
+}
+
+#[test]
+fn a_future_run_as_a_host_binds_the_wildcard_on_its_address_and_so_do_its_tasks() {
+    let (rt, first, _) = alice_on(83);
+    let wildcard = || std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let (borrowed, spawner) = (&rt, rt.clone());
+    // Neither `Send` nor `'static`, as a test's future handed to `block_on` may be.
+    let not_send = std::rc::Rc::new(());
+    let (own, spawned) = rt
+        .run_until(
+            rt.as_host("alice", async move {
+                let _keep = not_send;
+                let own = borrowed.wrap_udp_socket(wildcard()).and_then(|s| s.local_addr());
+                let (tx, rx) = futures::channel::oneshot::channel();
+                let binder = spawner.clone();
+                spawner.spawn(Box::pin(async move {
+                    let wrapped = binder.wrap_udp_socket(wildcard()).and_then(|s| s.local_addr());
+                    let _ = tx.send(wrapped);
+                }));
+                (own, rx.await.expect("the spawned task ran"))
+            }),
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(own.unwrap().ip(), first, "the future itself binds on the host");
+    assert_eq!(spawned.unwrap().ip(), first, "and so does a task it spawned");
+    assert!(
+        rt.wrap_udp_socket(wildcard()).is_err(),
+        "the host ends with the future: a bind after it is refused"
+    );
+}
+
+/// A task that spins on `yield_now` until a flag another task sets after a sleep (as
+/// webrtc-rs's data-channel sender retries on a full buffer until acks free it).
+fn spin_until_a_sleep_of(rt: &SimRuntime, delay: Duration) -> Arc<std::sync::atomic::AtomicU64> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let (done, spins) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let (flag, sleep) = (done.clone(), rt.sleep(delay));
+    rt.spawn(Box::pin(async move {
+        sleep.await;
+        flag.store(true, Ordering::Release);
+    }));
+    let (yielder, counter) = (rt.clone(), spins.clone());
+    rt.spawn(Box::pin(async move {
+        while !done.load(Ordering::Acquire) {
+            counter.fetch_add(1, Ordering::Relaxed);
+            yielder.yield_now().await;
+        }
+    }));
+    spins
+}
+
+#[test]
+fn tasks_that_only_spin_on_yields_let_the_clock_reach_what_they_wait_for() {
+    let rt = runtime();
+    let spins = spin_until_a_sleep_of(&rt, ms(5));
+    let limits = Limits {
+        virtual_time: Duration::from_secs(1),
+        wall_time: Some(Duration::from_secs(10)),
+    };
+    // The main future waits for the spinner to end: a sleep past the flag, then a yield-free
+    // check that nothing is still spinning.
+    rt.run_until(rt.sleep(ms(6)), limits)
+        .expect("the spinner does not freeze the clock");
+    let spun = spins.load(std::sync::atomic::Ordering::Relaxed);
+    rt.run_until(rt.sleep(ms(1)), limits).unwrap();
+    assert_eq!(
+        spins.load(std::sync::atomic::Ordering::Relaxed),
+        spun,
+        "the spinner saw the flag and stopped"
+    );
+    assert!(
+        spun >= RELEASE_BUDGET as u64,
+        "it spun a budget before the clock moved: {spun}"
+    );
+}
+
+#[test]
+fn a_task_that_spins_beside_busy_tasks_does_not_move_the_clock_under_them() {
+    let rt = runtime();
+    spin_until_a_sleep_of(&rt, ms(5));
+    // A task that stays runnable without yielding through the runtime (it wakes itself): it
+    // is busy, not waiting for time, so the clock must not jump while it runs.
+    let busy_runs = Arc::new(Mutex::new(0u32));
+    let (counter, clock) = (busy_runs.clone(), rt.clone());
+    let seen_at = Arc::new(Mutex::new(Vec::new()));
+    let seen = seen_at.clone();
+    rt.spawn(Box::pin(futures::future::poll_fn(move |cx| {
+        let mut runs = counter.lock().unwrap();
+        *runs += 1;
+        seen.lock().unwrap().push(clock.elapsed());
+        if *runs == 1000 {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })));
+    rt.run_until(rt.sleep(ms(6)), Duration::from_secs(1)).unwrap();
+    assert_eq!(*busy_runs.lock().unwrap(), 1000);
+    assert!(
+        seen_at.lock().unwrap().iter().all(|at| at.is_zero()),
+        "the busy task ran at time zero throughout"
+    );
 }
