@@ -102,12 +102,17 @@ pub struct MediaIndex<'a> {
 struct StreamEvents {
     sent: Vec<(Duration, u64, Option<u64>)>,
     arrivals: Vec<(Duration, u64, Duration)>,
+    /// The slowest arrival of the whole stream, whatever the window: a packet sent at least
+    /// this long before the horizon had all the time any packet of the stream needed.
+    slowest: Duration,
 }
 
 impl<'a> MediaIndex<'a> {
     pub fn new(trace: &'a [Event]) -> Self {
         let mut streams: BTreeMap<&'a str, StreamEvents> = BTreeMap::new();
+        let mut horizon = Duration::ZERO;
         for event in trace {
+            horizon = horizon.max(event.at);
             match &event.what {
                 What::MediaSent {
                     stream, seq, frame, ..
@@ -120,11 +125,11 @@ impl<'a> MediaIndex<'a> {
                 } => {
                     let events = streams.entry(stream.as_str()).or_default();
                     events.arrivals.push((event.at, *seq, *sent_at));
+                    events.slowest = events.slowest.max(event.at - *sent_at);
                 }
                 _ => {}
             }
         }
-        let horizon = trace.iter().map(|event| event.at).max().unwrap_or_default();
         MediaIndex { streams, horizon }
     }
 
@@ -207,15 +212,11 @@ impl StreamEvents {
             highest = highest.max(Some(*seq));
         }
         let received = first_arrival.keys().filter(|seq| sent.contains_key(seq)).count() as u64;
-        // The slowest arrival of the whole stream: a packet sent at least this long before
-        // the horizon had all the time any packet of the stream needed.
-        let slowest = self.arrivals.iter().map(|(at, _, sent_at)| *at - *sent_at).max();
         let lost = sent
             .iter()
             .filter(|(seq, (sent_at, _))| {
                 !first_arrival.contains_key(seq)
-                    && (highest.is_some_and(|h| **seq < h)
-                        || *sent_at + slowest.unwrap_or_default() <= horizon)
+                    && (highest.is_some_and(|h| **seq < h) || *sent_at + self.slowest <= horizon)
             })
             .count() as u64;
         let first_sent = sent.values().map(|(at, _)| *at).min();
