@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// How far virtual time 0 sits ahead of the wall clock, so that any stray `Instant::now()`
 /// in the stack is an hour in the past of every deadline and breaks loudly instead of
 /// working by accident (the trick of webrtc-rs's own `runtime/mock.rs`).
-const CLOCK_OFFSET: Duration = Duration::from_secs(3600);
+pub(super) const CLOCK_OFFSET: Duration = Duration::from_secs(3600);
 
 /// Virtual time plus the timers armed against it, ordered by `(deadline, id)` so that
 /// timers due at the same instant fire in the order they were armed.
@@ -29,9 +29,15 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// Virtual time zero [`CLOCK_OFFSET`] from now.
     pub(crate) fn new() -> Self {
+        Self::starting_at(Instant::now() + CLOCK_OFFSET)
+    }
+
+    /// Virtual time zero at `base`.
+    pub(crate) fn starting_at(base: Instant) -> Self {
         Clock {
-            base: Instant::now() + CLOCK_OFFSET,
+            base,
             now: Duration::ZERO,
             timers: BTreeMap::new(),
             next_timer_id: 0,

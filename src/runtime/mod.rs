@@ -11,9 +11,13 @@
 //!   now: every [`RELEASE_BUDGET`] task runs, the next one is released anyway. The clock
 //!   only moves when the queue is empty, or when all that is runnable is tasks back from a
 //!   `yield_now`, which spin until time brings what they wait for.
-//! * When nothing is runnable or scheduled, only a waker woken from another thread (wakers
-//!   are `Send`) can still move the run: it waits for one ([`Parking`]) before it reports a
-//!   deadlock — briefly in [`SimRuntime::run_until`], up to the watchdog in `block_on`.
+//! * The apps' own tokio calls (`tokio::time::sleep`, `timeout`, `Instant::now`,
+//!   `tokio::spawn`) run on the same virtual clock, in a paused tokio runtime the world
+//!   drives ([`tokio_time`]): tokio's timers take their turn among the world's events.
+//! * When nothing is runnable or scheduled, only a tokio timer or a waker woken from another
+//!   thread (wakers are `Send`) can still move the run: it waits for one ([`parking`])
+//!   before it reports a deadlock — briefly in [`SimRuntime::run_until`], up to the
+//!   watchdog in `block_on`.
 //! * [`SimRuntime::spawn_on`] runs a future as a simulated host, and what it spawns inherits
 //!   the host ([`host`]): an app's wildcard bind lands on that host's simulated address.
 //! * [`SimRuntime::wrap_udp_socket`] keeps a real socket only to hold a 127.x address;
@@ -26,7 +30,9 @@ mod clock;
 pub mod entropy;
 mod host;
 mod mdns;
+mod parking;
 mod socket;
+mod tokio_time;
 mod wall;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -37,7 +43,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
@@ -47,8 +52,10 @@ use crate::net::{Datagram, Network};
 use clock::Clock;
 use host::OnHost;
 use mdns::InertMdnsSocket;
+use parking::Parking;
 use socket::Inbox;
 pub use socket::SimUdpSocket;
+use tokio_time::TokioTime;
 use wall::Wall;
 
 /// Why a run stopped before its main future finished.
@@ -126,6 +133,14 @@ const RELEASE_BUDGET: usize = 128;
 /// waker to a thread of its own gets woken if that thread answers within it.
 const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
 
+/// What [`SimRuntime::advance_to_next_event`] did.
+enum Advanced {
+    /// It released an event, or tokio made something runnable.
+    Moved,
+    /// Nothing is runnable or scheduled since this instant, but perhaps a timer of tokio's.
+    Idle { since: Duration },
+}
+
 /// The watchdog of `Runtime::block_on`, whose callers (`main`, test harnesses) set no
 /// limits: as `netsim run --watchdog`'s default. Its future may wait on other threads for
 /// any time, so a run idle in `block_on` waits for their wakes up to this.
@@ -156,6 +171,9 @@ struct Shared {
     /// Set in the wall-clock mode: tokio then runs tasks and timers, and `ready` and the
     /// virtual clock stay unused.
     wall: Option<Wall>,
+    /// tokio on the virtual clock, for the apps' own tokio calls; none in the wall-clock
+    /// mode, which is on tokio already.
+    tokio: Option<TokioTime>,
 }
 
 impl Shared {
@@ -197,10 +215,24 @@ impl SimRuntime {
     }
 
     fn with_wall(network: Network, wall: Option<Wall>) -> Self {
-        SimRuntime {
-            shared: Arc::new(Shared {
+        let shared = Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| {
+            let tokio = wall.is_none().then(|| {
+                let shared = shared.clone();
+                let follow = move |now| {
+                    if let Some(shared) = shared.upgrade() {
+                        shared.state().clock.advance_to(now);
+                    }
+                };
+                TokioTime::new(clock::CLOCK_OFFSET, follow)
+                    .expect("a current-thread tokio runtime without I/O builds")
+            });
+            let clock = match &tokio {
+                Some(tokio) => Clock::starting_at(tokio.epoch()),
+                None => Clock::new(),
+            };
+            Shared {
                 state: Mutex::new(State {
-                    clock: Clock::new(),
+                    clock,
                     network,
                     sockets: BTreeMap::new(),
                     arrived: VecDeque::new(),
@@ -212,8 +244,10 @@ impl SimRuntime {
                 parking: Arc::default(),
                 yielding: AtomicUsize::new(0),
                 wall,
-            }),
-        }
+                tokio,
+            }
+        });
+        SimRuntime { shared }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -311,6 +345,14 @@ impl SimRuntime {
             parking: self.shared.parking.clone(),
         });
         let main_waker = Waker::from(main_wake.clone());
+        // Something is runnable besides tasks only back from a yield (see RELEASE_BUDGET).
+        let fresh_work = || {
+            let runnable = self.shared.ready.lock().expect("run queue poisoned").len()
+                + usize::from(main_wake.woken.load(Ordering::Acquire));
+            runnable > self.shared.yielding.load(Ordering::Acquire)
+        };
+        // The apps' tokio calls reach this world's tokio from every task polled below.
+        let _tokio = self.tokio().enter();
         let mut future = std::pin::pin!(future);
         let mut runs_before_release = RELEASE_BUDGET;
         loop {
@@ -338,8 +380,7 @@ impl SimRuntime {
                 runnable.run();
                 runs_before_release -= 1;
                 if runs_before_release == 0 {
-                    let main_woken = main_wake.woken.load(Ordering::Acquire);
-                    self.release_event_while_busy(limit, main_woken)?;
+                    self.release_event_while_busy(limit, &fresh_work)?;
                     // Every task queued now, the one just woken last, runs before the next.
                     let queued = self.shared.ready.lock().expect("run queue poisoned").len();
                     runs_before_release = RELEASE_BUDGET.max(queued);
@@ -349,26 +390,35 @@ impl SimRuntime {
             if main_wake.woken.load(Ordering::Acquire) {
                 continue;
             }
-            if self.advance_to_next_event(limit)? {
+            let Advanced::Idle { since } = self.advance_to_next_event(limit, &fresh_work)? else {
                 runs_before_release = RELEASE_BUDGET;
                 continue;
-            }
+            };
             // Nothing is runnable or scheduled: only a wake from another thread is left.
             let watchdog_left =
                 wall_time.map_or(Duration::MAX, |limit| limit.saturating_sub(started.elapsed()));
-            let woken = || main_wake.woken.load(Ordering::Acquire) || !self.run_queue_is_empty();
-            if !self.shared.parking.wait(idle_wait.min(watchdog_left), woken) {
-                let at = self.elapsed();
+            if !self.wait_for_wake(since, idle_wait.min(watchdog_left), &fresh_work) {
                 return Err(match wall_time {
-                    Some(limit) if started.elapsed() >= limit => Stuck::Watchdog { limit, at },
-                    _ => Stuck::Deadlock { at },
+                    Some(limit) if started.elapsed() >= limit => Stuck::Watchdog { limit, at: since },
+                    _ => Stuck::Deadlock { at: since },
                 });
             }
         }
     }
 
-    fn run_queue_is_empty(&self) -> bool {
-        self.shared.ready.lock().expect("run queue poisoned").is_empty()
+    /// Nothing is runnable or scheduled: waits for tokio's timers and tasks to make
+    /// something runnable, or for a wake from another thread, up to `timeout` of wall-clock
+    /// time. Tells whether something happened.
+    fn wait_for_wake(&self, now: Duration, timeout: Duration, fresh_work: &dyn Fn() -> bool) -> bool {
+        self.tokio().wait(now, &self.shared.parking, fresh_work, timeout)
+    }
+
+    /// tokio on the virtual clock: there is one unless in the wall-clock mode.
+    fn tokio(&self) -> &TokioTime {
+        self.shared
+            .tokio
+            .as_ref()
+            .expect("only the wall-clock mode runs without tokio on the virtual clock")
     }
 
     /// Everything is idle: releases the next event — the datagrams that arrived for one
@@ -380,13 +430,37 @@ impl SimRuntime {
     /// webrtc-rs's driver picks among ready branches of a `futures::select!` at random (a
     /// per-thread generator whose state depends on everything run on that thread before).
     ///
-    /// Returns false if nothing is scheduled.
-    fn advance_to_next_event(&self, limit: Duration) -> Result<bool, Stuck> {
+    /// tokio's tasks and timers ([`tokio_time`]) run first, up to the event's instant; if
+    /// what they do makes `fresh_work` hold, or schedules an earlier event, the clock stops
+    /// there and the event waits.
+    fn advance_to_next_event(
+        &self,
+        limit: Duration,
+        fresh_work: &dyn Fn() -> bool,
+    ) -> Result<Advanced, Stuck> {
+        let (now, next) = {
+            let state = self.state();
+            (state.clock.now(), state.next_event().map(|(at, _)| at))
+        };
+        if let Some(next) = next {
+            let (tokio, to) = (self.tokio(), next.min(limit));
+            if to > now || tokio.has_tasks() {
+                let earlier_event = || self.state().next_event().is_some_and(|(at, _)| at < to);
+                tokio.move_toward(now, to, &self.shared.parking, || fresh_work() || earlier_event());
+            }
+        }
+        if fresh_work() {
+            return Ok(Advanced::Moved);
+        }
         let waker = {
             let mut state = self.state();
             let Some((at, event)) = state.next_event() else {
-                return Ok(false);
+                return Ok(Advanced::Idle { since: now });
             };
+            if state.clock.now() < at.min(limit) {
+                // tokio's clock stopped on the way, where something new was scheduled.
+                return Ok(Advanced::Moved);
+            }
             if at > limit {
                 return Err(Stuck::TimeLimit { limit });
             }
@@ -395,23 +469,23 @@ impl SimRuntime {
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(true)
+        Ok(Advanced::Moved)
     }
 
     /// Tasks are still runnable: releases the next event if it is due at the current
-    /// instant, so the clock does not move under them, or, if every runnable task (and the
-    /// main future, if `main_woken`) is only back from a yield, whenever it is due (see
+    /// instant, so the clock does not move under them, or, if all that is runnable is
+    /// tasks back from a yield (`fresh_work` does not hold), whenever it is due (see
     /// [`RELEASE_BUDGET`]).
-    fn release_event_while_busy(&self, limit: Duration, main_woken: bool) -> Result<(), Stuck> {
-        let runnable = self.shared.ready.lock().expect("run queue poisoned").len() + usize::from(main_woken);
+    fn release_event_while_busy(&self, limit: Duration, fresh_work: &dyn Fn() -> bool) -> Result<(), Stuck> {
         let waker = {
             let mut state = self.state();
-            let only_yielders = runnable <= self.shared.yielding.load(Ordering::Acquire);
             match state.next_event() {
                 Some((at, event)) if at <= state.clock.now() => state.release(at, event),
-                Some((at, _)) if only_yielders && at > limit => return Err(Stuck::TimeLimit { limit }),
-                Some((at, event)) if only_yielders => state.release(at, event),
-                _ => None,
+                _ if fresh_work() => None,
+                _ => {
+                    drop(state);
+                    return self.advance_to_next_event(limit, fresh_work).map(drop);
+                }
             }
         };
         if let Some(waker) = waker {
@@ -427,6 +501,9 @@ impl SimRuntime {
     pub fn shut_down(&self) {
         if let Some(wall) = &self.shared.wall {
             wall.shut_down();
+        }
+        if let Some(tokio) = &self.shared.tokio {
+            tokio.shut_down();
         }
         self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
@@ -564,48 +641,6 @@ impl Wake for MainWake {
     fn wake(self: Arc<Self>) {
         self.woken.store(true, Ordering::Release);
         self.parking.notify();
-    }
-}
-
-/// Where the thread driving a run waits when nothing it runs can happen any more, until a
-/// waker is woken from another thread: the only way left for the run to move on.
-#[derive(Default)]
-struct Parking {
-    /// The waiting thread, while it waits.
-    waiting: Mutex<Option<Thread>>,
-}
-
-impl Parking {
-    /// Wakes the waiting thread, if one waits. Every waker calls it once its task is queued
-    /// (or its flag set).
-    fn notify(&self) {
-        if let Some(thread) = &*self.waiting() {
-            thread.unpark();
-        }
-    }
-
-    /// Waits until `woken()` holds, for at most `timeout`; returns whether woken. `woken` is
-    /// asked only once this thread is registered, so a wake that comes between the caller's
-    /// last look and the wait is not missed.
-    fn wait(&self, timeout: Duration, woken: impl Fn() -> bool) -> bool {
-        let started = Instant::now();
-        *self.waiting() = Some(std::thread::current());
-        let woken = loop {
-            if woken() {
-                break true;
-            }
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break false;
-            }
-            std::thread::park_timeout(left);
-        };
-        *self.waiting() = None;
-        woken
-    }
-
-    fn waiting(&self) -> MutexGuard<'_, Option<Thread>> {
-        self.waiting.lock().expect("parking poisoned")
     }
 }
 

@@ -549,3 +549,168 @@ fn a_task_that_spins_beside_busy_tasks_does_not_move_the_clock_under_them() {
         "the busy task ran at time zero throughout"
     );
 }
+
+// tokio on the virtual clock: an app's own tokio calls read and wait on the world's time.
+
+fn us(micros: u64) -> Duration {
+    Duration::from_micros(micros)
+}
+
+#[test]
+fn a_tokio_sleep_ends_when_the_virtual_clock_reaches_it_and_tokio_reads_the_same_time() {
+    let rt = runtime();
+    let clock = rt.clone();
+    let seen = rt
+        .run_until(
+            async move {
+                let mut sleep = tokio_test::task::spawn(tokio::time::sleep(ms(1500)));
+                tokio_test::assert_pending!(sleep.poll());
+                clock.sleep(ms(1499)).await;
+                tokio_test::assert_pending!(sleep.poll());
+                assert!(!sleep.is_woken(), "woken 1 ms early");
+                clock.sleep(ms(1)).await;
+                assert!(sleep.is_woken(), "not woken at 1.5 s");
+                tokio_test::assert_ready!(sleep.poll());
+                (
+                    clock.elapsed(),
+                    tokio::time::Instant::now().into_std(),
+                    clock.now(),
+                )
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(seen.0, ms(1500));
+    assert_eq!(seen.1, seen.2, "tokio::time::Instant::now() is Runtime::now()");
+}
+
+#[test]
+fn tokio_timers_and_the_worlds_events_take_turns_in_time_order() {
+    let TwoHosts { rt, sender, receiver } = two_hosts(78, us(1100));
+    let to = receiver.local_addr().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (clock, seen) = (rt.clone(), order.clone());
+    let stamp = move |what: &'static str| seen.lock().unwrap().push((what, clock.elapsed()));
+    let (in_tokio, in_sim, on_wire) = (stamp.clone(), stamp.clone(), stamp);
+    let sim_clock = rt.clone();
+    rt.spawn(Box::pin(async move {
+        tokio::time::sleep(ms(5)).await;
+        in_tokio("tokio timer");
+    }));
+    rt.spawn(Box::pin(async move {
+        sim_clock.sleep(us(4500)).await;
+        in_sim("sim timer");
+    }));
+    rt.spawn(Box::pin(async move {
+        let mut buf = [0u8; 8];
+        receiver.recv_from(&mut buf).await.unwrap();
+        on_wire("datagram");
+    }));
+    rt.run_until(
+        async move {
+            sender.send_to(b"x", to).await.unwrap();
+        },
+        Duration::MAX,
+    )
+    .unwrap();
+    rt.run_until(rt.sleep(ms(10)), Duration::MAX).unwrap();
+    assert_eq!(
+        *order.lock().unwrap(),
+        [
+            ("datagram", us(2200)),
+            ("sim timer", us(4500)),
+            ("tokio timer", ms(5))
+        ],
+        "two 1.1 ms hops, to the microsecond; tokio's timer on its millisecond"
+    );
+}
+
+#[test]
+fn a_tokio_sleep_started_between_milliseconds_ends_on_the_next_one_after_it_as_tokio_rounds() {
+    let rt = runtime();
+    let clock = rt.clone();
+    let ended = rt
+        .run_until(
+            async move {
+                clock.sleep(us(1234)).await;
+                tokio::time::sleep(ms(1)).await;
+                clock.elapsed()
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        ended,
+        ms(3),
+        "due at 2.234 ms, tokio's timer fires at its 3rd millisecond"
+    );
+}
+
+#[test]
+fn a_tokio_spawned_task_runs_on_the_virtual_clock_and_can_wait_on_a_simulated_socket() {
+    let TwoHosts { rt, sender, receiver } = two_hosts(79, ms(20));
+    let to = receiver.local_addr().unwrap();
+    let clock = rt.clone();
+    let (received, at) = rt
+        .run_until(
+            async move {
+                let reader = tokio::spawn(async move {
+                    let mut buf = [0u8; 8];
+                    let (len, _) = receiver.recv_from(&mut buf).await.unwrap();
+                    (buf[..len].to_vec(), tokio::time::Instant::now())
+                });
+                tokio::time::sleep(ms(100)).await;
+                sender.send_to(b"late", to).await.unwrap();
+                let (received, at) = reader.await.unwrap();
+                (received, at.into_std() - clock.now() + clock.elapsed())
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!((received, at), (b"late".to_vec(), ms(140)));
+}
+
+#[test]
+fn a_tokio_timeout_on_a_read_that_never_comes_ends_at_its_virtual_deadline() {
+    let TwoHosts { rt, receiver, .. } = two_hosts(80, ms(5));
+    let clock = rt.clone();
+    let (timed_out, at) = rt
+        .run_until(
+            async move {
+                let mut buf = [0u8; 8];
+                let read = tokio::time::timeout(Duration::from_secs(3), receiver.recv_from(&mut buf)).await;
+                (read.is_err(), clock.elapsed())
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert!(timed_out);
+    assert_eq!(at, Duration::from_secs(3));
+}
+
+#[test]
+fn a_world_where_only_a_tokio_task_waits_runs_on_and_then_reports_a_deadlock_when_it_ended() {
+    let rt = runtime();
+    let clock = rt.clone();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let result = rt.run_until(
+        async move {
+            let handle = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(7)).await;
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            handle.await.unwrap();
+            assert_eq!(clock.elapsed(), Duration::from_secs(7));
+            futures::future::pending::<()>().await
+        },
+        Duration::MAX,
+    );
+    assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        result,
+        Err(Stuck::Deadlock {
+            at: Duration::from_secs(7)
+        })
+    );
+}
