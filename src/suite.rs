@@ -36,8 +36,8 @@ pub const REPORTS_ENV: &str = "NETSIM_REPORTS";
 
 /// Part `K` of `N` of a scenario library (`netsim run --shard K/N`), to split a large one
 /// across CI machines as `cargo nextest run --partition hash:K/N` splits tests: a scenario
-/// (a file, or one point of its sweep) is in the part its id's FNV-1a hash falls in, modulo
-/// `N`. Between them the `N` parts play every scenario once; the hash depends on the id
+/// (a file, or one point of its sweep) is in the part its id's hash falls in, modulo `N`.
+/// Between them the `N` parts play every scenario once; the hash depends on the id
 /// alone, so neither a seed nor another file moves a scenario to another part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -50,8 +50,19 @@ pub struct Shard {
 impl Shard {
     /// Whether the scenario with this [`ScenarioFile::id`] is in this part.
     pub fn holds(&self, id: &str) -> bool {
-        report::fnv1a(id.as_bytes()) % self.parts == self.part - 1
+        mix(report::fnv1a(id.as_bytes())) % self.parts == self.part - 1
     }
+}
+
+/// MurmurHash3's finaliser: every bit of `hash` moves every bit of the result. FNV-1a's own
+/// low bits see only the bytes' low bits (modulo 2, a name's part would be the parity of its
+/// odd bytes), and a sweep's points differ only in their last bytes.
+fn mix(mut hash: u64) -> u64 {
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
 }
 
 impl FromStr for Shard {
@@ -203,14 +214,12 @@ mod tests {
             }
             for shard in &shards {
                 let held = ids.iter().filter(|id| shard.holds(id)).count();
-                assert!(held > 0, "part {shard} of 200 ids is empty");
+                let fair = ids.len() / parts;
+                assert!(held >= fair / 2, "part {shard} holds {held} of 200 ids");
             }
         }
         // Pinned, so that a change of hash (which would reshuffle every CI's shards) is seen.
-        for (id, part) in [
-            ("clean-call", "2/2"),
-            ("loss-sweep[peers.alice.link.loss=5%]", "1/2"),
-        ] {
+        for (id, part) in [("clean-call", "1/2"), ("lossy-wifi", "2/2")] {
             assert!(shard(part).holds(id), "{id} is not in part {part}");
         }
     }
