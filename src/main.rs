@@ -20,6 +20,7 @@ use webrtc_netsim::report::{self, Report, write_atomically};
 use webrtc_netsim::runtime::{self, Stuck};
 use webrtc_netsim::scenario::expect::Verdict;
 use webrtc_netsim::scenario::file::{self, FileError, ScenarioFile};
+use webrtc_netsim::suite::Shard;
 use webrtc_netsim::world::RunError;
 
 /// Real webrtc-rs peers over simulated bad networks, on a virtual clock.
@@ -62,6 +63,11 @@ enum Command {
         /// call then takes its real duration.
         #[arg(long)]
         realtime: bool,
+        /// Play only part K of N of the scenarios (files and sweep points), split by a hash
+        /// of their names as `cargo nextest --partition hash:K/N` splits tests: one part per
+        /// CI machine. Reports cover that part.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
     },
     /// Check scenario files without playing them.
     Check {
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
             verbose,
             watchdog,
             realtime,
+            shard,
         } => {
             let options = RunOptions {
                 seed,
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
                 verbose,
                 watchdog,
                 realtime,
+                shard,
             };
             run(&paths, out.as_deref(), &options)
         }
@@ -244,6 +252,7 @@ struct RunOptions {
     verbose: bool,
     watchdog: Duration,
     realtime: bool,
+    shard: Option<Shard>,
 }
 
 /// The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells expect).
@@ -254,6 +263,11 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         Ok(files) => files.into_iter().flatten().collect(),
         Err(errors) => return report_errors(&errors),
     };
+    if let Some(shard) = options.shard {
+        let all = files.len();
+        files.retain(|file| shard.holds(&file.id()));
+        println!("shard {shard}: {} of {all} scenarios\n", files.len());
+    }
     for file in &mut files {
         file.scenario.seed = options.seed.unwrap_or(file.scenario.seed);
         file.scenario.watchdog = options.watchdog;

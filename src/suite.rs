@@ -18,7 +18,9 @@
 //! }
 //! ```
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use libtest_mimic::{Failed, Trial};
 
@@ -31,6 +33,65 @@ use crate::world::{Run, RunError};
 /// Where the trials write each scenario's report (`report.json`, `index.html`) when set:
 /// a folder per scenario, as `netsim run --out` names them.
 pub const REPORTS_ENV: &str = "NETSIM_REPORTS";
+
+/// Part `K` of `N` of a scenario library (`netsim run --shard K/N`), to split a large one
+/// across CI machines as `cargo nextest run --partition hash:K/N` splits tests: a scenario
+/// (a file, or one point of its sweep) is in the part its id's hash falls in, modulo `N`.
+/// Between them the `N` parts play every scenario once; the hash depends on the id
+/// alone, so neither a seed nor another file moves a scenario to another part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// `K`, from 1.
+    part: u64,
+    /// `N`.
+    parts: u64,
+}
+
+impl Shard {
+    /// Whether the scenario with this [`ScenarioFile::id`] is in this part.
+    pub fn holds(&self, id: &str) -> bool {
+        mix(report::fnv1a(id.as_bytes())) % self.parts == self.part - 1
+    }
+}
+
+/// MurmurHash3's finaliser: every bit of `hash` moves every bit of the result. FNV-1a's own
+/// low bits see only the bytes' low bits (modulo 2, a name's part would be the parity of its
+/// odd bytes), and a sweep's points differ only in their last bytes.
+fn mix(mut hash: u64) -> u64 {
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (part, parts) = text
+            .split_once('/')
+            .ok_or("expected K/N, as in 1/2: part K of N")?;
+        let number = |text: &str| {
+            text.parse::<u64>()
+                .map_err(|_| format!("`{text}` is not a whole number"))
+        };
+        let (part, parts) = (number(part)?, number(parts)?);
+        if parts == 0 {
+            return Err("N must be at least 1".to_owned());
+        }
+        if !(1..=parts).contains(&part) {
+            return Err(format!("K must be between 1 and N (here 1 and {parts})"));
+        }
+        Ok(Shard { part, parts })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.part, self.parts)
+    }
+}
 
 /// A trial per scenario of the `*.toml` files in `folder`, in name order, their peers'
 /// apps taken from `apps`; a file that does not check is one failing trial named after it.
@@ -127,5 +188,54 @@ fn same_report_when_replayed(
             second.lines().nth(line).unwrap_or_default()
         )
         .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    fn shard(text: &str) -> Shard {
+        text.parse().expect("a valid shard")
+    }
+
+    #[test]
+    fn every_id_is_in_exactly_one_part_and_always_the_same() {
+        let ids: Vec<String> = (0..200)
+            .map(|index| format!("scenario-{index}[peers.alice.link.loss={index}%]"))
+            .collect();
+        for parts in 1..=5 {
+            let shards: Vec<Shard> = (1..=parts)
+                .map(|part| shard(&format!("{part}/{parts}")))
+                .collect();
+            for id in &ids {
+                let holding = shards.iter().filter(|shard| shard.holds(id)).count();
+                assert_eq!(holding, 1, "{id} is in {holding} of {parts} parts");
+            }
+            for shard in &shards {
+                let held = ids.iter().filter(|id| shard.holds(id)).count();
+                let fair = ids.len() / parts;
+                assert!(held >= fair / 2, "part {shard} holds {held} of 200 ids");
+            }
+        }
+        // Pinned, so that a change of hash (which would reshuffle every CI's shards) is seen.
+        for (id, part) in [("clean-call", "1/2"), ("lossy-wifi", "2/2")] {
+            assert!(shard(part).holds(id), "{id} is not in part {part}");
+        }
+    }
+
+    #[test]
+    fn a_bad_shard_says_what_is_wrong() {
+        for (text, error) in [
+            ("3/2", "K must be between 1 and N (here 1 and 2)"),
+            ("0/2", "K must be between 1 and N (here 1 and 2)"),
+            ("1/0", "N must be at least 1"),
+            ("1", "expected K/N, as in 1/2: part K of N"),
+            ("a/2", "`a` is not a whole number"),
+            ("1/-2", "`-2` is not a whole number"),
+        ] {
+            assert_eq!(text.parse::<Shard>(), Err(error.to_owned()), "{text}");
+        }
+        assert_eq!(shard("2/3").to_string(), "2/3");
     }
 }

@@ -253,3 +253,58 @@ fn reports_are_the_same_with_one_job_or_several() {
         );
     }
 }
+
+#[test]
+fn shards_play_every_scenario_exactly_once_between_them() {
+    let dir = scratch("cli/shards");
+    let library = dir.join("library");
+    std::fs::create_dir(&library).expect("created");
+    let mut all: Vec<String> = Vec::new();
+    for index in 0..6 {
+        let text = SHORT_CALL.replace("short call", &format!("call {index}"));
+        std::fs::write(library.join(format!("call-{index}.toml")), text).expect("written");
+        all.push(format!("call-{index}"));
+    }
+    let sweep = format!("{SHORT_CALL}\n[sweep]\n\"peers.alice.link.loss\" = [\"0%\", \"1%\", \"2%\"]\n");
+    std::fs::write(library.join("sweep.toml"), sweep).expect("written");
+    all.extend(["0%", "1%", "2%"].map(|loss| format!("sweep[peers.alice.link.loss={loss}]")));
+    all.sort();
+
+    for parts in [2, 3] {
+        let mut played: Vec<String> = Vec::new();
+        for part in 1..=parts {
+            let out = dir.join(format!("{part}-of-{parts}"));
+            let shard = format!("{part}/{parts}");
+            let output = netsim(&["run", path(&library), "--shard", &shard, "--out", path(&out)]);
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            let ids: Vec<String> = files_under(&out)
+                .into_iter()
+                .filter(|file| file.ends_with("report.json"))
+                .map(|file| {
+                    let text = std::fs::read_to_string(&file).expect("readable");
+                    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                    report["scenario"]["id"].as_str().expect("an id").to_owned()
+                })
+                .collect();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let held = format!("shard {shard}: {} of {} scenarios", ids.len(), all.len());
+            assert!(stdout.contains(&held), "{stdout}");
+            let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary.json is written");
+            let summary: serde_json::Value = serde_json::from_str(&summary).expect("JSON");
+            assert_eq!(summary.as_array().map(Vec::len), Some(ids.len()), "{summary}");
+            let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml is written");
+            assert_eq!(junit.matches("<testcase ").count(), ids.len(), "{junit}");
+            played.extend(ids);
+        }
+        played.sort();
+        assert_eq!(played, all, "{parts} shards between them");
+    }
+
+    let output = netsim(&["run", path(&library), "--shard", "3/2"]);
+    assert_eq!(output.status.code(), Some(2), "a shard past N is bad input");
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("'3/2' for '--shard <K/N>': K must be between 1 and N"),
+        "{stderr}"
+    );
+}

@@ -365,9 +365,9 @@ pub fn file_name(name: &str, extension: &str) -> String {
     safe + extension
 }
 
-/// The 64-bit FNV-1a hash of `bytes`: short names of long ones, stable across Rust
-/// releases (std's hashers are not).
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// The 64-bit FNV-1a hash of `bytes`: short names of long ones and the shards of a library
+/// ([`crate::suite::Shard`]), stable across Rust releases and machines (std's hashers are not).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
