@@ -7,8 +7,8 @@ mod adapter;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use adapter::{Log, meeting};
-use reconnecting_app::{AppEvent, MediaConfig, Policy};
+use adapter::Log;
+use reconnecting_app::{AppEvent, Policy};
 use webrtc_netsim::metrics::{StreamMetrics, Window};
 use webrtc_netsim::net::{NatConfig, PortAssignment};
 use webrtc_netsim::scenario::IceServer;
@@ -113,23 +113,16 @@ fn play(
     seconds: f64,
     timeline: Vec<(Duration, Action)>,
 ) -> Played {
-    // Each end's own SSRCs, as each app picks its own.
-    let media = |audio_ssrc, video_ssrc| MediaConfig {
-        video,
-        audio_ssrc,
-        video_ssrc,
-        ..MediaConfig::default()
-    };
-    let (share, join) = meeting();
     let (alice_log, bob_log) = (Log::default(), Log::default());
     let mut sim = world.seed(7).build();
-    let (log, m) = (alice_log.clone(), media(0xa11ce, 0xa11ce + 1));
+    sim.call("alice", "bob");
+    let log = alice_log.clone();
     sim.peer("alice", alice, move |ctx| {
-        adapter::app(ctx, share, m, Policy::default(), log)
+        adapter::app(ctx, adapter::media("alice", video), Policy::default(), log)
     });
-    let (log, m) = (bob_log.clone(), media(0xb0b, 0xb0b + 1));
+    let log = bob_log.clone();
     sim.peer("bob", bob, move |ctx| {
-        adapter::app(ctx, join, m, Policy::default(), log)
+        adapter::app(ctx, adapter::media("bob", video), Policy::default(), log)
     });
     for (at, action) in timeline {
         sim.at(at, action);
