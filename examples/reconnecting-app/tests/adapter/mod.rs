@@ -1,12 +1,13 @@
 //! The embedding a product would write, for webrtc-netsim instead: it turns the harness's
 //! `Context` into what the app takes — its `Config`, a `Transport` on the signaling relay,
 //! the OS's network notifications and the product's controls — and records the app's
-//! telemetry on the world's clock.
+//! telemetry on the world's clock. Both test targets embed the app with it:
+//! `network_changes.rs` in worlds built in code, `scenarios.rs` in the worlds of
+//! `scenarios/*.toml`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::channel::oneshot;
 use futures::stream::{self, Stream};
 use reconnecting_app::{AppEvent, Config, Control, MediaConfig, NetworkEvent, Policy, Role, Transport};
 use webrtc::peer_connection::Registry;
@@ -15,34 +16,31 @@ use webrtc_netsim::sim::{Command, Context, Inbox, NetworkChange, Signaling, Stac
 /// The app's telemetry, each event at the virtual time it was reported.
 pub type Log = Arc<Mutex<Vec<(Duration, AppEvent)>>>;
 
-/// How the two ends meet: the caller opens a session and shares its token (a link the user
-/// sends), the callee joins with it.
-pub enum Meeting {
-    Share(oneshot::Sender<String>),
-    Join(oneshot::Receiver<String>),
-}
-
-/// A caller's and a callee's ends of the meeting.
-pub fn meeting() -> (Meeting, Meeting) {
-    let (share, join) = oneshot::channel();
-    (Meeting::Share(share), Meeting::Join(join))
-}
-
-/// The app, embedded in the world as `role`, with `media`, its telemetry in `log`.
-pub async fn app(ctx: Context, meeting: Meeting, media: MediaConfig, policy: Policy, log: Log) {
-    let role = match &meeting {
-        Meeting::Share(_) => Role::Caller,
-        Meeting::Join(_) => Role::Callee,
-    };
-    match meeting {
-        Meeting::Share(share) => {
-            let _ = share.send(ctx.signaling.create_session());
-        }
-        Meeting::Join(token) => {
-            let Ok(token) = token.await else { return };
-            ctx.signaling.join(&token).expect("the token is good");
-        }
+/// What the app sends as `peer`: Opus-sized audio, and VP8-sized video if `video`. Each
+/// end picks SSRCs of its own, here from its name (the world joins two senders with one
+/// SSRC into one stream).
+pub fn media(peer: &str, video: bool) -> MediaConfig {
+    // FNV-1a: a stable number from the name, the video stream's the next one.
+    let ssrc = peer.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    }) & !1;
+    MediaConfig {
+        video,
+        audio_ssrc: ssrc,
+        video_ssrc: ssrc | 1,
+        ..MediaConfig::default()
     }
+}
+
+/// The app, embedded in the world as the end of the call the world set up for it (a room
+/// server's job: `Sim::call`, or a scenario file's `role`), with `media`, its telemetry in
+/// `log`.
+pub async fn app(ctx: Context, media: MediaConfig, policy: Policy, log: Log) {
+    let role = match ctx.stack.role() {
+        Some(webrtc_netsim::Role::Caller) => Role::Caller,
+        Some(webrtc_netsim::Role::Callee) => Role::Callee,
+        None => panic!("`{}` is in no call: the world sets up the call", ctx.stack.name()),
+    };
     let runtime = ctx.stack.runtime();
     let mut config = Config::new(role, runtime.clone(), ctx.stack.bind_addresses());
     config.ice_servers = ctx.stack.ice_servers();
