@@ -19,6 +19,9 @@ fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
 
+/// How long the relay takes to forward a message in [`call`].
+const SIGNALING_DELAY: Duration = Duration::from_millis(20);
+
 /// Alice calls Bob, each on a 25 ms access link (100 ms round trip), `timeline` happening.
 fn call(seconds: u64, timeline: Vec<(Duration, Action)>) -> Run {
     call_with_loss(seconds, 0.0, timeline)
@@ -38,7 +41,7 @@ fn call_with_loss(seconds: u64, loss: f64, timeline: Vec<(Duration, Action)>) ->
         },
         ..link.clone()
     };
-    let mut sim = Sim::builder().seed(7).build();
+    let mut sim = Sim::builder().seed(7).signaling_delay(SIGNALING_DELAY).build();
     sim.peer("alice", Host::new().link(link.clone()), |ctx| {
         calling_app(ctx, Meeting::Called)
     });
@@ -147,7 +150,8 @@ fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
             },
         )],
     );
-    // The app's restart offer leaves when its own sleep ends, on the world's clock.
+    // The app's restart offer leaves when its own `tokio::time::sleep` ends, on the world's
+    // clock: its offer is made at the move + DEBOUNCE and relayed one signaling delay later.
     let offers_after: Vec<Duration> = run
         .trace
         .iter()
@@ -159,8 +163,9 @@ fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
         .copied()
         .expect("alice signals after the move");
     assert!(
-        first_offer >= moved + DEBOUNCE && first_offer < moved + DEBOUNCE + ms(30),
-        "alice's restart went out {first_offer:?}, her sleep ended at {:?}",
+        first_offer >= moved + DEBOUNCE + SIGNALING_DELAY
+            && first_offer < moved + DEBOUNCE + SIGNALING_DELAY + ms(5),
+        "alice's restart reached the relay's far end at {first_offer:?}, her sleep ended at {:?}",
         moved + DEBOUNCE
     );
     let gathered_on_the_new_address = run.trace.iter().any(|e| {

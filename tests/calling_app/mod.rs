@@ -207,7 +207,8 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
             }
             change = ctx.network.next().fuse() => {
                 if let Some(NetworkChange::AddressUp(_)) = change && offerer {
-                    runtime.sleep(DEBOUNCE).await;
+                    // The app's own debounce, on tokio's timer as any tokio app has it.
+                    tokio::time::sleep(DEBOUNCE).await;
                     connection.restart_ice().await.unwrap();
                     offer(&connection, &ctx).await;
                 }
