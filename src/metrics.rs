@@ -147,10 +147,12 @@ impl<'a> MediaIndex<'a> {
     }
 }
 
-/// Caller's offer → the later of the two peers' first `connected`.
+/// The first offer → the later of the two peers' first `connected`. The offer counts from
+/// its peer's signaling state `have-local-offer`, which the observer on any app's
+/// connection records, the built-in app's or a user's.
 pub fn connect_time(trace: &[Event]) -> Option<Duration> {
     let offered = trace.iter().find_map(|event| match &event.what {
-        What::OfferCreated { .. } => Some(event.at),
+        What::SignalingState { state, .. } if state == "have-local-offer" => Some(event.at),
         _ => None,
     })?;
     let mut connected: BTreeMap<&str, Duration> = BTreeMap::new();

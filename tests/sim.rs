@@ -83,6 +83,13 @@ fn a_users_app_connects_two_peers_through_the_relay() {
             "{peer}: {connected:?}"
         );
     }
+    // From the caller's offer, which the observer saw as `have-local-offer`: the offer and
+    // answer through the relay (2 × 20 ms), then the two round trips.
+    let connect_time = run.metrics.connect_time.expect("the observer saw the offer");
+    assert!(
+        connect_time >= ms(240) && connect_time < Duration::from_secs(2),
+        "{connect_time:?}"
+    );
     let candidates: Vec<&str> = run
         .trace
         .iter()

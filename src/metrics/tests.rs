@@ -138,7 +138,10 @@ fn connect_time_runs_from_the_offer_to_the_later_connected_peer() {
     };
     let offer = Event {
         at: ms(10),
-        what: What::OfferCreated { peer: "alice".into() },
+        what: What::SignalingState {
+            peer: "alice".into(),
+            state: "have-local-offer".into(),
+        },
     };
     let trace = vec![
         offer,
