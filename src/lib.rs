@@ -1,23 +1,25 @@
 //! webrtc-netsim puts real webrtc-rs peers through simulated bad networks, on a virtual
 //! clock, deterministically.
 //!
-//! The code reads as the data flow of a run:
+//! The modules stack in layers: each uses only modules above it in this table, never one
+//! below, and no two use each other (`tests/layering.rs` holds the code to it).
 //!
-//! | module | what it is |
-//! |---|---|
-//! | [`scenario`] | who calls whom over what network, for how long (built in code or from a file) |
-//! | [`world`] | builds hosts, links, relay and peers from a scenario, plays the call |
-//! | [`sim`] | a world built in code whose peers are your own webrtc-rs apps, each handed a context |
-//! | [`runtime`] | webrtc-rs's `Runtime` on one thread and one virtual clock, sockets on the sim network |
-//! | [`net`] | the network model: links (delay, jitter, loss, rate, queue) and routing; no async, no clock |
-//! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts |
-//! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read |
-//! | [`peer`] | a real `PeerConnection` plus the app around it: signaling, synthetic media |
-//! | [`tap`] | the wire tap: any app's RTP, recorded in its interceptor chain, joined into media events |
-//! | [`trace`] | every timestamped event of a run |
-//! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace |
-//! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures |
-//! | [`suite`] | a folder of scenario files as tests, one per file and sweep point, your apps registered |
+//! | module | what it is | uses |
+//! |---|---|---|
+//! | [`net`] | the network model: links (delay, jitter, loss, rate, queue), NATs, STUN/TURN servers, routing; no async, no clock | — |
+//! | [`trace`] | every timestamped event of a run, and the names the trace gives addresses | `net` |
+//! | [`servers`] | the STUN/TURN servers of a world's core, and the ICE servers a peer is given | `net` |
+//! | [`runtime`] | webrtc-rs's `Runtime` (and tokio's clock) on one thread and one virtual clock, sockets on the network | `net` |
+//! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read | `net`, `runtime`, `trace` |
+//! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts | `net`, `servers` |
+//! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace | `trace` |
+//! | [`tap`] | the wire tap: any app's RTP, recorded in its interceptor chain, joined into media events | `metrics`, `runtime`, `trace` |
+//! | [`peer`] | the built-in app: a real `PeerConnection`, its signaling, synthetic media, policies | `runtime`, `signaling`, `trace` |
+//! | [`world`] | one running world: addresses, network, servers, relay, the timeline played; a run's result | all of the above |
+//! | [`sim`] | a world built in code whose peers are your own webrtc-rs apps, each handed a context | `world` and below |
+//! | [`scenario`] | a call described in code or in a file (the file front end and its checks); plays it on a world or a sim | `sim` and below |
+//! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures | `scenario` and below |
+//! | [`suite`] | a folder of scenario files as tests, one per file and sweep point, your apps registered | `report` and below |
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -39,6 +41,7 @@ pub mod peer;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod servers;
 pub mod signaling;
 pub mod sim;
 pub mod suite;

@@ -269,9 +269,9 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         println!("shard {shard}: {} of {all} scenarios\n", files.len());
     }
     for file in &mut files {
-        file.scenario.seed = options.seed.unwrap_or(file.scenario.seed);
-        file.scenario.watchdog = options.watchdog;
-        file.scenario.realtime = options.realtime;
+        file.scenario.world.seed = options.seed.unwrap_or(file.scenario.world.seed);
+        file.scenario.world.watchdog = options.watchdog;
+        file.scenario.world.realtime = options.realtime;
     }
     if let Some(out) = out {
         let mut folders: Vec<String> = files
@@ -356,7 +356,7 @@ fn stop_on_ctrl_c() {
 /// result; each with whether its reports were written.
 fn play_all(files: &[ScenarioFile], jobs: usize, output: Option<Output>) -> Vec<(Report, bool)> {
     // A wall-clock run takes the call's real length, so even one scenario shows progress.
-    let long = files.len() > 1 || files.iter().any(|file| file.scenario.realtime);
+    let long = files.len() > 1 || files.iter().any(|file| file.scenario.world.realtime);
     let progress = if long && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(files.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios  {elapsed}  {msg}") {

@@ -10,9 +10,9 @@
 //! tap in its interceptor chain ([`Stack::interceptors`]) measures its media from the RTP
 //! itself, so the run's metrics are the app's.
 //!
-//! Registered by name in [`Apps`], apps are what scenario files' `app` keys name: the file's
-//! world becomes a `Sim` ([`crate::scenario::file::ScenarioFile::play_with`]), and
-//! [`crate::suite`] makes a folder of such files a test target's tests.
+//! Registered by name in [`Apps`], apps are what scenario files' `app` keys name: the file
+//! front end (`scenario`) builds a `Sim` of the file's world, and `suite` makes a folder of
+//! such files a test target's tests; the sim knows neither.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -44,13 +44,13 @@ use webrtc::runtime::{Receiver, Runtime};
 use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
 use crate::peer::BindAddress;
 use crate::runtime::entropy;
-use crate::scenario::{Credentials, IceServer, Scenario};
+use crate::servers::{Credentials, IceServer, rtc_ice_servers};
 use crate::signaling::{Relay, SignalingError};
 use crate::tap::WireTap;
 use crate::timeline::{Action, TimedAction};
-use crate::trace::{Recorder, What};
+use crate::trace::{AddressBook, Recorder, What};
 pub use crate::world::NetworkChange;
-use crate::world::{AddressBook, AppControl, Run, RunError, World, ice_servers};
+use crate::world::{AppControl, Run, RunError, World, WorldConfig};
 
 mod apps;
 pub use self::apps::{Apps, CommandKind, Registered};
@@ -63,7 +63,8 @@ const ENDING_GRACE: Duration = Duration::from_secs(1);
 /// A simulated world whose peers are apps: build it with [`Sim::builder`], add peers and a
 /// timeline, then [`Sim::run_for`].
 pub struct Sim {
-    scenario: Scenario,
+    config: WorldConfig,
+    timeline: Vec<TimedAction>,
     peers: Vec<(String, Host, App)>,
     /// Caller and callee of each call the world sets up on the relay.
     calls: Vec<(String, String)>,
@@ -77,37 +78,37 @@ type AppFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The world's settings before any peer joins.
 pub struct SimBuilder {
-    scenario: Scenario,
+    config: WorldConfig,
 }
 
 impl SimBuilder {
     /// Seeds every random choice of the world (default 1).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.scenario.seed = seed;
+        self.config.seed = seed;
         self
     }
 
     /// The core between the access networks: a link of its own in each direction.
     pub fn core(mut self, link: LinkConfig) -> Self {
-        self.scenario.core = link;
+        self.config.core = link;
         self
     }
 
     /// How long the signaling relay takes to forward a message (default 20 ms).
     pub fn signaling_delay(mut self, delay: Duration) -> Self {
-        self.scenario.signaling_delay = delay;
+        self.config.signaling_delay = delay;
         self
     }
 
     /// A STUN server in the core, `stun.netsim:3478`.
     pub fn stun(mut self) -> Self {
-        self.scenario.servers.stun = true;
+        self.config.servers.stun = true;
         self
     }
 
     /// A TURN server in the core, `turn.netsim:3478`, accepting `user` with `password`.
     pub fn turn(mut self, user: &str, password: &str) -> Self {
-        self.scenario.servers.turn = Some(Credentials {
+        self.config.servers.turn = Some(Credentials {
             user: user.to_owned(),
             password: password.to_owned(),
         });
@@ -121,7 +122,7 @@ impl SimBuilder {
             user: user.to_owned(),
             password: password.to_owned(),
         };
-        self.scenario
+        self.config
             .servers
             .extra_turn
             .insert(name.to_owned(), credentials);
@@ -130,13 +131,27 @@ impl SimBuilder {
 
     /// Stops a run that has not ended after this much wall-clock time (default 300 s).
     pub fn watchdog(mut self, limit: Duration) -> Self {
-        self.scenario.watchdog = limit;
+        self.config.watchdog = limit;
         self
     }
 
     pub fn build(self) -> Sim {
+        Sim::new(self.config)
+    }
+}
+
+impl Sim {
+    pub fn builder() -> SimBuilder {
+        SimBuilder {
+            config: WorldConfig::new("sim"),
+        }
+    }
+
+    /// A world of `config` with no peers yet (what [`Sim::builder`] builds step by step).
+    pub fn new(config: WorldConfig) -> Sim {
         Sim {
-            scenario: self.scenario,
+            config,
+            timeline: Vec::new(),
             peers: Vec::new(),
             calls: Vec::new(),
         }
@@ -193,12 +208,6 @@ impl Host {
 }
 
 impl Sim {
-    pub fn builder() -> SimBuilder {
-        SimBuilder {
-            scenario: Scenario::new("sim"),
-        }
-    }
-
     /// Adds the peer `name` at `host`, running the future `app` makes of its context.
     pub fn peer<F, Fut>(&mut self, name: &str, host: Host, app: F) -> &mut Self
     where
@@ -221,7 +230,7 @@ impl Sim {
 
     /// Something the timeline does at `at`: to the network, or asked of an app.
     pub fn at(&mut self, at: Duration, action: Action) -> &mut Self {
-        self.scenario.timeline.push(TimedAction { at, action });
+        self.timeline.push(TimedAction { at, action });
         self
     }
 
@@ -229,15 +238,16 @@ impl Sim {
     /// randomness comes from the seed; the apps' tasks end with it.
     pub fn run_for(self, duration: Duration) -> Result<Run, RunError> {
         let Sim {
-            mut scenario,
+            mut config,
+            timeline,
             peers,
             calls,
         } = self;
-        scenario.duration = duration;
-        let roles = check(&scenario, &peers, &calls)?;
-        let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
-        entropy::run_seeded(sub_seed(scenario.seed, 3), move || {
-            play(&scenario, network, peers, &calls, &roles)
+        config.duration = duration;
+        let roles = check(&config, &timeline, &peers, &calls)?;
+        let network = Network::new(config.core.clone(), sub_seed(config.seed, 1));
+        entropy::run_seeded(sub_seed(config.seed, 3), move || {
+            play(&config, network, timeline, peers, &calls, &roles)
         })
     }
 }
@@ -245,12 +255,13 @@ impl Sim {
 /// Refuses a world whose peers, calls or timeline do not add up; gives each peer in a call
 /// its role.
 fn check(
-    scenario: &Scenario,
+    config: &WorldConfig,
+    timeline: &[TimedAction],
     peers: &[(String, Host, App)],
     calls: &[(String, String)],
 ) -> Result<BTreeMap<String, Role>, RunError> {
     let invalid = |message: String| RunError::Invalid {
-        scenario: scenario.name.clone(),
+        scenario: config.name.clone(),
         message,
     };
     let mut names = BTreeSet::new();
@@ -259,7 +270,7 @@ fn check(
             return Err(invalid(format!("two peers are called `{name}`")));
         }
     }
-    for timed in &scenario.timeline {
+    for timed in timeline {
         if let Some(peer) = timed.action.peer()
             && !names.contains(peer)
         {
@@ -283,16 +294,17 @@ fn check(
 }
 
 fn play(
-    scenario: &Scenario,
+    config: &WorldConfig,
     network: Network,
+    timeline: Vec<TimedAction>,
     peers: Vec<(String, Host, App)>,
     calls: &[(String, String)],
     roles: &BTreeMap<String, Role>,
 ) -> Result<Run, RunError> {
     let started = Instant::now();
-    let world = World::start(scenario, network)?;
+    let world = World::start(config, network)?;
     let setup = |message: String| RunError::Setup {
-        scenario: scenario.name.clone(),
+        scenario: config.name.clone(),
         message,
     };
     let mut contexts = Vec::new();
@@ -300,7 +312,7 @@ fn play(
         let bind = world.attach(&name, host.nat, host.uplink, host.downlink);
         let role = roles.get(&name).copied();
         let context =
-            Context::new(&world, &name, role, bind, &host.ice_servers, scenario.seed).map_err(setup)?;
+            Context::new(&world, &name, role, bind, &host.ice_servers, config.seed).map_err(setup)?;
         contexts.push((name, app, context));
     }
     // Every app is on the relay before any session: the callee's mailbox must exist.
@@ -334,7 +346,7 @@ fn play(
         });
         apps.insert(name, Arc::new(control));
     }
-    let (timeline, duration) = (scenario.timeline.clone(), scenario.duration);
+    let duration = config.duration;
     let played = world.clone();
     let call = async move {
         played.play_timeline(timeline, &apps).await;
@@ -342,7 +354,7 @@ fn play(
         runtime.sleep(duration.saturating_sub(runtime.elapsed())).await;
         Ok(runtime.kernel_received_anything())
     };
-    world.finish(scenario, call, duration + ENDING_GRACE, started)
+    world.finish(config, call, duration + ENDING_GRACE, started)
 }
 
 /// What the timeline asks of an app.
@@ -446,7 +458,7 @@ impl Context {
                 role,
                 runtime: world.runtime.clone(),
                 bind,
-                ice_servers: ice_servers(servers),
+                ice_servers: rtc_ice_servers(servers),
                 certificate,
                 recorder: world.recorder.clone(),
                 book: world.book.clone(),

@@ -152,10 +152,14 @@ fn replay(file: &ScenarioFile) -> String {
         return format!(
             "cargo test -- --exact '{}' (seed {})",
             file.id(),
-            file.scenario.seed
+            file.scenario.world.seed
         );
     }
-    format!("netsim run {} --seed {}", file.path.display(), file.scenario.seed)
+    format!(
+        "netsim run {} --seed {}",
+        file.path.display(),
+        file.scenario.world.seed
+    )
 }
 
 /// Plays `file` again and compares the two reports byte for byte; writes the first to

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::net::{LinkConfig, Loss, NatConfig, QueueLimit};
-use crate::scenario::IceServer;
+use crate::servers::IceServer;
 
 /// An action at a virtual time.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 //! that the same seed gives a byte-identical trace; what matters is *that* they changed.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -284,6 +285,43 @@ mod tests {
             expected.sort_by_key(|event| event.at);
             assert_eq!(recorder.take_events(), expected, "{len} events");
             assert!(recorder.take_events().is_empty(), "taking empties the recorder");
+        }
+    }
+}
+
+/// Names for the world's addresses, so the trace reads `alice:5000` and stays the same
+/// whichever 127.x block the run happened to get. Grows as hosts move.
+#[derive(Debug, Default)]
+pub struct AddressBook {
+    names: Mutex<BTreeMap<IpAddr, String>>,
+}
+
+impl AddressBook {
+    pub(crate) fn name(&self, ip: IpAddr, name: String) {
+        self.names.lock().expect("address book poisoned").insert(ip, name);
+    }
+
+    /// `name:port` for a known address, the address itself otherwise.
+    pub fn label(&self, addr: SocketAddr) -> String {
+        match self.names.lock().expect("address book poisoned").get(&addr.ip()) {
+            Some(name) => format!("{name}:{}", addr.port()),
+            None => addr.to_string(),
+        }
+    }
+
+    /// `text` with every `ip:` of a known address replaced by its name (server notes).
+    pub fn relabel(&self, text: &str) -> String {
+        let names = self.names.lock().expect("address book poisoned");
+        names.iter().fold(text.to_owned(), |text, (ip, name)| {
+            text.replace(&format!("{ip}:"), &format!("{name}:"))
+        })
+    }
+
+    /// Like [`AddressBook::label`], for an address given as text (as candidates carry it).
+    pub fn label_text(&self, ip: &str, port: u16) -> String {
+        match ip.parse::<IpAddr>() {
+            Ok(ip) => self.label(SocketAddr::new(ip, port)),
+            Err(_) => format!("{ip}:{port}"),
         }
     }
 }

@@ -10,28 +10,64 @@ use std::time::{Duration, Instant};
 use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
-use crate::net::{Counters, LinkConfig, Network, StunServer, TURN_PORT, TurnServer, sub_seed};
-use crate::peer::{BindAddress, MediaPlan, Peer, PeerSetup, Role};
-use crate::runtime::{Limits, SimRuntime, Stuck, entropy};
-use crate::scenario::{IceServer, PeerSpec, Scenario, Servers, TURN};
+use crate::net::{Counters, LinkConfig, Network, StunServer, TurnServer, sub_seed};
+use crate::peer::{BindAddress, Peer, PeerSetup};
+use crate::runtime::{Limits, SimRuntime, Stuck};
+use crate::servers::{IceServer, STUN, Servers, TURN, dns_name, rtc_ice_servers};
 use crate::signaling::Relay;
 use crate::tap::WireTap;
 use crate::timeline::{Action, Direction, SignalingChange, TimedAction};
-use crate::trace::{Event, Recorder, What};
+use crate::trace::{AddressBook, Event, Recorder, What};
 
 /// The port every peer binds on its interface address.
 const PEER_PORT: u16 = 5000;
-/// The host name of the STUN server; its DNS name is `stun.netsim`.
-const STUN: &str = "stun";
 /// Core hosts: the STUN server's, then the TURN servers' (`turn` first, then the extra
 /// ones in name order). Peers take 1 up, the NATs in front of them 101 up.
 const STUN_HOST: u8 = 200;
 const TURN_HOSTS: std::ops::RangeInclusive<u8> = 201..=250;
 /// After the senders stop, the world runs this long so packets in flight arrive before the
 /// peers hang up; what is still in flight after it counts as lost.
-const DRAIN: Duration = Duration::from_secs(1);
+pub(crate) const DRAIN: Duration = Duration::from_secs(1);
 /// Virtual time allowed after the drain for closing.
-const CLOSING_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const CLOSING_GRACE: Duration = Duration::from_secs(5);
+
+/// What a world is built from, whoever builds it (a simulation in code, a scenario's
+/// call): the network and servers around the peers, and how its run is kept honest.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// Names the run in errors.
+    pub name: String,
+    /// Seeds every random choice the harness makes; same seed, same run.
+    pub seed: u64,
+    /// How long the call runs: the horizon of its metrics.
+    pub duration: Duration,
+    /// The internet between the access networks.
+    pub core: LinkConfig,
+    /// How long the signaling relay takes to forward a message.
+    pub signaling_delay: Duration,
+    /// The STUN and TURN servers in the core.
+    pub servers: Servers,
+    /// Wall-clock time after which a run that has not ended is stopped as stuck.
+    pub watchdog: Duration,
+    /// Run on tokio and the wall clock instead of the virtual clock.
+    pub realtime: bool,
+}
+
+impl WorldConfig {
+    /// A 10 s run, seed 1, an ideal core, a 20 ms relay, no servers, a 300 s watchdog.
+    pub fn new(name: &str) -> Self {
+        WorldConfig {
+            name: name.to_owned(),
+            seed: 1,
+            duration: Duration::from_secs(10),
+            core: LinkConfig::default(),
+            signaling_delay: Duration::from_millis(20),
+            servers: Servers::default(),
+            watchdog: Duration::from_secs(300),
+            realtime: false,
+        }
+    }
+}
 
 /// Why a scenario could not be run to its end.
 #[derive(Debug, thiserror::Error)]
@@ -79,43 +115,6 @@ impl Run {
             }
             _ => None,
         })
-    }
-}
-
-/// Names for the world's addresses, so the trace reads `alice:5000` and stays the same
-/// whichever 127.x block the run happened to get. Grows as hosts move.
-#[derive(Debug, Default)]
-pub struct AddressBook {
-    names: Mutex<BTreeMap<IpAddr, String>>,
-}
-
-impl AddressBook {
-    fn name(&self, ip: IpAddr, name: String) {
-        self.names.lock().expect("address book poisoned").insert(ip, name);
-    }
-
-    /// `name:port` for a known address, the address itself otherwise.
-    pub fn label(&self, addr: SocketAddr) -> String {
-        match self.names.lock().expect("address book poisoned").get(&addr.ip()) {
-            Some(name) => format!("{name}:{}", addr.port()),
-            None => addr.to_string(),
-        }
-    }
-
-    /// `text` with every `ip:` of a known address replaced by its name (server notes).
-    pub fn relabel(&self, text: &str) -> String {
-        let names = self.names.lock().expect("address book poisoned");
-        names.iter().fold(text.to_owned(), |text, (ip, name)| {
-            text.replace(&format!("{ip}:"), &format!("{name}:"))
-        })
-    }
-
-    /// Like [`AddressBook::label`], for an address given as text (as candidates carry it).
-    pub fn label_text(&self, ip: &str, port: u16) -> String {
-        match ip.parse::<IpAddr>() {
-            Ok(ip) => self.label(SocketAddr::new(ip, port)),
-            Err(_) => format!("{ip}:{port}"),
-        }
     }
 }
 
@@ -178,7 +177,7 @@ pub enum NetworkChange {
 
 /// What the timeline asks of a peer's app (`restart_ice`, `set_ice_servers`, `close`) and
 /// what its operating system tells it: the built-in app carries it out itself, a user's app
-/// receives it (see [`crate::sim`]).
+/// receives it as commands and notifications.
 #[async_trait::async_trait]
 pub(crate) trait AppControl: Send + Sync {
     async fn restart_ice(&self);
@@ -213,7 +212,7 @@ pub(crate) struct World {
     pub(crate) recorder: Recorder,
     pub(crate) relay: Relay,
     pub(crate) book: Arc<AddressBook>,
-    /// The wire tap peers' interceptor chains may carry ([`crate::sim::Stack::interceptors`]).
+    /// The wire tap peers' interceptor chains may carry (an app adds it to its registry).
     pub(crate) tap: WireTap,
     attachments: Mutex<BTreeMap<String, Attachment>>,
     /// Networks used so far, so every move gets a fresh one.
@@ -222,98 +221,17 @@ pub(crate) struct World {
     servers: Mutex<BTreeMap<String, IpAddr>>,
 }
 
-/// Runs `scenario` to its end: on the virtual clock, on a thread of its own whose OS
-/// randomness comes from the seed (see [`crate::runtime::entropy`]).
-pub fn run(scenario: &Scenario) -> Result<Run, RunError> {
-    // Built on the caller's thread, so it joins the caller's `capturing` scope.
-    let network = Network::new(scenario.core.clone(), sub_seed(scenario.seed, 1));
-    if scenario.realtime {
-        return run_on(scenario, network);
-    }
-    entropy::run_seeded(sub_seed(scenario.seed, 3), || run_on(scenario, network))
-}
-
-fn run_on(scenario: &Scenario, network: Network) -> Result<Run, RunError> {
-    let started = Instant::now();
-    let [caller, callee] = call_parties(scenario)?;
-    let world = World::start(scenario, network)?;
-    let setups: Vec<PeerSetup> = [(caller, callee), (callee, caller)]
-        .into_iter()
-        .enumerate()
-        .map(|(index, (spec, remote))| PeerSetup {
-            name: spec.name.clone(),
-            remote: remote.name.clone(),
-            role: spec.role,
-            media: MediaPlan {
-                until: scenario.duration,
-                ..spec.media.clone()
-            },
-            policy: spec.policy,
-            address: world.attach(
-                &spec.name,
-                spec.nat.clone(),
-                spec.uplink.clone(),
-                spec.downlink.clone(),
-            ),
-            ice_servers: ice_servers(&spec.ice_servers),
-            relay_only: spec.relay_only,
-            seed: sub_seed(scenario.seed, 100 + index as u64),
-        })
-        .collect();
-    let call = world
-        .clone()
-        .play(setups, scenario.timeline.clone(), scenario.duration);
-    world.finish(scenario, call, scenario.duration + DRAIN + CLOSING_GRACE, started)
-}
-
-/// The caller and the callee, or why the scenario is not a call.
-fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
-    let invalid = |message: &str| RunError::Invalid {
-        scenario: scenario.name.clone(),
-        message: message.to_owned(),
-    };
-    let caller = scenario
-        .peers
-        .iter()
-        .find(|p| p.role == Role::Caller)
-        .ok_or_else(|| invalid("no caller"))?;
-    let callee = scenario
-        .peers
-        .iter()
-        .find(|p| p.role == Role::Callee)
-        .ok_or_else(|| invalid("no callee"))?;
-    if scenario.peers.len() != 2 {
-        return Err(invalid("a call has exactly two peers, one caller and one callee"));
-    }
-    if let Some(peer) = scenario.peers.iter().find(|p| p.app.is_some()) {
-        return Err(invalid(&format!(
-            "`{}` runs a registered app: play it with `Scenario::run_with` and the apps",
-            peer.name
-        )));
-    }
-    for timed in &scenario.timeline {
-        if let Some(peer) = timed.action.peer()
-            && !scenario.peers.iter().any(|p| p.name == peer)
-        {
-            return Err(invalid(&format!(
-                "the timeline names `{peer}`, who is not in the call"
-            )));
-        }
-    }
-    Ok([caller, callee])
-}
-
 impl World {
-    /// Builds the world of `scenario` on `network`, its servers started and no peer yet:
-    /// its address block, runtime, trace recorder and signaling relay.
-    pub(crate) fn start(scenario: &Scenario, network: Network) -> Result<Arc<World>, RunError> {
+    /// Builds the world `config` describes on `network`, its servers started and no peer
+    /// yet: its address block, runtime, trace recorder and signaling relay.
+    pub(crate) fn start(config: &WorldConfig, network: Network) -> Result<Arc<World>, RunError> {
         let block = AddressBlock::reserve().map_err(|source| RunError::NoAddresses {
-            scenario: scenario.name.clone(),
+            scenario: config.name.clone(),
             source,
         })?;
-        let runtime = if scenario.realtime {
+        let runtime = if config.realtime {
             SimRuntime::realtime(network).map_err(|error| RunError::Setup {
-                scenario: scenario.name.clone(),
+                scenario: config.name.clone(),
                 message: format!("cannot start tokio for the wall-clock mode: {error}"),
             })?
         } else {
@@ -323,8 +241,8 @@ impl World {
         let relay = Relay::new(
             runtime.clone(),
             recorder.clone(),
-            scenario.signaling_delay,
-            sub_seed(scenario.seed, 2),
+            config.signaling_delay,
+            sub_seed(config.seed, 2),
         );
         let world = Arc::new(World {
             block,
@@ -338,9 +256,9 @@ impl World {
             servers: Mutex::new(BTreeMap::new()),
         });
         world
-            .start_servers(&scenario.servers)
+            .start_servers(&config.servers)
             .map_err(|message| RunError::Setup {
-                scenario: scenario.name.clone(),
+                scenario: config.name.clone(),
                 message,
             })?;
         Ok(world)
@@ -350,14 +268,14 @@ impl World {
     /// within `virtual_time`, then shuts the world down and hands back what it recorded.
     pub(crate) fn finish(
         &self,
-        scenario: &Scenario,
+        config: &WorldConfig,
         call: impl Future<Output = Result<bool, String>>,
         virtual_time: Duration,
         started: Instant,
     ) -> Result<Run, RunError> {
         let limits = Limits {
             virtual_time,
-            wall_time: Some(scenario.watchdog),
+            wall_time: Some(config.watchdog),
         };
         let outcome = self.runtime.run_until(call, limits);
         self.runtime.shut_down();
@@ -365,14 +283,14 @@ impl World {
             Ok(Ok(kernel_received_anything)) => kernel_received_anything,
             Ok(Err(message)) => {
                 return Err(RunError::Setup {
-                    scenario: scenario.name.clone(),
+                    scenario: config.name.clone(),
                     message,
                 });
             }
             Err(stuck) => {
                 return Err(RunError::Stuck {
-                    scenario: scenario.name.clone(),
-                    seed: scenario.seed,
+                    scenario: config.name.clone(),
+                    seed: config.seed,
                     stuck,
                 });
             }
@@ -383,7 +301,7 @@ impl World {
         }
         let trace = self.recorder.take_events();
         Ok(Run {
-            metrics: Metrics::from_trace(&trace, scenario.duration),
+            metrics: Metrics::from_trace(&trace, config.duration),
             trace,
             counters: self.runtime.with_network(|network| network.counters()),
             bound_addresses: self.runtime.bound_addresses(),
@@ -507,7 +425,7 @@ impl World {
     /// The call itself, as the two apps play it: build, meet on the relay, offer, let the
     /// timeline happen, hang up. Returns whether the kernel received any datagram on the
     /// peers' real sockets.
-    async fn play(
+    pub(crate) async fn play(
         self: Arc<Self>,
         setups: Vec<PeerSetup>,
         timeline: Vec<TimedAction>,
@@ -664,7 +582,7 @@ impl World {
                 format!("signaling relay: {change:?}")
             }
             Action::SetIceServers { peer, servers } => {
-                apps[peer].set_ice_servers(ice_servers(servers)).await;
+                apps[peer].set_ice_servers(rtc_ice_servers(servers)).await;
                 let names: Vec<String> = servers.iter().map(IceServer::to_string).collect();
                 format!("{peer} sets ICE servers [{}]", names.join(", "))
             }
@@ -792,30 +710,4 @@ impl World {
             );
         }
     }
-}
-
-/// The `RTCIceServer`s a peer is configured with.
-pub(crate) fn ice_servers(servers: &[IceServer]) -> Vec<webrtc::peer_connection::RTCIceServer> {
-    servers
-        .iter()
-        .map(|server| match server {
-            IceServer::Stun => webrtc::peer_connection::RTCIceServer {
-                urls: vec![format!("stun:{}:3478", dns_name(STUN))],
-                ..Default::default()
-            },
-            IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
-                let name = dns_name(server.turn_server().unwrap_or(TURN));
-                webrtc::peer_connection::RTCIceServer {
-                    urls: vec![format!("turn:{name}:{TURN_PORT}?transport=udp")],
-                    username: credentials.user.clone(),
-                    credential: credentials.password.clone(),
-                }
-            }
-        })
-        .collect()
-}
-
-/// The simulated DNS name of the server `name`: `turn.netsim`.
-fn dns_name(name: &str) -> String {
-    format!("{name}.netsim")
 }

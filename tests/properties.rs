@@ -933,7 +933,7 @@ proptest! {
             Ok(file) => file,
             Err(error) => panic!("a valid file is refused:\n{error}\n--- the file:\n{text}"),
         };
-        prop_assert_eq!(file.scenario.duration, Duration::from_millis(generated.duration));
+        prop_assert_eq!(file.scenario.world.duration, Duration::from_millis(generated.duration));
         prop_assert_eq!(file.scenario.timeline.len(), generated.timeline().len());
         holds_together(&file, &text);
         matches_the_schema(&path, &text);
@@ -1244,10 +1244,10 @@ fn holds_together(file: &ScenarioFile, text: &str) {
         roles.len() == 2 && roles.contains(&Role::Caller) && roles.contains(&Role::Callee),
         "not one caller and one callee: {roles:?}\n--- the file:\n{text}"
     );
-    assert!(!scenario.duration.is_zero(), "a call of 0s:\n{text}");
+    assert!(!scenario.world.duration.is_zero(), "a call of 0s:\n{text}");
     for timed in &scenario.timeline {
         assert!(
-            timed.at < scenario.duration,
+            timed.at < scenario.world.duration,
             "{timed:?} is after the call:\n{text}"
         );
         if let Some(peer) = timed.action.peer() {
@@ -1306,7 +1306,7 @@ fn play(file: &ScenarioFile, text: &str) {
 /// every microsecond. (A mutant may ask for an hour-long call; that is no bug.)
 fn cheap(file: &ScenarioFile) -> bool {
     let scenario = &file.scenario;
-    scenario.duration <= Duration::from_secs(20)
+    scenario.world.duration <= Duration::from_secs(20)
         && scenario.peers.iter().all(|peer| {
             peer.media.data_interval >= Duration::from_millis(10) && peer.media.video_bitrate_bps <= 5_000_000
         })

@@ -47,7 +47,7 @@ final_state = "connected"
 fn verdicts_on_the_wall_clock_match_the_virtual_clock() {
     let virtual_time = file::parse(Path::new("cross-check.toml"), CROSS_CHECK).expect("it parses");
     let mut wall_clock = virtual_time.clone();
-    wall_clock.scenario.realtime = true;
+    wall_clock.scenario.world.realtime = true;
 
     let started = std::time::Instant::now();
     let (_, on_virtual) = virtual_time.play().expect("the virtual run finishes");

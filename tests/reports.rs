@@ -121,7 +121,7 @@ fn report_json_holds_the_run() {
         "Cargo.lock locks webrtc {webrtc}"
     );
     assert_eq!(json["scenario"]["name"], "report test");
-    assert_eq!(json["scenario"]["seed"], played.file.scenario.seed);
+    assert_eq!(json["scenario"]["seed"], played.file.scenario.world.seed);
     assert_eq!(json["scenario"]["peers"][0]["name"], "alice");
     assert_eq!(json["passed"], false);
 

@@ -64,7 +64,7 @@ fn assert_error(error: &FileError, place: &str, field: &str, words: &[&str]) {
 #[test]
 fn the_good_file_is_good() {
     let file = file::parse(Path::new("good.toml"), GOOD).expect("GOOD parses");
-    assert_eq!(file.scenario.name, "test call");
+    assert_eq!(file.scenario.world.name, "test call");
     assert_eq!(file.scenario.peers.len(), 2);
     assert_eq!(file.expectations.len(), 1);
 }
@@ -134,7 +134,10 @@ fn a_sweep_gives_a_scenario_per_point_named_after_it() {
         "\"peers.alice.link.loss\" = [\"0%\", \"5%\"]\n\"core.delay\" = [\"20ms\", \"150ms\", \"300ms\"]\nseed = [7]",
     );
     let points = file::parse_all(Path::new("lossy.toml"), &text).expect("the sweep expands");
-    let names: Vec<&str> = points.iter().map(|point| point.scenario.name.as_str()).collect();
+    let names: Vec<&str> = points
+        .iter()
+        .map(|point| point.scenario.world.name.as_str())
+        .collect();
     assert_eq!(
         names,
         [
@@ -155,8 +158,8 @@ fn a_sweep_gives_a_scenario_per_point_named_after_it() {
         webrtc_netsim::report::folder(&last.path, &last.point),
         "lossy_peers.alice.link.loss-5pct_core.delay-300ms_seed-7"
     );
-    assert_eq!(last.scenario.core.delay, Duration::from_millis(300));
-    assert_eq!(last.scenario.seed, 7);
+    assert_eq!(last.scenario.world.core.delay, Duration::from_millis(300));
+    assert_eq!(last.scenario.world.seed, 7);
     let alice = &last.scenario.peers[0];
     assert_eq!(
         (alice.name.as_str(), alice.uplink.delay),
@@ -554,7 +557,10 @@ fn extra_turn_servers_are_named_in_ice_servers_and_outages() {
         user: "qb".into(),
         password: password.into(),
     };
-    assert_eq!(file.scenario.servers.extra_turn.get("turn-b"), Some(&qb("other")));
+    assert_eq!(
+        file.scenario.world.servers.extra_turn.get("turn-b"),
+        Some(&qb("other"))
+    );
     let alice = &file.scenario.peers[0];
     assert_eq!(alice.ice_servers[1].turn_server(), Some("turn-b"));
     assert_eq!(
@@ -792,7 +798,7 @@ restart_time = { nth = 1, max = "1s" }
         password: "secret".into(),
     };
     assert_eq!(
-        scenario.servers,
+        scenario.world.servers,
         Servers {
             stun: true,
             turn: Some(secret.clone()),

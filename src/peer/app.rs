@@ -28,8 +28,8 @@ use super::media;
 use super::{AppPolicy, MediaPlan, RestartPolicy};
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
+use crate::trace::AddressBook;
 use crate::trace::{MediaKind, NegotiationStep, Recorder, StreamId, What};
-use crate::world::AddressBook;
 
 /// What the peers say to each other through the relay. The relay never reads it.
 #[derive(Debug, Serialize, Deserialize)]

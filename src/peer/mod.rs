@@ -22,8 +22,8 @@ use webrtc::runtime::Receiver;
 
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
+use crate::trace::AddressBook;
 use crate::trace::{MediaKind, Recorder, What};
-use crate::world::AddressBook;
 use app::{App, Callbacks};
 
 /// Who starts the call.

@@ -176,23 +176,23 @@ impl Report {
     pub fn new(file: &ScenarioFile, played: &Result<(Run, Vec<Verdict>), RunError>) -> Report {
         let scenario = &file.scenario;
         let mut servers = Vec::new();
-        if scenario.servers.stun {
+        if scenario.world.servers.stun {
             servers.push("stun".to_owned());
         }
-        if scenario.servers.turn.is_some() {
+        if scenario.world.servers.turn.is_some() {
             servers.push(TURN.to_owned());
         }
-        servers.extend(scenario.servers.extra_turn.keys().cloned());
+        servers.extend(scenario.world.servers.extra_turn.keys().cloned());
         let info = ScenarioInfo {
-            name: scenario.name.clone(),
+            name: scenario.world.name.clone(),
             id: file.id(),
             file: file.path.clone(),
             point: file.point.clone(),
             description: file.description.clone(),
-            seed: scenario.seed,
-            duration: scenario.duration,
-            core: scenario.core.clone(),
-            signaling_delay: scenario.signaling_delay,
+            seed: scenario.world.seed,
+            duration: scenario.world.duration,
+            core: scenario.world.core.clone(),
+            signaling_delay: scenario.world.signaling_delay,
             servers,
             peers: scenario.peers.iter().map(PeerInfo::new).collect(),
         };
@@ -366,7 +366,7 @@ pub fn file_name(name: &str, extension: &str) -> String {
 }
 
 /// The 64-bit FNV-1a hash of `bytes`: short names of long ones and the shards of a library
-/// ([`crate::suite::Shard`]), stable across Rust releases and machines (std's hashers are not).
+/// (`suite::Shard`), stable across Rust releases and machines (std's hashers are not).
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)

@@ -9,25 +9,10 @@ use crate::world::RunError;
 /// The sim `scenario` describes, each peer running the app of `apps` it names.
 pub(super) fn sim(scenario: &Scenario, apps: &Apps) -> Result<Sim, RunError> {
     let invalid = |message: String| RunError::Invalid {
-        scenario: scenario.name.clone(),
+        scenario: scenario.world.name.clone(),
         message,
     };
-    let servers = &scenario.servers;
-    let mut builder = Sim::builder()
-        .seed(scenario.seed)
-        .core(scenario.core.clone())
-        .signaling_delay(scenario.signaling_delay)
-        .watchdog(scenario.watchdog);
-    if servers.stun {
-        builder = builder.stun();
-    }
-    if let Some(turn) = &servers.turn {
-        builder = builder.turn(&turn.user, &turn.password);
-    }
-    for (name, credentials) in &servers.extra_turn {
-        builder = builder.extra_turn(name, &credentials.user, &credentials.password);
-    }
-    let mut sim = builder.build();
+    let mut sim = Sim::new(scenario.world.clone());
     for peer in &scenario.peers {
         let Some(name) = &peer.app else {
             return Err(invalid(format!(

@@ -348,14 +348,14 @@ impl Source<'_> {
         }
         let default_name = self.path.file_stem().unwrap_or_default().to_string_lossy();
         let mut scenario = Scenario::new(text.name.as_deref().unwrap_or(&default_name));
-        scenario.duration = duration;
-        scenario.seed = text.seed.unwrap_or(scenario.seed);
-        scenario.core = self.link_config(&text.core, "core")?;
+        scenario.world.duration = duration;
+        scenario.world.seed = text.seed.unwrap_or(scenario.world.seed);
+        scenario.world.core = self.link_config(&text.core, "core")?;
         if let Some(delay) = text.signaling.delay {
-            scenario.signaling_delay = delay.0;
+            scenario.world.signaling_delay = delay.0;
         }
-        scenario.servers = self.servers(&text.servers, &text.peers)?;
-        scenario.peers = self.peers(&text.peers, &scenario.servers)?;
+        scenario.world.servers = self.servers(&text.servers, &text.peers)?;
+        scenario.peers = self.peers(&text.peers, &scenario.world.servers)?;
         for (index, entry) in text.timeline.iter().enumerate() {
             let action = self.timed_action(index, entry, &scenario)?;
             scenario.timeline.push(action);
@@ -718,11 +718,11 @@ impl Source<'_> {
         let field = format!("timeline[{index}]");
         let text = entry.get_ref();
         let at = text.at.get_ref().0;
-        if at >= scenario.duration {
+        if at >= scenario.world.duration {
             let message = format!(
                 "at {} is not before the end of the call ({})",
                 at.show(),
-                scenario.duration.show()
+                scenario.world.duration.show()
             );
             return Err(self.error_at(&text.at, &format!("{field}.at"), message));
         }
@@ -775,7 +775,11 @@ impl Source<'_> {
                     duration,
                 },
                 (None, Some(server)) => Action::ServerOutage {
-                    server: self.server_name(server, &format!("{field}.outage.server"), &scenario.servers)?,
+                    server: self.server_name(
+                        server,
+                        &format!("{field}.outage.server"),
+                        &scenario.world.servers,
+                    )?,
                     duration,
                 },
                 (Some(_), Some(server)) => {
@@ -821,7 +825,7 @@ impl Source<'_> {
                 servers: self.ice_servers(
                     &set.servers,
                     &format!("{field}.set_ice_servers.servers"),
-                    &scenario.servers,
+                    &scenario.world.servers,
                 )?,
             }
         } else if let Some(restart) = &text.restart_ice {
@@ -1230,7 +1234,7 @@ impl Call {
         }
         events.sort_by_key(|(_, at)| *at);
         Call {
-            duration: scenario.duration,
+            duration: scenario.world.duration,
             peers: peers.iter().map(|peer| peer.name.clone()).collect(),
             streams,
             events,

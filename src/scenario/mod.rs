@@ -2,112 +2,28 @@
 //! files are parsed into the same type.
 
 mod apps;
+mod builtin;
 pub mod expect;
 pub mod file;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+pub use crate::servers::{Credentials, IceServer, Servers, TURN};
 use crate::sim::Apps;
 use crate::timeline::{Action, TimedAction};
 use crate::trace::MediaKind;
-use crate::world::{self, Run, RunError};
+use crate::world::{Run, RunError, WorldConfig};
 
-/// One call to simulate.
+/// One call to simulate: the world around it, its peers, what happens while it runs.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub name: String,
-    /// Seeds every random choice the harness makes; same seed, same run.
-    pub seed: u64,
-    /// Virtual length of the call.
-    pub duration: Duration,
-    /// The internet between the access networks.
-    pub core: LinkConfig,
-    /// How long the signaling relay takes to forward a message.
-    pub signaling_delay: Duration,
-    /// The STUN and TURN servers in the core.
-    pub servers: Servers,
+    /// The name, seed, length, core, relay, servers and watchdog of its world.
+    pub world: WorldConfig,
     pub peers: Vec<PeerSpec>,
     /// What changes while the call runs.
     pub timeline: Vec<TimedAction>,
-    /// Wall-clock time after which a run that has not ended is stopped as stuck.
-    pub watchdog: Duration,
-    /// Run on tokio and the wall clock instead of the virtual clock (a cross-check: the
-    /// call then takes its real duration).
-    pub realtime: bool,
-}
-
-/// Servers the world runs in its core, each on a host of its own. Peers find them as
-/// `stun.netsim:3478`, `turn.netsim:3478` and `<name>.netsim:3478` for the extra TURN
-/// servers.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Servers {
-    pub stun: bool,
-    /// The TURN server `turn`, accepting this user.
-    pub turn: Option<Credentials>,
-    /// More TURN servers by name (not `stun` or `turn`), each accepting its user: a backup
-    /// to move to, another region.
-    pub extra_turn: BTreeMap<String, Credentials>,
-}
-
-impl Servers {
-    /// Whether a TURN server called `name` (`turn`, or one of the extra ones) is declared.
-    pub fn has_turn(&self, name: &str) -> bool {
-        if name == TURN {
-            self.turn.is_some()
-        } else {
-            self.extra_turn.contains_key(name)
-        }
-    }
-}
-
-/// The name of the TURN server declared as `turn`.
-pub const TURN: &str = "turn";
-
-/// A TURN user name and password.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
-}
-
-/// An ICE server a peer is configured with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IceServer {
-    Stun,
-    /// The TURN server `turn`, with the credentials this peer presents (which may be wrong).
-    Turn(Credentials),
-    /// One of the extra TURN servers, by name, with the credentials this peer presents.
-    ExtraTurn {
-        server: String,
-        credentials: Credentials,
-    },
-}
-
-impl IceServer {
-    /// The name of the TURN server it is, if it is one.
-    pub fn turn_server(&self) -> Option<&str> {
-        match self {
-            IceServer::Stun => None,
-            IceServer::Turn(_) => Some(TURN),
-            IceServer::ExtraTurn { server, .. } => Some(server),
-        }
-    }
-}
-
-/// `stun`, or a TURN server's name and the user it presents: `turn-backup as qa`.
-impl std::fmt::Display for IceServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IceServer::Stun => f.write_str("stun"),
-            IceServer::Turn(credentials) | IceServer::ExtraTurn { credentials, .. } => {
-                let name = self.turn_server().unwrap_or(TURN);
-                write!(f, "{name} as {}", credentials.user)
-            }
-        }
-    }
 }
 
 /// One peer and its access network.
@@ -132,56 +48,50 @@ pub struct PeerSpec {
 }
 
 impl Scenario {
-    /// A 10 s call with no peers yet, seed 1, an ideal core and a 20 ms relay.
+    /// A call with no peers yet, in the world [`WorldConfig::new`] describes: 10 s, seed
+    /// 1, an ideal core and a 20 ms relay.
     pub fn new(name: &str) -> Self {
         Scenario {
-            name: name.to_owned(),
-            seed: 1,
-            duration: Duration::from_secs(10),
-            core: LinkConfig::default(),
-            signaling_delay: Duration::from_millis(20),
-            servers: Servers::default(),
+            world: WorldConfig::new(name),
             peers: Vec::new(),
             timeline: Vec::new(),
-            watchdog: Duration::from_secs(300),
-            realtime: false,
         }
     }
 
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.world.seed = seed;
         self
     }
 
     pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
+        self.world.duration = duration;
         self
     }
 
     pub fn core(mut self, core: LinkConfig) -> Self {
-        self.core = core;
+        self.world.core = core;
         self
     }
 
     pub fn signaling_delay(mut self, delay: Duration) -> Self {
-        self.signaling_delay = delay;
+        self.world.signaling_delay = delay;
         self
     }
 
     pub fn servers(mut self, servers: Servers) -> Self {
-        self.servers = servers;
+        self.world.servers = servers;
         self
     }
 
     /// Stops the run as stuck after this much wall-clock time.
     pub fn watchdog(mut self, limit: Duration) -> Self {
-        self.watchdog = limit;
+        self.world.watchdog = limit;
         self
     }
 
     /// Runs on tokio and the wall clock (see [`crate::runtime::SimRuntime::realtime`]).
     pub fn realtime(mut self) -> Self {
-        self.realtime = true;
+        self.world.realtime = true;
         self
     }
 
@@ -199,7 +109,7 @@ impl Scenario {
     /// Simulates the call of the built-in app on a fresh world and returns its trace and
     /// metrics.
     pub fn run(&self) -> Result<Run, RunError> {
-        world::run(self)
+        builtin::run(self)
     }
 
     /// Simulates the call as [`Scenario::run`] does, its peers running the apps of `apps`
@@ -208,7 +118,7 @@ impl Scenario {
         if self.peers.iter().all(|peer| peer.app.is_none()) {
             return self.run();
         }
-        apps::sim(self, apps)?.run_for(self.duration)
+        apps::sim(self, apps)?.run_for(self.world.duration)
     }
 }
 

@@ -175,7 +175,7 @@ impl Source<'_> {
             .and_then(|parsed| source.build(&parsed))
             .map_err(|error| self.placed(error, unknown_key, picks))?;
         file.point = settings(picks);
-        file.scenario.name = format!("{}[{}]", file.scenario.name, label(&file.point));
+        file.scenario.world.name = format!("{}[{}]", file.scenario.world.name, label(&file.point));
         Ok(file)
     }
 
