@@ -442,6 +442,7 @@ impl World {
                 self.recorder.clone(),
                 self.relay.clone(),
                 self.book.clone(),
+                &self.tap,
             )
             .await
             .map_err(|e| format!("building peer `{name}`: {e}"))?;

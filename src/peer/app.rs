@@ -505,8 +505,9 @@ impl PeerConnectionEventHandler for Callbacks {
             let stream = app.stream(kind, false);
             while let Some(event) = track.poll().await {
                 match event {
+                    // The wire tap measured it; here the app only checks it came on its track.
                     TrackRemoteEvent::OnRtpPacket(packet) => {
-                        media::record_received(&app.runtime, &app.recorder, &stream, &packet.payload)
+                        media::check_received(&app.runtime, &app.recorder, &stream, &packet.payload);
                     }
                     TrackRemoteEvent::OnEnded => break,
                     _ => {}

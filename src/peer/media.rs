@@ -1,10 +1,11 @@
 //! Synthetic media: what each peer sends and how the receiver reads it back.
 //!
-//! Every payload starts with a [`Probe`] (stream sequence number, virtual send time, video
-//! frame number), so the receiver can measure loss, delay, gaps and order without decoding
-//! anything. Audio is one Opus-typed packet per 20 ms; video is a VP8-typed frame 30 times a
-//! second, split into MTU-sized packets with the marker bit on the last; data is a numbered
-//! message on a reliable ordered channel every `data_interval`.
+//! Audio is one Opus-typed packet per 20 ms; video is a VP8-typed frame 30 times a second,
+//! split into MTU-sized packets with the marker bit on the last; data is a numbered message
+//! on a reliable ordered channel every `data_interval`. The wire tap measures the RTP, as it
+//! does any app's; the data channel, which carries no RTP, is measured by the [`Probe`] at
+//! the front of each message (sequence number, virtual send time). RTP payloads carry a
+//! probe too, so the receiver sees a payload that arrived on the wrong track.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,19 +186,9 @@ pub async fn send_rtp(
                 },
                 payload: Bytes::from(probe.encode(codec_byte, size)),
             };
-            let frame = video_frame(stream.kind, frame);
-            let result = track.write_rtp(packet).await;
-            record_handoff(
-                &recorder,
-                &stream,
-                Handoff {
-                    at: probe.sent_at,
-                    seq,
-                    size,
-                    frame,
-                },
-                result,
-            );
+            if let Err(error) = track.write_rtp(packet).await {
+                recorder.record(probe.sent_at, send_error(&stream, &error));
+            }
             seq += 1;
         }
     }
@@ -211,10 +202,6 @@ fn split_frame(frame_size: usize) -> Vec<usize> {
     (0..count)
         .map(|index| base + usize::from(index < frame_size % count))
         .collect()
-}
-
-fn video_frame(kind: MediaKind, frame: u64) -> Option<u64> {
-    (kind == MediaKind::Video).then_some(frame)
 }
 
 /// Sends a numbered message on `channel` every `interval` until virtual time `until`.
@@ -240,84 +227,62 @@ pub async fn send_data(
         };
         let message = probe.encode(b'D', 64);
         let size = message.len();
-        let result = channel.send(message).await;
-        if !record_handoff(
-            &recorder,
-            &stream,
-            Handoff {
-                at: probe.sent_at,
+        let what = match channel.send(message).await {
+            Ok(()) => What::MediaSent {
+                stream: stream.to_string(),
                 seq,
                 size,
                 frame: None,
             },
-            result,
-        ) {
+            Err(error) => send_error(&stream, &error),
+        };
+        let sent = matches!(what, What::MediaSent { .. });
+        recorder.record(probe.sent_at, what);
+        if !sent {
             return;
         }
     }
 }
 
-/// One payload handed to the stack.
-struct Handoff {
-    at: Duration,
-    seq: u64,
-    size: usize,
-    frame: Option<u64>,
+/// The error the stack gave for a payload of `stream`.
+fn send_error(stream: &StreamId, error: &webrtc::error::Error) -> What {
+    What::Error {
+        peer: stream.from.clone(),
+        message: format!("sending {stream}: {error}"),
+    }
 }
 
-/// Records what became of a handoff: sent, or the error the stack gave. Returns whether
-/// it was sent.
-fn record_handoff(
-    recorder: &Recorder,
-    stream: &StreamId,
-    handoff: Handoff,
-    result: webrtc::error::Result<()>,
-) -> bool {
-    let Handoff { at, seq, size, frame } = handoff;
-    let what = match &result {
-        Ok(()) => What::MediaSent {
-            stream: stream.to_string(),
-            seq,
-            size,
-            frame,
-        },
-        Err(error) => What::Error {
-            peer: stream.from.clone(),
-            message: format!("sending {stream}: {error}"),
-        },
-    };
-    recorder.record(at, what);
-    result.is_ok()
-}
-
-/// Records a received payload of `stream`, if it carries a probe.
+/// Records a received data-channel message of `stream`, if it carries a probe.
 pub fn record_received(runtime: &SimRuntime, recorder: &Recorder, stream: &StreamId, payload: &[u8]) {
-    let at = runtime.elapsed();
-    match Probe::decode(payload) {
-        Some(probe) if probe.kind == stream.kind => recorder.record(
-            at,
+    if let Some(probe) = check_received(runtime, recorder, stream, payload) {
+        recorder.record(
+            runtime.elapsed(),
             What::MediaReceived {
                 stream: stream.to_string(),
                 seq: probe.seq,
                 sent_at: probe.sent_at,
-                frame: video_frame(stream.kind, probe.frame),
+                frame: None,
             },
-        ),
-        Some(probe) => recorder.record(
-            at,
-            What::Error {
-                peer: stream.to.clone(),
-                message: format!("a {} payload (seq {}) arrived as {stream}", probe.kind, probe.seq),
-            },
-        ),
-        None => recorder.record(
-            at,
-            What::Error {
-                peer: stream.to.clone(),
-                message: format!("a payload that is not ours arrived as {stream}"),
-            },
-        ),
+        );
     }
+}
+
+/// The probe of a payload received on `stream`; an error in the trace if it has none, or
+/// was sent as another kind.
+pub fn check_received(
+    runtime: &SimRuntime,
+    recorder: &Recorder,
+    stream: &StreamId,
+    payload: &[u8],
+) -> Option<Probe> {
+    let message = match Probe::decode(payload) {
+        Some(probe) if probe.kind == stream.kind => return Some(probe),
+        Some(probe) => format!("a {} payload (seq {}) arrived as {stream}", probe.kind, probe.seq),
+        None => format!("a payload that is not ours arrived as {stream}"),
+    };
+    let peer = stream.to.clone();
+    recorder.record(runtime.elapsed(), What::Error { peer, message });
+    None
 }
 
 #[cfg(test)]

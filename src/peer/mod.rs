@@ -22,6 +22,7 @@ use webrtc::runtime::Receiver;
 
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
+use crate::tap::WireTap;
 use crate::trace::AddressBook;
 use crate::trace::{MediaKind, Recorder, What};
 use app::{App, Callbacks};
@@ -201,6 +202,7 @@ impl Peer {
         recorder: Recorder,
         relay: Relay,
         book: Arc<AddressBook>,
+        tap: &WireTap,
     ) -> Result<Arc<Peer>, webrtc::error::Error> {
         let tracks: Vec<_> = setup
             .media
@@ -233,7 +235,11 @@ impl Peer {
 
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
-        let interceptors = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        // The wire tap measures its RTP, as it measures any app's.
+        let interceptors = tap.register(
+            &setup.name,
+            register_default_interceptors(Registry::new(), &mut media_engine)?,
+        );
         // Discarding the old generation's local candidates on restart is what makes
         // webrtc-rs rebind its sockets, and so gather on a moved address.
         let settings = SettingEngineBuilder::new()
