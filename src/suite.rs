@@ -149,9 +149,13 @@ fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
 /// ones.
 fn replay(file: &ScenarioFile) -> String {
     if file.scenario.peers.iter().any(|peer| peer.app.is_some()) {
+        // Read when the test runs: cargo sets `CARGO_PKG_NAME` for the test binaries it
+        // runs, and at compile time this library would see its own name.
+        let package = std::env::var("CARGO_PKG_NAME").ok();
+        let exe = std::env::current_exe().ok();
         return format!(
-            "cargo test -- --exact '{}' (seed {})",
-            file.id(),
+            "{} (seed {})",
+            replay_test(package.as_deref(), exe.as_deref(), &file.id()),
             file.scenario.world.seed
         );
     }
@@ -160,6 +164,25 @@ fn replay(file: &ScenarioFile) -> String {
         file.path.display(),
         file.scenario.world.seed
     )
+}
+
+/// `cargo test -p <package> --test <target> -- --exact '<name>'`, leaving out what is not
+/// known, so that the command plays this one trial from anywhere in a workspace. The target
+/// is the executable's name without cargo's `-<hash>`; cargo names it after the target
+/// with `-` made `_`, which `--test` then refuses, suggesting the target's real name.
+fn replay_test(package: Option<&str>, exe: Option<&Path>, name: &str) -> String {
+    let target = exe
+        .and_then(|exe| exe.file_stem()?.to_str()?.rsplit_once('-'))
+        .filter(|(_, hash)| hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .map(|(target, _)| target);
+    let mut command = "cargo test".to_owned();
+    if let Some(package) = package {
+        command += &format!(" -p {package}");
+    }
+    if let Some(target) = target {
+        command += &format!(" --test {target}");
+    }
+    format!("{command} -- --exact '{name}'")
 }
 
 /// Plays `file` again and compares the two reports byte for byte; writes the first to
@@ -197,7 +220,9 @@ fn same_report_when_replayed(
 
 #[cfg(test)]
 mod tests {
-    use super::Shard;
+    use std::path::Path;
+
+    use super::{Shard, replay_test};
 
     fn shard(text: &str) -> Shard {
         text.parse().expect("a valid shard")
@@ -241,5 +266,33 @@ mod tests {
             assert_eq!(text.parse::<Shard>(), Err(error.to_owned()), "{text}");
         }
         assert_eq!(shard("2/3").to_string(), "2/3");
+    }
+
+    #[test]
+    fn the_replay_command_names_the_package_and_test_target_it_knows() {
+        let exe = Path::new("/ws/target/debug/deps/scenarios-0123456789abcdef");
+        for (package, exe, command) in [
+            (
+                Some("reconnecting-app"),
+                Some(exe),
+                "cargo test -p reconnecting-app --test scenarios -- --exact 'swap'",
+            ),
+            (Some("my-app"), None, "cargo test -p my-app -- --exact 'swap'"),
+            (None, Some(exe), "cargo test --test scenarios -- --exact 'swap'"),
+            (None, None, "cargo test -- --exact 'swap'"),
+            // Not cargo's `-<hash>`: no target is guessed.
+            (
+                Some("my-app"),
+                Some(Path::new("/bin/my-scenarios")),
+                "cargo test -p my-app -- --exact 'swap'",
+            ),
+        ] {
+            assert_eq!(replay_test(package, exe, "swap"), command);
+        }
+        let windows = Path::new("deps/app_scenarios-fedcba9876543210.exe");
+        assert_eq!(
+            replay_test(Some("webrtc-netsim"), Some(windows), "lossy-wifi[seed=3]"),
+            "cargo test -p webrtc-netsim --test app_scenarios -- --exact 'lossy-wifi[seed=3]'"
+        );
     }
 }

@@ -120,11 +120,14 @@ pub enum Action {
 }
 
 impl Action {
-    /// The action's name, as scenario files and expectations (`after = "outage"`) use it.
+    /// The action's name, as expectations (`after = "outage"`) and the trace use it. A
+    /// server's outage has a name of its own: a call can recover during it, not during a
+    /// peer's.
     pub fn name(&self) -> &'static str {
         match self {
             Action::Link { .. } => "link",
-            Action::Outage { .. } | Action::ServerOutage { .. } => "outage",
+            Action::Outage { .. } => "outage",
+            Action::ServerOutage { .. } => "server_outage",
             Action::ChangeAddress { .. } => "change_address",
             Action::NatReset { .. } => "nat_reset",
             Action::Nat { .. } => "nat",

@@ -445,6 +445,37 @@ reconnect_time = { after = "nat_reset", min = "500ms" }"#,
     fails(&verdicts[0], "20ms");
 }
 
+/// Alice relays her audio through `turn`, whose host is down from 4 s to 4.5 s; the server
+/// keeps her allocation, so her packets pass again as soon as it is back. Counted from the
+/// outage's start, that is the whole outage and the 20 ms from the server to Bob (her packet
+/// sent 20 ms before the end reaches it just as it is back); from its end, one 40 ms path.
+#[test]
+fn reconnect_time_after_a_server_outage_counts_from_its_start() {
+    let verdicts = verdicts(&call(
+        "6s",
+        r#"media = ["audio"]
+link = { delay = "10ms" }
+ice_servers = ["turn"]
+ice_transport_policy = "relay""#,
+        r#"
+[servers]
+turn = { user = "qa", password = "secret" }
+[[timeline]]
+at = "4s"
+outage = { server = "turn", duration = "500ms" }
+[[expect]]
+reconnect_time = { after = "server_outage", max = "500ms" }
+[[expect]]
+reconnect_time = { after = "server_outage", min = "500ms" }
+[[expect]]
+reconnect_time = { after = "outage_end", max = "100ms" }"#,
+    ));
+    fails(&verdicts[0], "520ms");
+    holds(&verdicts[1]);
+    holds(&verdicts[2]);
+    assert_eq!(verdicts[2].measured, "40ms");
+}
+
 // restart_time
 
 /// Alice restarts ICE at 2 s; `rest` may cut or slow the relay.

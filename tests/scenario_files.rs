@@ -728,7 +728,11 @@ fn after_must_name_an_event_of_the_timeline() {
         &error,
         "21:28",
         "expect[1].reconnect_time.after",
-        &["reconnection counts from a network event", "`outage_end`"],
+        &[
+            "reconnection counts from a network event: `change_address`, `outage_end`, \
+             `server_outage`, `nat_reset` or `nat`; a peer's outage's reconnection counts from \
+             its end: `outage_end`",
+        ],
     );
 
     let error =
@@ -739,6 +743,25 @@ fn after_must_name_an_event_of_the_timeline() {
         "expect[0].delivered.from",
         &["give `from` or `after`, not both"],
     );
+}
+
+/// A server's outage is `server_outage`, and reconnection may count from its start.
+#[test]
+fn after_names_a_server_outage_by_its_own_name() {
+    let outage = "at = \"1s\"\noutage = { server = \"turn\", duration = \"1s\" }\n\
+                  [servers]\nturn = { user = \"qa\", password = \"secret\" }";
+    let error = parse_error(&with_timeline(outage).replace("from = \"1s\"", "after = \"outage\""));
+    assert_error(
+        &error,
+        "14:52",
+        "expect[0].delivered.after",
+        &["the timeline has no peer's `outage`; a server's is `server_outage`"],
+    );
+    let reconnect = format!(
+        "{}\n[[expect]]\nreconnect_time = {{ after = \"server_outage\", max = \"1s\" }}\n",
+        with_timeline(outage).replace("from = \"1s\"", "after = \"server_outage\"")
+    );
+    file::parse(Path::new("good.toml"), &reconnect).expect("a server outage's start");
 }
 
 #[test]

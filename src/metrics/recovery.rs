@@ -9,8 +9,17 @@ use serde::Serialize;
 use crate::trace::{Event, What};
 
 /// Timeline actions after which the network under a peer has changed, and the call must
-/// find its way again. An outage counts from its end.
-pub const NETWORK_EVENTS: [&str; 4] = ["change_address", "outage_end", "nat_reset", "nat"];
+/// find its way again. A peer's outage counts from its end: nothing passes until its link is
+/// back. A server's outage (`server_outage`) counts from its start: the call can find
+/// another path while the server is down (another server after `set_ice_servers`, another
+/// candidate pair), and its `outage_end` may come after the call ends.
+pub const NETWORK_EVENTS: [&str; 5] = [
+    "change_address",
+    "outage_end",
+    "server_outage",
+    "nat_reset",
+    "nat",
+];
 
 /// One ICE restart, and the evidence that it happened as ICE says it should.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -203,3 +203,50 @@ fn a_video_frame_renders_only_once_all_its_packets_arrived() {
     );
     assert_eq!(m.received, 3);
 }
+
+fn timeline(at: u64, action: &str) -> Event {
+    Event {
+        at: ms(at),
+        what: What::Timeline {
+            action: action.into(),
+            detail: String::new(),
+        },
+    }
+}
+
+#[test]
+fn a_server_outage_counts_from_its_start_and_a_peer_outage_from_its_end() {
+    // The TURN server goes down at 1 s and stays down; the call finds another path and its
+    // packet sent at 1.5 s arrives at 1.55 s. Then a peer's link is down from 3 s to 4 s.
+    let trace = vec![
+        sent(900, 0, None),
+        received(950, 0, 900, None),
+        timeline(1000, "server_outage"),
+        sent(1000, 1, None),
+        sent(1500, 2, None),
+        received(1550, 2, 1500, None),
+        timeline(3000, "outage"),
+        sent(3000, 3, None),
+        timeline(4000, "outage_end"),
+        sent(4000, 4, None),
+        received(4100, 4, 4000, None),
+    ];
+    let reconnects = recovery::reconnects(&trace);
+    let times: Vec<(&str, Duration, Option<Duration>)> = reconnects
+        .iter()
+        .map(|reconnect| {
+            (
+                reconnect.action.as_str(),
+                reconnect.at,
+                reconnect.reconnect_time["s"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        times,
+        [
+            ("server_outage", ms(1000), Some(ms(550))),
+            ("outage_end", ms(4000), Some(ms(100)))
+        ]
+    );
+}

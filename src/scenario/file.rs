@@ -1044,7 +1044,7 @@ impl Source<'_> {
         let (action, at) = self.event(&check.after, &after_field, call)?;
         if !NETWORK_EVENTS.contains(&action) {
             let hint = if action == "outage" {
-                "; an outage's reconnection counts from its end: `outage_end`"
+                "; a peer's outage's reconnection counts from its end: `outage_end`"
             } else {
                 ""
             };
@@ -1150,6 +1150,9 @@ impl Source<'_> {
         names.dedup();
         Err(fail(match closest(name, &names) {
             _ if names.is_empty() => format!("the timeline has no `{name}`: it is empty"),
+            _ if name == "outage" && names.contains(&"server_outage") => {
+                "the timeline has no peer's `outage`; a server's is `server_outage`".to_owned()
+            }
             Some(close) => format!("the timeline has no `{name}`; did you mean `{close}`?"),
             None => format!("the timeline has no `{name}`; it has {}", list(&names)),
         }))

@@ -829,8 +829,9 @@ macro_rules! stream_check {
             #[schemars(with = "String")]
             pub stream: Spanned<String>,
             /// Start the window at a timeline event instead of `from`: its action's name, the
-            /// first one of the call ("outage" is when the link goes down, "outage_end" when
-            /// it comes back), or its n-th with "#n" ("outage#2").
+            /// first one of the call ("outage" is when a peer's link goes down,
+            /// "server_outage" a server's, "outage_end" when it comes back), or its n-th with
+            /// "#n" ("outage#2").
             #[schemars(with = "Option<String>")]
             pub after: Option<Spanned<String>>,
             /// Start of the window, counting packets sent from then on. Default "0s".
@@ -893,8 +894,8 @@ stream_check! {
 #[schemars(rename = "ReconnectCheck")]
 #[serde(deny_unknown_fields)]
 pub struct ReconnectCheckText {
-    /// The network event: "change_address", "outage_end", "nat_reset" or "nat" (the first
-    /// of the call), or its n-th with "#n" ("outage_end#2").
+    /// The network event: "change_address", "outage_end", "server_outage" (from its start),
+    /// "nat_reset" or "nat" (the first of the call), or its n-th with "#n" ("outage_end#2").
     #[schemars(with = "String")]
     pub after: Spanned<String>,
     /// Which streams, as for the other stream checks. Default "*": every stream.
