@@ -202,6 +202,8 @@ impl Peer {
         relay: Relay,
         book: Arc<AddressBook>,
     ) -> Result<Arc<Peer>, webrtc::error::Error> {
+        // Everything its app and its stack spawn is its host's work.
+        let runtime = runtime.on_host(&setup.name);
         let tracks: Vec<_> = setup
             .media
             .kinds
