@@ -317,7 +317,7 @@ impl World {
                 message: format!("cannot start tokio for the wall-clock mode: {error}"),
             })?
         } else {
-            SimRuntime::new(network)
+            SimRuntime::with_processing(network, scenario.processing, sub_seed(scenario.seed, 4))
         };
         let recorder = Recorder::default();
         let relay = Relay::new(
@@ -527,7 +527,7 @@ impl World {
             )
             .await
             .map_err(|e| format!("building peer `{name}`: {e}"))?;
-            self.runtime.spawn(Box::pin(peer.clone().handle_signals(inbox)));
+            self.runtime.spawn_on(&name, peer.clone().handle_signals(inbox));
             order.push(name.clone());
             peers.insert(name, peer);
         }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+pub use crate::runtime::processing::Processing;
 use crate::sim::Apps;
 use crate::timeline::{Action, TimedAction};
 use crate::trace::MediaKind;
@@ -37,6 +38,9 @@ pub struct Scenario {
     /// Run on tokio and the wall clock instead of the virtual clock (a cross-check: the
     /// call then takes its real duration).
     pub realtime: bool,
+    /// Whether the virtual clock charges the hosts' processing time (see
+    /// [`crate::runtime::processing`]); ignored on the wall clock, where it is real.
+    pub processing: Processing,
 }
 
 /// Servers the world runs in its core, each on a host of its own. Peers find them as
@@ -145,6 +149,7 @@ impl Scenario {
             timeline: Vec::new(),
             watchdog: Duration::from_secs(300),
             realtime: false,
+            processing: Processing::None,
         }
     }
 
@@ -182,6 +187,13 @@ impl Scenario {
     /// Runs on tokio and the wall clock (see [`crate::runtime::SimRuntime::realtime`]).
     pub fn realtime(mut self) -> Self {
         self.realtime = true;
+        self
+    }
+
+    /// Charges processing time on the virtual clock as `processing` says: with
+    /// [`Processing::Measured`], seeds settle the stack's timing races differently.
+    pub fn processing(mut self, processing: Processing) -> Self {
+        self.processing = processing;
         self
     }
 
