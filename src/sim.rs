@@ -44,6 +44,7 @@ use webrtc::runtime::{Receiver, Runtime};
 use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
 use crate::peer::BindAddress;
 use crate::runtime::entropy;
+use crate::runtime::processing::Processing;
 use crate::servers::{Credentials, IceServer, rtc_ice_servers};
 use crate::signaling::{Relay, SignalingError};
 use crate::tap::WireTap;
@@ -126,6 +127,13 @@ impl SimBuilder {
             .servers
             .extra_turn
             .insert(name.to_owned(), credentials);
+        self
+    }
+
+    /// Charges the hosts' processing time on the virtual clock (default: none), so that
+    /// seeds settle the stack's timing races differently (see [`crate::runtime::processing`]).
+    pub fn processing(mut self, processing: Processing) -> Self {
+        self.config.processing = processing;
         self
     }
 

@@ -12,6 +12,7 @@ use webrtc::runtime::Runtime;
 use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TurnServer, sub_seed};
 use crate::peer::{BindAddress, Peer, PeerSetup};
+use crate::runtime::processing::Processing;
 use crate::runtime::{Limits, SimRuntime, Stuck};
 use crate::servers::{IceServer, STUN, Servers, TURN, dns_name, rtc_ice_servers};
 use crate::signaling::Relay;
@@ -51,6 +52,9 @@ pub struct WorldConfig {
     pub watchdog: Duration,
     /// Run on tokio and the wall clock instead of the virtual clock.
     pub realtime: bool,
+    /// Whether the virtual clock charges the hosts' processing time (see
+    /// [`crate::runtime::processing`]); ignored on the wall clock, where it is real.
+    pub processing: Processing,
 }
 
 impl WorldConfig {
@@ -65,6 +69,7 @@ impl WorldConfig {
             servers: Servers::default(),
             watchdog: Duration::from_secs(300),
             realtime: false,
+            processing: Processing::None,
         }
     }
 }
@@ -235,7 +240,7 @@ impl World {
                 message: format!("cannot start tokio for the wall-clock mode: {error}"),
             })?
         } else {
-            SimRuntime::new(network)
+            SimRuntime::with_processing(network, config.processing, sub_seed(config.seed, 4))
         };
         let recorder = Recorder::default();
         let relay = Relay::new(
@@ -446,7 +451,7 @@ impl World {
             )
             .await
             .map_err(|e| format!("building peer `{name}`: {e}"))?;
-            self.runtime.spawn(Box::pin(peer.clone().handle_signals(inbox)));
+            self.runtime.spawn_on(&name, peer.clone().handle_signals(inbox));
             order.push(name.clone());
             peers.insert(name, peer);
         }

@@ -1367,3 +1367,32 @@ fn the_schema_accepts_every_bundled_scenario_and_rejects_a_typo() {
         );
     }
 }
+
+#[test]
+fn processing_time_is_off_unless_the_file_asks_for_the_measured_model() {
+    use webrtc_netsim::scenario::Processing;
+    let parsed = |text: &str| file::parse(Path::new("good.toml"), text).expect("parses");
+    assert_eq!(parsed(GOOD).scenario.world.processing, Processing::None);
+    let with = |value: &str| {
+        breaking(
+            "duration = \"5s\"",
+            &format!("duration = \"5s\"\nprocessing = {value}"),
+        )
+    };
+    assert_eq!(
+        parsed(&with("\"none\"")).scenario.world.processing,
+        Processing::None
+    );
+    assert_eq!(
+        parsed(&with("\"measured\"")).scenario.world.processing,
+        Processing::Measured
+    );
+
+    let error = parse_error(&with("\"measurd\""));
+    assert_error(
+        &error,
+        "3:14",
+        "processing",
+        &["unknown name `measurd`", "did you mean `measured`?"],
+    );
+}

@@ -204,6 +204,8 @@ impl Peer {
         book: Arc<AddressBook>,
         tap: &WireTap,
     ) -> Result<Arc<Peer>, webrtc::error::Error> {
+        // Everything its app and its stack spawn is its host's work.
+        let runtime = runtime.on_host(&setup.name);
         let tracks: Vec<_> = setup
             .media
             .kinds

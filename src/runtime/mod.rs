@@ -23,6 +23,9 @@
 //! * [`SimRuntime::wrap_udp_socket`] keeps a real socket only to hold a 127.x address;
 //!   datagrams go through [`Network`] and never through the kernel. webrtc-rs's mDNS socket
 //!   becomes an inert stand-in ([`mdns`]).
+//! * With [`Processing::Measured`] ([`SimRuntime::with_processing`]) each host is a CPU and
+//!   a poll of one of its tasks takes a drawn, measured time ([`processing`]); by default
+//!   computing is free.
 //! * [`SimRuntime::realtime`] is the cross-check: the same network, on tokio and the wall
 //!   clock (see [`wall`]).
 
@@ -31,6 +34,7 @@ pub mod entropy;
 mod host;
 mod mdns;
 mod parking;
+pub mod processing;
 mod socket;
 mod tokio_time;
 mod wall;
@@ -53,6 +57,7 @@ use clock::Clock;
 use host::OnHost;
 use mdns::InertMdnsSocket;
 use parking::Parking;
+use processing::{Cpus, Processing};
 use socket::Inbox;
 pub use socket::SimUdpSocket;
 use tokio_time::TokioTime;
@@ -150,7 +155,12 @@ const BLOCK_ON_WATCHDOG: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct SimRuntime {
     shared: Arc<Shared>,
+    /// The host the tasks spawned through this handle run as ([`SimRuntime::on_host`]).
+    host: Option<Arc<str>>,
 }
+
+/// A task on the run queue, with the host it runs as.
+type Task = Runnable<Option<Arc<str>>>;
 
 impl std::fmt::Debug for SimRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -162,7 +172,7 @@ impl std::fmt::Debug for SimRuntime {
 
 struct Shared {
     state: Mutex<State>,
-    ready: Mutex<VecDeque<Runnable>>,
+    ready: Mutex<VecDeque<Task>>,
     /// Where the driving thread waits for a task to be woken from another thread.
     parking: Arc<Parking>,
     /// Tasks (or the main future) back on the run queue from a [`Runtime::yield_now`], not
@@ -196,25 +206,33 @@ pub(crate) struct State {
     names: BTreeMap<String, IpAddr>,
     /// Each host's current interface address, where its wildcard binds land.
     hosts: BTreeMap<String, IpAddr>,
+    /// The hosts' CPUs and the woken tasks waiting for them ([`processing`]).
+    cpus: Cpus<Task>,
 }
 
 impl SimRuntime {
     /// A runtime over `network`, at virtual time zero.
     pub fn new(network: Network) -> Self {
-        Self::with_wall(network, None)
+        Self::with_wall(network, None, Processing::None, 0)
+    }
+
+    /// A runtime over `network`, at virtual time zero, charging processing time as
+    /// `processing` says, its draws seeded from `seed` (see [`processing`]).
+    pub fn with_processing(network: Network, processing: Processing, seed: u64) -> Self {
+        Self::with_wall(network, None, processing, seed)
     }
 
     /// A runtime over `network` on tokio and the wall clock, for cross-checking the virtual
     /// clock; it starts its own tokio threads.
     pub fn realtime(network: Network) -> io::Result<Self> {
-        let runtime = Self::with_wall(network, Some(Wall::new()?));
+        let runtime = Self::with_wall(network, Some(Wall::new()?), Processing::None, 0);
         if let Some(wall) = &runtime.shared.wall {
             wall.start_delivery(Arc::downgrade(&runtime.shared));
         }
         Ok(runtime)
     }
 
-    fn with_wall(network: Network, wall: Option<Wall>) -> Self {
+    fn with_wall(network: Network, wall: Option<Wall>, processing: Processing, seed: u64) -> Self {
         let shared = Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| {
             let tokio = wall.is_none().then(|| {
                 let shared = shared.clone();
@@ -239,6 +257,7 @@ impl SimRuntime {
                     bound: Vec::new(),
                     names: BTreeMap::new(),
                     hosts: BTreeMap::new(),
+                    cpus: Cpus::new(processing, seed),
                 }),
                 ready: Mutex::new(VecDeque::new()),
                 parking: Arc::default(),
@@ -247,7 +266,17 @@ impl SimRuntime {
                 tokio,
             }
         });
-        SimRuntime { shared }
+        SimRuntime { shared, host: None }
+    }
+
+    /// This runtime, as a handle whose spawned tasks run as the simulated host `host`
+    /// wherever they are spawned from: what a peer's connection is built with, so that all
+    /// of its stack's work is its host's.
+    pub fn on_host(&self, host: &str) -> SimRuntime {
+        SimRuntime {
+            shared: self.shared.clone(),
+            host: Some(host.into()),
+        }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -285,10 +314,7 @@ impl SimRuntime {
         host: &str,
         future: impl Future<Output = ()> + Send + 'static,
     ) -> Box<dyn JoinHandle> {
-        self.spawn_task(OnHost {
-            host: host.into(),
-            future: Box::pin(future),
-        })
+        self.spawn_task(Some(host.into()), future)
     }
 
     /// `future`, run as the simulated host `host` wherever it is polled: what
@@ -346,10 +372,18 @@ impl SimRuntime {
         });
         let main_waker = Waker::from(main_wake.clone());
         // Something is runnable besides tasks only back from a yield (see RELEASE_BUDGET).
+        // Tasks waiting for their host's CPU may be back from a yield too, and are not
+        // runnable: so many fewer yielders can be on the queue (which errs towards fresh).
         let fresh_work = || {
             let runnable = self.shared.ready.lock().expect("run queue poisoned").len()
                 + usize::from(main_wake.woken.load(Ordering::Acquire));
-            runnable > self.shared.yielding.load(Ordering::Acquire)
+            let waiting = self.state().cpus.waiting();
+            runnable
+                > self
+                    .shared
+                    .yielding
+                    .load(Ordering::Acquire)
+                    .saturating_sub(waiting)
         };
         // The apps' tokio calls reach this world's tokio from every task polled below.
         let _tokio = self.tokio().enter();
@@ -377,7 +411,9 @@ impl SimRuntime {
             }
             let next = self.shared.ready.lock().expect("run queue poisoned").pop_front();
             if let Some(runnable) = next {
-                runnable.run();
+                if let Some(runnable) = self.admit(runnable) {
+                    runnable.run();
+                }
                 runs_before_release -= 1;
                 if runs_before_release == 0 {
                     self.release_event_while_busy(limit, &fresh_work)?;
@@ -452,7 +488,7 @@ impl SimRuntime {
         if fresh_work() {
             return Ok(Advanced::Moved);
         }
-        let waker = {
+        let released = {
             let mut state = self.state();
             let Some((at, event)) = state.next_event() else {
                 return Ok(Advanced::Idle { since: now });
@@ -466,9 +502,7 @@ impl SimRuntime {
             }
             state.release(at, event)
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        released.carry_out();
         Ok(Advanced::Moved)
     }
 
@@ -477,21 +511,29 @@ impl SimRuntime {
     /// tasks back from a yield (`fresh_work` does not hold), whenever it is due (see
     /// [`RELEASE_BUDGET`]).
     fn release_event_while_busy(&self, limit: Duration, fresh_work: &dyn Fn() -> bool) -> Result<(), Stuck> {
-        let waker = {
+        // Asked before the state is locked: it reads the state.
+        let fresh = fresh_work();
+        let released = {
             let mut state = self.state();
             match state.next_event() {
                 Some((at, event)) if at <= state.clock.now() => state.release(at, event),
-                _ if fresh_work() => None,
+                _ if fresh => Released::Wake(None),
                 _ => {
                     drop(state);
                     return self.advance_to_next_event(limit, fresh_work).map(drop);
                 }
             }
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        released.carry_out();
         Ok(())
+    }
+
+    /// A task was woken: hands it back to run now, or queues it on its host's CPU.
+    fn admit(&self, task: Task) -> Option<Task> {
+        let host = task.metadata().clone();
+        let mut state = self.state();
+        let now = state.clock.now();
+        state.cpus.admit(host.as_ref(), now, task)
     }
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
@@ -508,6 +550,7 @@ impl SimRuntime {
         self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
         state.clock.clear();
+        state.cpus.clear();
         state.arrived.clear();
         state.sockets.clear();
     }
@@ -571,6 +614,8 @@ impl State {
 enum Event {
     /// Datagrams that reached their host at the current instant, for one socket at a time.
     Arrivals,
+    /// The end of a poll on a host's CPU ([`processing`]).
+    PollDone,
     /// A datagram reaching its next hop (which may be its host).
     Packet,
     /// The earliest timer.
@@ -578,12 +623,20 @@ enum Event {
 }
 
 impl State {
-    /// The next event and when it is due: arrivals waiting for their socket, then a packet,
-    /// then a timer (a packet and a timer due at one instant: the packet first).
+    /// The next event and when it is due: arrivals waiting for their socket, then the end
+    /// of a poll, then a packet, then a timer (at one instant, in that order).
     fn next_event(&self) -> Option<(Duration, Event)> {
         if !self.arrived.is_empty() {
             return Some((self.clock.now(), Event::Arrivals));
         }
+        let later = self.next_packet_or_timer();
+        match self.cpus.next_done() {
+            Some(done) if later.as_ref().is_none_or(|(at, _)| done <= *at) => Some((done, Event::PollDone)),
+            _ => later,
+        }
+    }
+
+    fn next_packet_or_timer(&self) -> Option<(Duration, Event)> {
         match (self.clock.next_deadline(), self.network.next_event()) {
             (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
                 Some((packet, Event::Packet))
@@ -594,18 +647,19 @@ impl State {
     }
 
     /// Releases `event`, due at `at`, moving the clock there; returns the waker of the task
-    /// waiting on it.
-    fn release(&mut self, at: Duration, event: Event) -> Option<Waker> {
+    /// waiting on it, or the task whose poll ends now.
+    fn release(&mut self, at: Duration, event: Event) -> Released {
         self.clock.advance_to(at);
         match event {
             Event::Arrivals => {}
+            Event::PollDone => return Released::Wake(None).or_run(self.cpus.take_done(at)),
             Event::Packet => {
                 let arrived = self.network.advance(at);
                 self.arrived.extend(arrived);
             }
-            Event::Timer => return self.clock.fire_next(),
+            Event::Timer => return Released::Wake(self.clock.fire_next()),
         }
-        self.deliver_next_arrivals()
+        Released::Wake(self.deliver_next_arrivals())
     }
 
     /// Puts the first waiting datagram, and every other one waiting for the same socket, in
@@ -631,6 +685,30 @@ impl State {
     }
 }
 
+/// What releasing an event hands the executor.
+enum Released {
+    /// The waker of the task waiting on it.
+    Wake(Option<Waker>),
+    /// A task whose poll on its host's CPU ends now: it runs at once.
+    Run(Task),
+}
+
+impl Released {
+    fn or_run(self, task: Option<Task>) -> Self {
+        task.map_or(self, Released::Run)
+    }
+
+    /// Wakes the task, or runs it; called with no lock held.
+    fn carry_out(self) {
+        match self {
+            Released::Wake(waker) => waker.into_iter().for_each(Waker::wake),
+            Released::Run(task) => {
+                task.run();
+            }
+        }
+    }
+}
+
 /// Wakes the main future of [`SimRuntime::run_until`], which is polled in place.
 struct MainWake {
     woken: AtomicBool,
@@ -645,7 +723,7 @@ impl Wake for MainWake {
 }
 
 /// A spawned task. Dropping it detaches the task, as the `Runtime` contract requires.
-struct SimJoinHandle(Mutex<Option<async_task::Task<()>>>);
+struct SimJoinHandle(Mutex<Option<async_task::Task<(), Option<Arc<str>>>>>);
 
 impl JoinHandle for SimJoinHandle {
     fn detach(&self) {
@@ -759,12 +837,11 @@ impl AsyncInterval for SimInterval {
 }
 
 impl Runtime for SimRuntime {
-    /// Spawned from a task that runs on a host, the new task runs on it too.
+    /// Spawned from a task that runs on a host, the new task runs on it too; spawned through
+    /// a handle of [`SimRuntime::on_host`], on that host.
     fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
-        match host::current() {
-            Some(host) => self.spawn_task(OnHost { host, future }),
-            None => self.spawn_task(future),
-        }
+        let host = self.host.clone().or_else(host::current);
+        self.spawn_task(host, future)
     }
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
@@ -888,13 +965,25 @@ impl Runtime for SimRuntime {
 }
 
 impl SimRuntime {
-    /// Puts `future` on the run queue (or, in the wall-clock mode, on tokio).
-    fn spawn_task(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn JoinHandle> {
+    /// Puts `future` on the run queue (or, in the wall-clock mode, on tokio), as `host` if
+    /// it runs on one.
+    fn spawn_task(
+        &self,
+        host: Option<Arc<str>>,
+        future: impl Future<Output = ()> + Send + 'static,
+    ) -> Box<dyn JoinHandle> {
+        let future: Pin<Box<dyn Future<Output = ()> + Send>> = match host.clone() {
+            Some(host) => Box::pin(OnHost {
+                host,
+                future: Box::pin(future),
+            }),
+            None => Box::pin(future),
+        };
         if let Some(wall) = &self.shared.wall {
-            return wall.spawn(Box::pin(future));
+            return wall.spawn(future);
         }
         let shared = Arc::downgrade(&self.shared);
-        let schedule = move |runnable: Runnable| {
+        let schedule = move |runnable: Task| {
             if let Some(shared) = shared.upgrade() {
                 shared
                     .ready
@@ -904,7 +993,9 @@ impl SimRuntime {
                 shared.parking.notify();
             }
         };
-        let (runnable, task) = async_task::spawn(future, schedule);
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(host)
+            .spawn(move |_| future, schedule);
         runnable.schedule();
         Box::new(SimJoinHandle(Mutex::new(Some(task))))
     }

@@ -714,3 +714,75 @@ fn a_world_where_only_a_tokio_task_waits_runs_on_and_then_reports_a_deadlock_whe
         })
     );
 }
+
+/// Three tasks on each of two hosts, each waking at 10 ms then at 20 ms: who woke when, in
+/// the order they ran.
+fn race(processing: Processing, seed: u64) -> Vec<(&'static str, Duration)> {
+    let rt = SimRuntime::with_processing(Network::new(LinkConfig::default(), 1), processing, seed);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let tasks = [
+        ("alice", "a1"),
+        ("alice", "a2"),
+        ("alice", "a3"),
+        ("bob", "b1"),
+        ("bob", "b2"),
+        ("bob", "b3"),
+    ];
+    for (host, name) in tasks {
+        let (log, clock) = (log.clone(), rt.clone());
+        rt.spawn_on(host, async move {
+            for at in [ms(10), ms(20)] {
+                clock.sleep(at.saturating_sub(clock.elapsed())).await;
+                log.lock().unwrap().push((name, clock.elapsed()));
+            }
+        });
+    }
+    rt.run_until(rt.sleep(ms(50)), Duration::MAX).unwrap();
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2 * tasks.len(), "every task woke twice");
+    log
+}
+
+#[test]
+fn without_processing_time_tasks_run_at_their_exact_instants_in_wake_order() {
+    let names = ["a1", "a2", "a3", "b1", "b2", "b3"];
+    let expected: Vec<_> = [ms(10), ms(20)]
+        .into_iter()
+        .flat_map(|at| names.map(|name| (name, at)))
+        .collect();
+    assert_eq!(race(Processing::None, 1), expected);
+    assert_eq!(race(Processing::None, 2), expected, "the seed changes nothing");
+}
+
+#[test]
+fn with_measured_processing_the_same_seed_gives_the_same_schedule() {
+    for seed in [1, 7, 42] {
+        assert_eq!(race(Processing::Measured, seed), race(Processing::Measured, seed));
+    }
+}
+
+#[test]
+fn with_measured_processing_polls_take_time_and_seeds_settle_races_differently() {
+    let (min, max) = (
+        Duration::from_nanos(processing::MEASURED_POLL[0].1),
+        Duration::from_nanos(processing::MEASURED_POLL[processing::MEASURED_POLL.len() - 1].1),
+    );
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 1..=20 {
+        let log = race(Processing::Measured, seed);
+        for (index, (name, at)) in log.iter().enumerate() {
+            let first = log[..index].iter().all(|(earlier, _)| earlier != name);
+            let due = if first { ms(10) } else { ms(20) };
+            // Three tasks on two cores: the last waits for at most two polls before its own.
+            assert!(
+                (due + min..=due + 2 * max).contains(at),
+                "seed {seed}: {name} ran at {at:?}, due at {due:?}"
+            );
+        }
+        orders.insert(log.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    }
+    assert!(
+        orders.len() > 1,
+        "20 seeds, yet the tasks always ran in one order: {orders:?}"
+    );
+}

@@ -24,13 +24,13 @@ use toml::Spanned;
 
 use self::format::{
     CheckText, CredentialsText, DirectionText, IceServerText, LinkText, MediaText, NameOrTable, NatName,
-    NatTableText, NatText, PeerText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName,
-    ServersText, SignalingName, TimelineText, TransportPolicyText,
+    NatTableText, NatText, PeerText, ProcessingText, ReconnectCheckText, RestartPolicyText, ScenarioText,
+    Scope, ServerName, ServersText, SignalingName, TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Share, WithUnit, list};
 use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
-use super::{Credentials, IceServer, PeerSpec, Scenario, Servers, TURN};
+use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, RestartPolicy, Role};
@@ -354,6 +354,10 @@ impl Source<'_> {
         if let Some(delay) = text.signaling.delay {
             scenario.world.signaling_delay = delay.0;
         }
+        scenario.world.processing = match text.processing {
+            ProcessingText::None => Processing::None,
+            ProcessingText::Measured => Processing::Measured,
+        };
         scenario.world.servers = self.servers(&text.servers, &text.peers)?;
         scenario.peers = self.peers(&text.peers, &scenario.world.servers)?;
         for (index, entry) in text.timeline.iter().enumerate() {

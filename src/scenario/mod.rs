@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+pub use crate::runtime::processing::Processing;
 pub use crate::servers::{Credentials, IceServer, Servers, TURN};
 use crate::sim::Apps;
 use crate::timeline::{Action, TimedAction};
@@ -92,6 +93,13 @@ impl Scenario {
     /// Runs on tokio and the wall clock (see [`crate::runtime::SimRuntime::realtime`]).
     pub fn realtime(mut self) -> Self {
         self.world.realtime = true;
+        self
+    }
+
+    /// Charges processing time on the virtual clock as `processing` says: with
+    /// [`Processing::Measured`], seeds settle the stack's timing races differently.
+    pub fn processing(mut self, processing: Processing) -> Self {
+        self.world.processing = processing;
         self
     }
 

@@ -50,6 +50,12 @@ pub struct ScenarioText {
     pub core: LinkText,
     #[serde(default)]
     pub signaling: SignalingText,
+    /// Whether computing takes virtual time: "none" (the default: free, so runs are the
+    /// exact arithmetic of delays and timers) or "measured" (each poll of a host's task
+    /// occupies the host for a duration drawn, from the seed, from measured polls of
+    /// webrtc-rs: seeds then settle the stack's timing races differently).
+    #[serde(default)]
+    pub processing: ProcessingText,
     #[serde(default)]
     pub servers: ServersText,
     /// The two peers, by name: one `role = "caller"`, one `role = "callee"`.
@@ -138,6 +144,18 @@ impl JsonSchema for SweepValues {
 pub struct SignalingText {
     /// How long the relay takes to forward a message. Default "20ms".
     pub delay: Option<WithUnit<Duration>>,
+}
+
+/// Whether computing takes virtual time.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "Processing")]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessingText {
+    /// Computing is free.
+    #[default]
+    None,
+    /// Each poll of a host's task takes a measured, seeded duration.
+    Measured,
 }
 
 /// The STUN and TURN servers in the core. Peers use the ones their `ice_servers` name.
