@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::metrics::Metrics;
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
 use crate::peer::Role;
+use crate::runtime::processing::Processing;
 use crate::scenario::expect::Verdict;
 use crate::scenario::file::{ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec, TURN};
@@ -105,6 +106,8 @@ pub struct ScenarioInfo {
     pub duration: Duration,
     pub core: LinkConfig,
     pub signaling_delay: Duration,
+    /// Whether computing took virtual time (`none`, `measured`).
+    pub processing: Processing,
     /// The servers in the core by host name: `stun`, `turn`, then the extra TURN servers'
     /// names.
     pub servers: Vec<String>,
@@ -193,6 +196,7 @@ impl Report {
             duration: scenario.world.duration,
             core: scenario.world.core.clone(),
             signaling_delay: scenario.world.signaling_delay,
+            processing: scenario.world.processing,
             servers,
             peers: scenario.peers.iter().map(PeerInfo::new).collect(),
         };
