@@ -155,6 +155,13 @@ pub enum What {
         sent_at: Duration,
         frame: Option<u64>,
     },
+    /// A peer's congestion controller (webrtc-rs's GCC) set a new target bitrate, which its
+    /// pacer and its video then follow; the first one is where it starts, when the peer is
+    /// built.
+    TargetBitrate {
+        peer: String,
+        bps: u64,
+    },
     /// The network dropped a datagram.
     NetworkDrop {
         from: String,

@@ -705,3 +705,56 @@ one_way_delay = { stream = "bob<-alice:video", percentile = "max", max = "1s" }"
         fails(verdict, "nothing was sent in the window");
     }
 }
+
+// target_bitrate
+
+/// Alice sends video with congestion control on (GCC from 300 kbit/s) over a 10 ms link
+/// whose uplink carries `rate`, for 8 s.
+fn congestion_controlled(rate: &str, rest: &str) -> Vec<Verdict> {
+    verdicts(&call(
+        "8s",
+        &format!(
+            r#"media = ["video"]
+congestion_control = {{ start = "300kbps", min = "100kbps", max = "2Mbps" }}
+link = {{ delay = "10ms" }}
+uplink = {{ rate = "{rate}", queue = "200ms" }}"#
+        ),
+        rest,
+    ))
+}
+
+/// Nothing congests an unlimited link: GCC climbs from its start, multiplicatively (at most
+/// 8 % a second), so in 8 s it passes 400 kbit/s; nothing makes it fall far below its start
+/// (its first report takes it 10 % down: measured 270 kbit/s at 0.5 s, 538 kbit/s at 8 s).
+#[test]
+fn target_bitrate_fails_above_its_max_when_the_estimate_climbs_on_a_free_link() {
+    let verdicts = congestion_controlled(
+        "unlimited",
+        r#"
+[[expect]]
+target_bitrate = { peer = "alice", max = "400kbps" }
+[[expect]]
+target_bitrate = { from = "1s", min = "250kbps", max = "2Mbps" }"#,
+    );
+    assert!(!verdicts[0].passed, "{}", verdicts[0]);
+    assert!(value(&verdicts[0]) > 400_000.0, "{}", verdicts[0]);
+    holds(&verdicts[1]);
+}
+
+/// A 200 kbit/s uplink is under the 300 kbit/s start: the queue builds and GCC backs off
+/// under the capacity within seconds, though not to its floor (measured 160 to 185 kbit/s
+/// from 5 s).
+#[test]
+fn target_bitrate_fails_below_its_min_when_the_link_is_narrower_than_the_start() {
+    let verdicts = congestion_controlled(
+        "200kbps",
+        r#"
+[[expect]]
+target_bitrate = { peer = "alice", from = "5s", min = "250kbps" }
+[[expect]]
+target_bitrate = { from = "5s", min = "100kbps", max = "200kbps" }"#,
+    );
+    assert!(!verdicts[0].passed, "{}", verdicts[0]);
+    assert!(value(&verdicts[0]) < 250_000.0, "{}", verdicts[0]);
+    holds(&verdicts[1]);
+}

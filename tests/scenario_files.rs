@@ -1396,3 +1396,45 @@ fn processing_time_is_off_unless_the_file_asks_for_the_measured_model() {
         &["unknown name `measurd`", "did you mean `measured`?"],
     );
 }
+
+#[test]
+fn congestion_control_needs_its_start_within_its_limits() {
+    let error = parse_error(&breaking(
+        r#"link = { delay = "10ms" }"#,
+        "link = { delay = \"10ms\" }\ncongestion_control = { start = \"50kbps\" }",
+    ));
+    assert_error(
+        &error,
+        "8:22",
+        "peers.alice.congestion_control",
+        &["`start` (50kbps)", "100kbps to 2.5Mbps"],
+    );
+}
+
+#[test]
+fn target_bitrate_names_a_peer_with_congestion_control() {
+    let error = parse_error(&breaking(
+        r#"delivered = { stream = "bob<-alice:audio", from = "1s", min = "90%" }"#,
+        r#"target_bitrate = { peer = "bob", max = "1Mbps" }"#,
+    ));
+    assert_error(
+        &error,
+        "14:27",
+        "expect[0].target_bitrate.peer",
+        &["`bob` has no `congestion_control`"],
+    );
+    let file = file::parse(
+        Path::new("good.toml"),
+        &GOOD
+            .replace(
+                r#"link = { delay = "10ms" }"#,
+                "link = { delay = \"10ms\" }\ncongestion_control = {}",
+            )
+            .replace(
+                r#"delivered = { stream = "bob<-alice:audio", from = "1s", min = "90%" }"#,
+                r#"target_bitrate = { max = "1Mbps" }"#,
+            ),
+    )
+    .expect("every peer with congestion control: alice");
+    assert_eq!(file.expectations.len(), 1);
+}

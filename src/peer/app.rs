@@ -25,7 +25,8 @@ use webrtc::peer_connection::{
 use webrtc::runtime::{Receiver, Runtime};
 
 use super::media;
-use super::{AppPolicy, MediaPlan, RestartPolicy};
+use super::media::VideoRate;
+use super::{AppPolicy, Estimate, MediaPlan, RestartPolicy};
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
 use crate::trace::AddressBook;
@@ -71,6 +72,8 @@ pub(super) struct App {
     pub(super) relay: Relay,
     pub(super) book: Arc<AddressBook>,
     pub(super) tracks: Vec<(MediaKind, u32, Arc<TrackLocalStaticRTP>)>,
+    /// Its congestion controller's target, when congestion control is on.
+    pub(super) estimate: Option<Estimate>,
     pub(super) media_started: AtomicBool,
     /// Restarts the policy has made so far.
     pub(super) policy_restarts: AtomicU32,
@@ -333,6 +336,14 @@ impl App {
         if self.media_started.swap(true, Ordering::AcqRel) {
             return;
         }
+        let video_rate = match (&self.estimate, self.media.congestion_control) {
+            (Some(estimate), Some(control)) => VideoRate::Following {
+                estimate: estimate.clone(),
+                control,
+                with_audio: self.media.kinds.contains(&MediaKind::Audio),
+            },
+            _ => VideoRate::Fixed(self.media.video_bitrate_bps),
+        };
         for (kind, ssrc, track) in &self.tracks {
             self.runtime.spawn(Box::pin(media::send_rtp(
                 self.runtime.clone(),
@@ -340,7 +351,7 @@ impl App {
                 self.stream(*kind, true),
                 track.clone(),
                 *ssrc,
-                self.media.video_bitrate_bps,
+                video_rate.clone(),
                 self.media.until,
             )));
         }

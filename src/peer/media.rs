@@ -21,6 +21,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::runtime::Runtime;
 
+use super::{CongestionControl, Estimate};
 use crate::runtime::SimRuntime;
 use crate::trace::{MediaKind, Recorder, StreamId, What};
 
@@ -32,6 +33,10 @@ pub const AUDIO_PACKET_SIZE: usize = 80;
 pub const VIDEO_FPS: u32 = 30;
 /// Largest video RTP payload, leaving room for RTP, SRTP and UDP headers within 1500 bytes.
 pub const VIDEO_MAX_PAYLOAD: usize = 1100;
+
+/// What an RTP header with its extensions (TWCC's sequence number, the MID) adds to a
+/// payload, about: the pacer spends its budget on whole RTP packets.
+pub const RTP_OVERHEAD: usize = 24;
 
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 const VP8_PAYLOAD_TYPE: u8 = 96;
@@ -132,6 +137,46 @@ pub fn local_track(peer: &str, kind: MediaKind, ssrc: u32) -> Arc<TrackLocalStat
     )))
 }
 
+/// How big the synthetic video's frames are.
+#[derive(Debug, Clone)]
+pub enum VideoRate {
+    /// A constant bitrate, of the payloads: congestion control is off.
+    Fixed(u64),
+    /// The congestion controller's target, read at each frame and held within `control`'s
+    /// limits: what is left of it after the audio (when the peer sends audio), less the
+    /// RTP headers, since the pacer releases whole RTP packets at the target rate.
+    Following {
+        estimate: Estimate,
+        control: CongestionControl,
+        with_audio: bool,
+    },
+}
+
+impl VideoRate {
+    /// The packets' payload sizes of the next frame.
+    fn frame(&self) -> Vec<usize> {
+        let fps = u64::from(VIDEO_FPS);
+        match self {
+            VideoRate::Fixed(bps) => split_frame((bps / 8 / fps) as usize),
+            VideoRate::Following {
+                estimate,
+                control,
+                with_audio,
+            } => {
+                let target = estimate.target_bps().clamp(control.min_bps, control.max_bps);
+                let packets_per_second = Duration::from_secs(1).as_nanos() / AUDIO_PACKET_INTERVAL.as_nanos();
+                let audio = match with_audio {
+                    true => ((AUDIO_PACKET_SIZE + RTP_OVERHEAD) * 8) as u64 * packets_per_second as u64,
+                    false => 0,
+                };
+                let frame_on_wire = (target.saturating_sub(audio) / 8 / fps) as usize;
+                let packets = frame_on_wire.div_ceil(VIDEO_MAX_PAYLOAD + RTP_OVERHEAD).max(1);
+                split_frame(frame_on_wire.saturating_sub(packets * RTP_OVERHEAD))
+            }
+        }
+    }
+}
+
 /// Sends synthetic audio or video on `track` until virtual time `until`.
 pub async fn send_rtp(
     runtime: SimRuntime,
@@ -139,7 +184,7 @@ pub async fn send_rtp(
     stream: StreamId,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
-    video_bitrate_bps: u64,
+    video_rate: VideoRate,
     until: Duration,
 ) {
     let (period, payload_type) = match stream.kind {
@@ -155,7 +200,7 @@ pub async fn send_rtp(
         }
         let sizes = match stream.kind {
             MediaKind::Audio => vec![AUDIO_PACKET_SIZE],
-            _ => split_frame((video_bitrate_bps / 8 / u64::from(VIDEO_FPS)) as usize),
+            _ => video_rate.frame(),
         };
         let rtp_timestamp = match stream.kind {
             MediaKind::Audio => frame as u32 * 960,
@@ -311,5 +356,32 @@ mod tests {
         assert_eq!(sizes.iter().sum::<usize>(), 3333);
         assert!(sizes.iter().all(|size| *size <= VIDEO_MAX_PAYLOAD));
         assert_eq!(split_frame(500), vec![500]);
+    }
+
+    #[test]
+    fn video_that_follows_the_estimate_fits_it_with_the_audio_and_headers() {
+        let control = CongestionControl {
+            start_bps: 1_000_000,
+            min_bps: 100_000,
+            max_bps: 2_000_000,
+        };
+        let estimate = Estimate::new(1_000_000);
+        let rate = VideoRate::Following {
+            estimate: estimate.clone(),
+            control,
+            with_audio: true,
+        };
+        let on_wire = |sizes: Vec<usize>| {
+            let bytes: usize = sizes.iter().map(|size| size + RTP_OVERHEAD).sum();
+            bytes as u64 * 8 * u64::from(VIDEO_FPS)
+        };
+        let audio = ((AUDIO_PACKET_SIZE + RTP_OVERHEAD) * 8 * 50) as u64;
+        let video = on_wire(rate.frame());
+        assert!(video + audio <= 1_000_000, "{video} + {audio}");
+        assert!(video + audio > 990_000, "{video} + {audio}");
+        // Beyond the limits, the limits.
+        estimate.set(5_000_000);
+        assert!(on_wire(rate.frame()) + audio <= 2_000_000);
+        assert!(on_wire(rate.frame()) + audio > 1_990_000);
     }
 }

@@ -2,6 +2,7 @@
 //! [`app`]) that a real calling app has.
 
 mod app;
+mod congestion;
 pub mod media;
 
 use std::net::SocketAddr;
@@ -12,13 +13,16 @@ use std::time::Duration;
 use rtc::crypto::{CryptoError, PublicKey, SignatureScheme, SigningKey};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    CongestionFeedback, configure_congestion_control,
+};
 use serde::{Deserialize, Serialize};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceConnectionState,
     RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder, register_default_interceptors,
 };
-use webrtc::runtime::Receiver;
+use webrtc::runtime::{Receiver, Runtime};
 
 use crate::runtime::SimRuntime;
 use crate::signaling::Relay;
@@ -26,6 +30,7 @@ use crate::tap::WireTap;
 use crate::trace::AddressBook;
 use crate::trace::{MediaKind, Recorder, What};
 use app::{App, Callbacks};
+pub use congestion::{CongestionControl, Estimate};
 
 /// Who starts the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +44,11 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaPlan {
     pub kinds: Vec<MediaKind>,
-    /// Video bitrate of the synthetic encoder.
+    /// Video bitrate of the synthetic encoder, when congestion control is off.
     pub video_bitrate_bps: u64,
+    /// webrtc-rs's GCC with TWCC feedback, whose target the video then follows; `None`
+    /// (the default): off, the video stays at `video_bitrate_bps`.
+    pub congestion_control: Option<CongestionControl>,
     /// Time between two data-channel messages.
     pub data_interval: Duration,
     /// When the senders stop (the end of the call; the world then drains what is in flight).
@@ -52,6 +60,7 @@ impl Default for MediaPlan {
         MediaPlan {
             kinds: vec![MediaKind::Audio, MediaKind::Video, MediaKind::Data],
             video_bitrate_bps: 800_000,
+            congestion_control: None,
             data_interval: Duration::from_millis(100),
             until: Duration::MAX,
         }
@@ -216,6 +225,20 @@ impl Peer {
                 (*kind, ssrc, media::local_track(&setup.name, *kind, ssrc))
             })
             .collect();
+        let (estimator, estimate) = match setup.media.congestion_control {
+            Some(control) => {
+                let origin = runtime.now() - runtime.elapsed();
+                let (estimator, estimate) = congestion::Reporting::new(
+                    control,
+                    &setup.name,
+                    recorder.clone(),
+                    origin,
+                    runtime.elapsed(),
+                );
+                (Some(estimator), Some(estimate))
+            }
+            None => (None, None),
+        };
         let app = Arc::new(App {
             name: setup.name.clone(),
             remote: setup.remote.clone(),
@@ -227,6 +250,7 @@ impl Peer {
             relay,
             book,
             tracks,
+            estimate,
             media_started: AtomicBool::new(false),
             policy_restarts: AtomicU32::new(0),
             ice_state: Mutex::new(RTCIceConnectionState::New),
@@ -237,10 +261,21 @@ impl Peer {
 
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
+        let mut interceptors = Registry::new();
+        if let Some(estimator) = estimator {
+            // The send history, the pacer and the TWCC sender and receiver; the far side's
+            // default interceptors already report arrivals with TWCC.
+            interceptors = configure_congestion_control(
+                interceptors,
+                estimator,
+                CongestionFeedback::Twcc,
+                &mut media_engine,
+            )?;
+        }
         // The wire tap measures its RTP, as it measures any app's.
         let interceptors = tap.register(
             &setup.name,
-            register_default_interceptors(Registry::new(), &mut media_engine)?,
+            register_default_interceptors(interceptors, &mut media_engine)?,
         );
         // Discarding the old generation's local candidates on restart is what makes
         // webrtc-rs rebind its sockets, and so gather on a moved address.

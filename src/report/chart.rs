@@ -595,6 +595,8 @@ impl ValueScale {
             Unit::Seconds => format!("{} s", trimmed(value, 2)),
             Unit::Share => format!("{}%", trimmed(value * 100.0, 2)),
             Unit::Count => trimmed(value, 2),
+            Unit::Bps if self.high < 1e6 => format!("{} kbit/s", trimmed(value / 1e3, 1)),
+            Unit::Bps => format!("{} Mbit/s", trimmed(value / 1e6, 2)),
         }
     }
 

@@ -425,6 +425,10 @@ pub(super) fn describe(what: &What) -> Shown {
                 why(reason)
             ),
         ),
+        What::TargetBitrate { peer, bps } => plain(
+            Kind::Media,
+            format!("{peer}'s congestion control targets {}", rate(*bps)),
+        ),
         What::MediaSent { stream, seq, .. } => plain(Kind::Media, format!("{stream} #{seq} sent")),
         What::MediaReceived { stream, seq, .. } => plain(Kind::Media, format!("{stream} #{seq} received")),
     }

@@ -46,6 +46,13 @@ pub enum Expectation {
     },
     /// The number of ICE restarts.
     Restarts(Bounds<u64>),
+    /// Every target bitrate `peer`'s congestion controller held within `window`: the one in
+    /// effect at its start and each it set before its end (the `TargetBitrate` events).
+    TargetBitrate {
+        peer: String,
+        window: Window,
+        bounds: Bounds<Bitrate>,
+    },
 }
 
 /// What is checked on a stream.
@@ -77,6 +84,10 @@ pub struct Bounds<T> {
     pub min: Option<T>,
     pub max: Option<T>,
 }
+
+/// Bits per second, shown as scenario files write a rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bitrate(pub u64);
 
 /// A share `0..=1`, shown as a percentage.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -117,6 +128,8 @@ pub enum Unit {
     Share,
     /// Events or packets (`freezes`, `restarts`).
     Count,
+    /// Bits per second (`target_bitrate`).
+    Bps,
 }
 
 impl fmt::Display for Verdict {
@@ -205,8 +218,43 @@ impl Expectation {
             Expectation::Restarts(bounds) => {
                 bounds.verdict("restarts".to_owned(), run.metrics.restarts.len() as u64)
             }
+            Expectation::TargetBitrate { peer, window, bounds } => target_bitrate(run, peer, *window, bounds),
         }
     }
+}
+
+/// Judges the targets `peer` held in `window`: the highest against `max`, the lowest
+/// against `min` (the one that broke its limit, if one did).
+fn target_bitrate(run: &Run, peer: &str, window: Window, bounds: &Bounds<Bitrate>) -> Verdict {
+    let expectation = format!(
+        "target_bitrate of {peer} [{}, {})",
+        window.from.show(),
+        window.to.show()
+    );
+    let targets = run.trace.iter().filter_map(|event| match &event.what {
+        What::TargetBitrate { peer: p, bps } if p == peer => Some((event.at, Bitrate(*bps))),
+        _ => None,
+    });
+    let in_effect = targets.clone().take_while(|(at, _)| *at <= window.from).last();
+    let set = targets.filter(|(at, _)| window.from < *at && *at < window.to);
+    let held: Vec<Bitrate> = in_effect.into_iter().chain(set).map(|(_, bps)| bps).collect();
+    let (Some(lowest), Some(highest)) = (held.iter().min(), held.iter().max()) else {
+        return bounds.failed(expectation, "no target: its congestion control never started");
+    };
+    let judged = match (bounds.min, bounds.max) {
+        (_, Some(max)) if *highest > max => highest,
+        (Some(min), _) if *lowest < min => lowest,
+        (_, Some(_)) => highest,
+        _ => lowest,
+    };
+    let mut verdict = bounds.verdict(expectation, *judged);
+    verdict.measured += &format!(
+        " (lowest {}, highest {}, {} targets)",
+        lowest.show(),
+        highest.show(),
+        held.len()
+    );
+    verdict
 }
 
 /// Judges the time the chosen restarts took: the first one that broke the limits (never
@@ -394,6 +442,13 @@ impl Number for u64 {
     }
 }
 
+impl Number for Bitrate {
+    const UNIT: Unit = Unit::Bps;
+    fn number(&self) -> f64 {
+        self.0 as f64
+    }
+}
+
 impl Number for Ratio {
     const UNIT: Unit = Unit::Share;
     fn number(&self) -> f64 {
@@ -415,6 +470,20 @@ impl Show for Duration {
 impl Show for u64 {
     fn show(&self) -> String {
         self.to_string()
+    }
+}
+
+impl Show for Bitrate {
+    /// As scenario files write it, to three significant figures or better: `950bps`,
+    /// `312.5kbps`, `1.25Mbps`.
+    fn show(&self) -> String {
+        let (value, unit) = match self.0 {
+            0..1_000 => return format!("{}bps", self.0),
+            1_000..1_000_000 => (self.0 as f64 / 1e3, "kbps"),
+            _ => (self.0 as f64 / 1e6, "Mbps"),
+        };
+        let digits = format!("{value:.3}");
+        format!("{}{unit}", digits.trim_end_matches('0').trim_end_matches('.'))
     }
 }
 

@@ -23,17 +23,18 @@ use schemars::schema::RootSchema;
 use toml::Spanned;
 
 use self::format::{
-    CheckText, CredentialsText, DirectionText, IceServerText, LinkText, MediaText, NameOrTable, NatName,
-    NatTableText, NatText, PeerText, ProcessingText, ReconnectCheckText, RestartPolicyText, ScenarioText,
-    Scope, ServerName, ServersText, SignalingName, TimelineText, TransportPolicyText,
+    CheckText, CongestionControlText, CredentialsText, DirectionText, IceServerText, LinkText, MediaText,
+    NameOrTable, NatName, NatTableText, NatText, PeerText, ProcessingText, ReconnectCheckText,
+    RestartPolicyText, ScenarioText, Scope, ServerName, ServersText, SignalingName, TargetBitrateCheckText,
+    TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
-use self::units::{Share, WithUnit, list};
-use super::expect::{self, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
+use self::units::{Bps, Share, WithUnit, list};
+use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
 use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
-use crate::peer::{AppPolicy, RestartPolicy, Role};
+use crate::peer::{AppPolicy, CongestionControl, RestartPolicy, Role};
 use crate::sim::{Apps, CommandKind};
 use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
@@ -477,6 +478,9 @@ impl Source<'_> {
         if let Some(rate) = text.video_bitrate {
             spec.media.video_bitrate_bps = rate.0.0;
         }
+        if let Some(control) = &text.congestion_control {
+            spec.media.congestion_control = Some(self.congestion_control(control, field)?);
+        }
         if let Some(interval) = &text.data_interval {
             if interval.get_ref().0.is_zero() {
                 let message = "messages need some time between them: give more than 0s".to_owned();
@@ -510,6 +514,41 @@ impl Source<'_> {
             on_failed: text.on_failed.map(restart_policy),
         };
         Ok(spec)
+    }
+
+    /// A `congestion_control` table, its absent keys the defaults; `start` within the limits.
+    fn congestion_control(
+        &self,
+        control: &Spanned<CongestionControlText>,
+        field: &str,
+    ) -> Result<CongestionControl, FileError> {
+        let text = control.get_ref();
+        let default = CongestionControl::default();
+        let given = |rate: Option<WithUnit<Bps>>, default: u64| rate.map_or(default, |rate| rate.0.0);
+        let control_of = CongestionControl {
+            start_bps: given(text.start, default.start_bps),
+            min_bps: given(text.min, default.min_bps),
+            max_bps: given(text.max, default.max_bps),
+        };
+        let CongestionControl {
+            start_bps: start,
+            min_bps: min,
+            max_bps: max,
+        } = control_of;
+        let show = |bps: u64| Bitrate(bps).show();
+        let message = if min > max {
+            format!("`min` ({}) is above `max` ({})", show(min), show(max))
+        } else if !(min..=max).contains(&start) {
+            format!(
+                "`start` ({}) is outside `min` to `max` ({} to {})",
+                show(start),
+                show(min),
+                show(max)
+            )
+        } else {
+            return Ok(control_of);
+        };
+        Err(self.error_at(control, &format!("{field}.congestion_control"), message))
     }
 
     /// The link a table describes, its absent keys ideal.
@@ -1009,6 +1048,11 @@ impl Source<'_> {
                 (c.scope(), &[MediaKind::Video][..], StreamMetric::Freezes(bounds))
             }
             CheckText::DataChannel(c) => (c.scope(), &[MediaKind::Data][..], StreamMetric::DataChannel),
+            CheckText::TargetBitrate(c) => {
+                let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
+                let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
+                return self.target_bitrates(&field, c, check.span(), bounds, call);
+            }
         };
         self.per_stream(&field, scope, kinds, call, metric)
     }
@@ -1069,6 +1113,49 @@ impl Source<'_> {
                 stream: stream.to_string(),
                 bounds,
             })
+            .collect())
+    }
+
+    /// A `target_bitrate` expectation per peer with congestion control the check names.
+    fn target_bitrates(
+        &self,
+        field: &str,
+        check: &TargetBitrateCheckText,
+        span: Range<usize>,
+        bounds: Bounds<Bitrate>,
+        call: &Call,
+    ) -> Result<Vec<Expectation>, FileError> {
+        let every = Spanned::new(span, "*".to_owned());
+        let selector = check.peer.as_ref().unwrap_or(&every);
+        let scope = Scope {
+            stream: selector,
+            after: &check.after,
+            from: &check.from,
+            to: &check.to,
+        };
+        let window = self.window(field, &scope, call)?;
+        let peer_field = format!("{field}.peer");
+        let fail = |message: String| self.error_at(selector, &peer_field, message);
+        let peers: Vec<String> = match selector.get_ref().as_str() {
+            "*" if call.controlled.is_empty() => {
+                return Err(fail(
+                    "no peer has `congestion_control`: there is no target".to_owned(),
+                ));
+            }
+            "*" => call.controlled.clone(),
+            name => {
+                let names: Vec<&str> = call.peers.iter().map(String::as_str).collect();
+                known_peer(name, &names).map_err(fail)?;
+                if !call.controlled.iter().any(|peer| peer == name) {
+                    let message = format!("`{name}` has no `congestion_control`: there is no target");
+                    return Err(fail(message));
+                }
+                vec![name.to_owned()]
+            }
+        };
+        Ok(peers
+            .into_iter()
+            .map(|peer| Expectation::TargetBitrate { peer, window, bounds })
             .collect())
     }
 
@@ -1209,6 +1296,8 @@ impl Source<'_> {
 struct Call {
     duration: Duration,
     peers: Vec<String>,
+    /// The peers with congestion control on.
+    controlled: Vec<String>,
     /// Every stream some peer sends.
     streams: Vec<StreamId>,
     /// The timeline's events by name, in time order: its actions, and `outage_end` when an
@@ -1243,6 +1332,11 @@ impl Call {
         Call {
             duration: scenario.world.duration,
             peers: peers.iter().map(|peer| peer.name.clone()).collect(),
+            controlled: peers
+                .iter()
+                .filter(|peer| peer.media.congestion_control.is_some())
+                .map(|peer| peer.name.clone())
+                .collect(),
             streams,
             events,
         }

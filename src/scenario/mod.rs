@@ -9,6 +9,7 @@ pub mod file;
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
+pub use crate::peer::CongestionControl;
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
 pub use crate::runtime::processing::Processing;
 pub use crate::servers::{Credentials, IceServer, Servers, TURN};
@@ -158,6 +159,13 @@ impl PeerSpec {
     /// What it sends.
     pub fn media(mut self, kinds: &[MediaKind]) -> Self {
         self.media.kinds = kinds.to_vec();
+        self
+    }
+
+    /// Turns on webrtc-rs's GCC with TWCC feedback: its video follows the target (see
+    /// [`CongestionControl`]). Off by default.
+    pub fn congestion_control(mut self, control: CongestionControl) -> Self {
+        self.media.congestion_control = Some(control);
         self
     }
 

@@ -218,8 +218,14 @@ pub struct PeerText {
     /// What it sends; for a registered app, what the app sends, so that checks can name its
     /// streams. Default all three: ["audio", "video", "data"].
     pub media: Option<Vec<MediaText>>,
-    /// Bitrate of its synthetic video. Default "800kbps".
+    /// Bitrate of its synthetic video. Default "800kbps". With `congestion_control` on, the
+    /// video follows the estimate instead.
     pub video_bitrate: Option<WithUnit<Bps>>,
+    /// webrtc-rs's Google Congestion Control with TWCC feedback on its sending side: its
+    /// video then follows the estimate's target bitrate (less the audio), within `min` and
+    /// `max`. `{}` for the defaults. Default: off.
+    #[schemars(with = "Option<CongestionControlText>")]
+    pub congestion_control: Option<Spanned<CongestionControlText>>,
     /// Time between two data-channel messages. Default "100ms".
     #[schemars(with = "Option<WithUnit<Duration>>")]
     pub data_interval: Option<Spanned<WithUnit<Duration>>>,
@@ -256,15 +262,29 @@ pub struct PeerText {
 impl PeerText {
     /// The keys only the built-in app reads, and whether the peer gives them: a registered
     /// app has its own media and policies.
-    pub fn built_in_keys(&self) -> [(&'static str, bool); 5] {
+    pub fn built_in_keys(&self) -> [(&'static str, bool); 6] {
         [
             ("video_bitrate", self.video_bitrate.is_some()),
+            ("congestion_control", self.congestion_control.is_some()),
             ("data_interval", self.data_interval.is_some()),
             ("ice_transport_policy", self.ice_transport_policy.is_some()),
             ("on_disconnected", self.on_disconnected.is_some()),
             ("on_failed", self.on_failed.is_some()),
         ]
     }
+}
+
+/// A peer's congestion control: where the estimate starts and the limits it stays within.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "CongestionControl")]
+#[serde(deny_unknown_fields)]
+pub struct CongestionControlText {
+    /// The target before any feedback. Default "300kbps" (GCC's).
+    pub start: Option<WithUnit<Bps>>,
+    /// The target never goes below it. Default "100kbps" (GCC's).
+    pub min: Option<WithUnit<Bps>>,
+    /// The target never goes above it. Default "2.5Mbps".
+    pub max: Option<WithUnit<Bps>>,
 }
 
 /// A medium a peer sends.
@@ -800,6 +820,10 @@ pub enum CheckText {
     RestartTime(RestartCheckText),
     /// How many ICE restarts the call had, the timeline's and the policies'.
     Restarts(BoundsText<u64>),
+    /// Every target bitrate a peer's congestion control held within a window (the one in
+    /// effect at its start and each it set before its end): the highest at most `max`, the
+    /// lowest at least `min`.
+    TargetBitrate(TargetBitrateCheckText),
 }
 
 impl CheckText {
@@ -816,6 +840,7 @@ impl CheckText {
             CheckText::ReconnectTime(_) => "reconnect_time",
             CheckText::RestartTime(_) => "restart_time",
             CheckText::Restarts(_) => "restarts",
+            CheckText::TargetBitrate(_) => "target_bitrate",
         }
     }
 }
@@ -904,6 +929,27 @@ stream_check! {
     #[schemars(rename = "StreamWindow")]
     #[serde(deny_unknown_fields)]
     pub struct StreamWindowText {}
+}
+
+/// Limits on the target bitrates of peers' congestion control within a window.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "TargetBitrateCheck")]
+#[serde(deny_unknown_fields)]
+pub struct TargetBitrateCheckText {
+    /// Whose: a peer with `congestion_control`. Default "*": every such peer.
+    #[schemars(with = "Option<String>")]
+    pub peer: Option<Spanned<String>>,
+    /// Start the window at a timeline event instead of `from`, as for the stream checks.
+    #[schemars(with = "Option<String>")]
+    pub after: Option<Spanned<String>>,
+    /// Start of the window. Default "0s".
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub from: Option<Spanned<WithUnit<Duration>>>,
+    /// End of the window. Default: the end of the call.
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub to: Option<Spanned<WithUnit<Duration>>>,
+    pub min: Option<WithUnit<Bps>>,
+    pub max: Option<WithUnit<Bps>>,
 }
 
 /// Limits on the time from a network event to the first packet sent after it that
