@@ -256,6 +256,26 @@ mod tests {
     }
 
     #[test]
+    fn two_expectations_of_one_name_stay_apart() {
+        let verdicts = [
+            verdict("connect_time", true, Some(0.24)),
+            verdict("connect_time", false, Some(0.24)),
+        ];
+        let runs = [Seeded {
+            seed: 1,
+            connect_time: Some(Duration::from_millis(240)),
+            verdicts: &verdicts,
+        }];
+        let over = OverSeeds::of(&runs);
+        let failed: Vec<&[u64]> = over
+            .expectations
+            .iter()
+            .map(|expected| &expected.failed_on[..])
+            .collect();
+        assert_eq!(failed, [&[][..], &[1][..]]);
+    }
+
+    #[test]
     fn seeds_are_a_range_both_ends_included() {
         let seeds: Seeds = "3..5".parse().expect("a range");
         assert_eq!(seeds.iter().collect::<Vec<_>>(), [3, 4, 5]);
