@@ -16,9 +16,11 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use webrtc_netsim::net::network::capturing;
+use webrtc_netsim::report::seeds::Distribution;
+use webrtc_netsim::report::seeds::{OverSeeds, Seeded, Seeds};
 use webrtc_netsim::report::{self, Report, write_atomically};
 use webrtc_netsim::runtime::{self, Stuck};
-use webrtc_netsim::scenario::expect::Verdict;
+use webrtc_netsim::scenario::expect::{Unit, Verdict};
 use webrtc_netsim::scenario::file::{self, FileError, ScenarioFile};
 use webrtc_netsim::suite::Shard;
 use webrtc_netsim::world::RunError;
@@ -40,6 +42,14 @@ enum Command {
         /// Replace every scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Play every scenario once per seed A to B (both included, e.g. `1..20`) and print,
+        /// per scenario, the share of seeds on which each expectation held and how its
+        /// measured value and the connect time spread (min, p50, p95, max). Fails if an
+        /// expectation failed on any seed. With `--out`, each seed's reports go to
+        /// `<name>_seed-<N>/`, and `summary.json` has a row per seed (no `junit.xml` or sweep
+        /// pages).
+        #[arg(long, value_name = "A..B", conflicts_with = "seed")]
+        seeds: Option<Seeds>,
         /// Scenarios played at once, each on its own thread. Default: one per CPU.
         #[arg(long)]
         jobs: Option<NonZeroUsize>,
@@ -106,6 +116,7 @@ fn main() -> ExitCode {
         Command::Run {
             paths,
             seed,
+            seeds,
             jobs,
             out,
             pcap,
@@ -116,6 +127,7 @@ fn main() -> ExitCode {
         } => {
             let options = RunOptions {
                 seed,
+                seeds,
                 jobs,
                 pcap,
                 verbose,
@@ -242,11 +254,14 @@ fn connect_time(report: &Report) -> Option<Duration> {
 struct Output<'a> {
     dir: &'a Path,
     pcap: bool,
+    /// Under `--seeds`: each run's folder is named with its seed ([`report::seed_folder`]).
+    seeded: bool,
 }
 
 /// `netsim run`'s flags besides the paths and the output folder.
 struct RunOptions {
     seed: Option<u64>,
+    seeds: Option<Seeds>,
     jobs: Option<NonZeroUsize>,
     pcap: bool,
     verbose: bool,
@@ -298,6 +313,19 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         }
     }
 
+    // After the check of the folder names: a scenario's seeds' folders end in their seed.
+    if let Some(seeds) = options.seeds {
+        files = files
+            .iter()
+            .flat_map(|file| {
+                seeds.iter().map(|seed| {
+                    let mut seeded = file.clone();
+                    seeded.scenario.world.seed = seed;
+                    seeded
+                })
+            })
+            .collect();
+    }
     stop_on_ctrl_c();
     let jobs = options
         .jobs
@@ -306,10 +334,15 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
     let output = out.map(|dir| Output {
         dir,
         pcap: options.pcap,
+        seeded: options.seeds.is_some(),
     });
     let (reports, written): (Vec<Report>, Vec<bool>) = play_all(&files, jobs, output).into_iter().unzip();
-    print_summary(&reports, options.verbose);
-    print_sweeps(&reports);
+    if let Some(seeds) = options.seeds {
+        print_over_seeds(&reports, seeds);
+    } else {
+        print_summary(&reports, options.verbose);
+        print_sweeps(&reports);
+    }
     if runtime::interrupted() {
         eprintln!(
             "netsim: interrupted; {} of {} scenarios finished{}",
@@ -326,7 +359,12 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         return ExitCode::from(INTERRUPTED);
     }
     // A scenario whose reports could not be written still has its row in the suite's files.
-    let suite_written = out.is_none_or(|out| write_suite(out, &reports) & write_sweeps(out, &reports));
+    let suite_written = out.is_none_or(|out| match options.seeds {
+        // A test case per seed would repeat the scenario's name, and a sweep page shows one
+        // run per point.
+        Some(_) => write_summary(out, &reports),
+        None => write_summary(out, &reports) & write_junit(out, &reports) & write_sweeps(out, &reports),
+    });
     if written.into_iter().all(|written| written)
         && suite_written
         && reports.iter().all(|report| report.passed)
@@ -419,7 +457,12 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     if interrupted {
         return (report, false);
     }
-    let dir = output.dir.join(report::folder(&file.path, &file.point));
+    let folder = if output.seeded {
+        report::seed_folder(&file.path, &file.point, file.scenario.world.seed)
+    } else {
+        report::folder(&file.path, &file.point)
+    };
+    let dir = output.dir.join(folder);
     let written = report.write(&dir).and_then(|()| {
         if output.pcap {
             report::pcap::write(&dir, &captured)
@@ -560,26 +603,92 @@ fn write_sweeps(out: &Path, reports: &[Report]) -> bool {
     all
 }
 
-/// Writes `summary.json` and `junit.xml` for all the scenarios; says what it could not write.
-fn write_suite(out: &Path, reports: &[Report]) -> bool {
-    let write = |name: &str, bytes: std::io::Result<Vec<u8>>| {
-        let path = out.join(name);
-        let written = bytes.and_then(|bytes| write_atomically(&path, &bytes));
-        if let Err(error) = &written {
-            eprintln!("netsim: cannot write {}: {error}", path.display());
-        }
-        written.is_ok()
-    };
+/// Writes `out/<name>`; says what it could not write.
+fn write_suite_file(out: &Path, name: &str, bytes: std::io::Result<Vec<u8>>) -> bool {
+    let path = out.join(name);
+    let written = bytes.and_then(|bytes| write_atomically(&path, &bytes));
+    if let Err(error) = &written {
+        eprintln!("netsim: cannot write {}: {error}", path.display());
+    }
+    written.is_ok()
+}
+
+/// Writes `summary.json`, a row per run.
+fn write_summary(out: &Path, reports: &[Report]) -> bool {
     let outcomes: Vec<Outcome> = reports.iter().map(Outcome::new).collect();
-    let summary = write(
-        "summary.json",
-        serde_json::to_vec_pretty(&outcomes).map_err(std::io::Error::from),
-    );
-    let junit = write(
-        "junit.xml",
-        report::junit::xml(reports)
-            .map(String::into_bytes)
-            .map_err(std::io::Error::other),
-    );
-    summary && junit
+    let bytes = serde_json::to_vec_pretty(&outcomes).map_err(std::io::Error::from);
+    write_suite_file(out, "summary.json", bytes)
+}
+
+/// Writes `junit.xml`, a test case per run.
+fn write_junit(out: &Path, reports: &[Report]) -> bool {
+    let xml = report::junit::xml(reports)
+        .map(String::into_bytes)
+        .map_err(std::io::Error::other);
+    write_suite_file(out, "junit.xml", xml)
+}
+
+/// Per scenario (its runs are side by side in `reports`, one per seed): the share of seeds
+/// on which each expectation held and how its measured value spread, the connect time's
+/// spread, and the seeds to replay a failure with.
+fn print_over_seeds(reports: &[Report], seeds: Seeds) {
+    for runs in reports.chunk_by(|a, b| a.scenario.file == b.scenario.file && a.scenario.id == b.scenario.id)
+    {
+        let over = OverSeeds::of(&runs.iter().map(Seeded::from).collect::<Vec<_>>());
+        let label = |expectation: &str, limit: &str| format!("{expectation} {limit}");
+        let width = over
+            .expectations
+            .iter()
+            .map(|expected| label(&expected.expectation, &expected.limit).chars().count())
+            .fold("connect_time (the call)".len(), usize::max);
+        let passed = runs.iter().filter(|run| run.passed).count();
+        println!(
+            "{} over seeds {seeds}: {passed} of {} passed",
+            runs[0].scenario.id,
+            runs.len()
+        );
+        let row = |name: &str, held: usize, spread: Option<(Unit, Distribution)>| {
+            let cells = spread.map_or_else(String::new, |(unit, spread)| {
+                let cells = [spread.min, spread.p50, spread.p95, spread.max]
+                    .map(|value| format!("{:>10}", unit.show(value)));
+                cells.concat()
+            });
+            let held = format!("{held} of {} seeds", runs.len());
+            println!("  {name:<width$}  {held:>14}{cells}");
+        };
+        println!(
+            "  {:<width$}  {:>14}{:>10}{:>10}{:>10}{:>10}",
+            "expectation", "held on", "min", "p50", "p95", "max"
+        );
+        row(
+            "connect_time (the call)",
+            over.connected,
+            over.connect_time.map(|spread| (Unit::Seconds, spread)),
+        );
+        for expected in &over.expectations {
+            let name = label(&expected.expectation, &expected.limit);
+            row(&name, over.seeds.len() - expected.failed_on.len(), expected.value);
+        }
+        for run in runs.iter().filter(|run| run.error.is_some()) {
+            let error = run.error.as_deref().unwrap_or_default();
+            println!("  seed {} could not finish: {error}", run.scenario.seed);
+        }
+        for expected in over
+            .expectations
+            .iter()
+            .filter(|expected| !expected.failed_on.is_empty())
+        {
+            let failed: Vec<String> = expected.failed_on.iter().map(u64::to_string).collect();
+            println!(
+                "  FAILED {} on seeds {}; replay: netsim run {} --seed {}",
+                expected.expectation,
+                failed.join(", "),
+                runs[0].scenario.file.display(),
+                expected.failed_on[0]
+            );
+        }
+        println!();
+    }
+    let passed = reports.iter().filter(|report| report.passed).count();
+    println!("{passed} runs passed, {} failed", reports.len() - passed);
 }

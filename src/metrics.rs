@@ -279,12 +279,18 @@ fn delay_stats(mut delays: Vec<Duration>) -> Option<DelayStats> {
         return None;
     }
     delays.sort();
-    let percentile = |p: f64| delays[((delays.len() - 1) as f64 * p).round() as usize];
     Some(DelayStats {
-        p50: percentile(0.50),
-        p95: percentile(0.95),
+        p50: percentile(&delays, 0.50),
+        p95: percentile(&delays, 0.95),
         max: *delays.last()?,
     })
+}
+
+/// The `p` quantile (`0..=1`) of `sorted`, which is not empty: the value at the nearest
+/// rank, so always one that was measured. The delay statistics and the distributions over
+/// seeds (`report::seeds`) read quantiles alike.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// When each video frame could be rendered: once all its packets arrived, in frame order

@@ -308,3 +308,117 @@ fn shards_play_every_scenario_exactly_once_between_them() {
         "{stderr}"
     );
 }
+
+/// A 3 s audio call at 0 ms one way and 20 ms signaling, with the processing-time model
+/// on: its seeds settle webrtc-rs's connect race differently (≈ 240 or ≈ 420 ms).
+const RACE: &str = r#"name = "race"
+duration = "3s"
+processing = "measured"
+
+[signaling]
+delay = "20ms"
+
+[peers.alice]
+role = "caller"
+media = ["audio"]
+
+[peers.bob]
+role = "callee"
+media = ["audio"]
+
+[[expect]]
+final_state = "connected"
+
+[[expect]]
+connect_time = { max = "2s" }
+"#;
+
+/// The cells of the row of the `--seeds` table that starts with `name`, after the name.
+fn seeds_row<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
+    let line = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with(name))
+        .unwrap_or_else(|| panic!("no row `{name}` in:\n{stdout}"));
+    line.trim_start()[name.len()..].split_whitespace().collect()
+}
+
+#[test]
+fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
+    let dir = scratch("cli/seeds");
+    let scenario = dir.join("race.toml");
+    std::fs::write(&scenario, RACE).expect("written");
+    let out = dir.join("reports");
+    let output = netsim(&["run", path(&scenario), "--seeds", "1..8", "--out", path(&out)]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("race over seeds 1..8: 8 of 8 passed"), "{stdout}");
+    // `8 of 8 seeds`, then min, p50, p95, max.
+    let call = seeds_row(&stdout, "connect_time (the call)");
+    assert_eq!(call[..4], ["8", "of", "8", "seeds"], "{stdout}");
+    assert_ne!(call[4], call[7], "the seeds connect at different times: {stdout}");
+    assert_eq!(
+        seeds_row(&stdout, "connect_time ≤ 2s")[..4],
+        ["8", "of", "8", "seeds"]
+    );
+
+    let mut folders: Vec<String> = std::fs::read_dir(&out)
+        .expect("the reports")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let mut expected: Vec<String> = (1..=8).map(|seed| format!("race_seed-{seed}")).collect();
+    expected.push("summary.json".to_owned());
+    expected.sort();
+    assert_eq!(folders, expected, "a report folder per seed and the summary");
+    assert!(out.join("race_seed-3/report.json").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("read")).expect("JSON");
+    let seeds: Vec<u64> = summary
+        .as_array()
+        .expect("a row per run")
+        .iter()
+        .filter_map(|row| row["seed"].as_u64())
+        .collect();
+    assert_eq!(seeds, (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_expectation_broken_on_some_seeds_fails_the_run_and_names_them() {
+    let dir = scratch("cli/seeds-failing");
+    let scenario = dir.join("race.toml");
+    // Only the fast branch of the race connects this soon.
+    std::fs::write(&scenario, RACE.replace(r#"max = "2s""#, r#"max = "300ms""#)).expect("written");
+    let output = netsim(&["run", path(&scenario), "--seeds", "1..8"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let held = seeds_row(&stdout, "connect_time ≤ 300ms");
+    let held: u32 = held[0].parse().expect("a count");
+    assert!((1..8).contains(&held), "held on some seeds, not all: {stdout}");
+    assert!(stdout.contains("FAILED connect_time on seeds "), "{stdout}");
+    assert!(stdout.contains("replay: netsim run"), "{stdout}");
+}
+
+#[test]
+fn bad_seed_ranges_are_refused_naming_the_flag() {
+    let dir = scratch("cli/seeds-refused");
+    let scenario = dir.join("short.toml");
+    std::fs::write(&scenario, SHORT_CALL).expect("written");
+    for (args, says) in [
+        (
+            &["--seeds", "5..3"][..],
+            "the first seed must not be greater than the last (here 5 > 3)",
+        ),
+        (&["--seeds", "7"][..], "expected A..B"),
+        (&["--seeds", "1..3", "--seed", "2"][..], "cannot be used with"),
+    ] {
+        let output = netsim(&[&["run", path(&scenario)][..], args].concat());
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("--seeds") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "nothing was played");
+    }
+}

@@ -7,6 +7,7 @@
 //! | `<scenario>/<host>.pcap` | every datagram a host sent or received, for Wireshark ([`pcap`]) |
 //! | `<sweep>/index.html` | a sweep's page: each expectation plotted over the swept values, a row and a link per point ([`sweep`]) |
 //! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
+//! | `<scenario>_seed-<N>/` | under `netsim run --seeds`, each seed's run's folder ([`seed_folder`]); [`seeds`] sums the seeds up |
 //!
 //! `<scenario>` is [`folder`]: the file name, with the sweep point if any; `<sweep>` is the
 //! file name alone. Every name is bounded ([`file_name`]).
@@ -18,6 +19,7 @@ mod chart;
 pub mod html;
 pub mod junit;
 pub mod pcap;
+pub mod seeds;
 pub mod sweep;
 
 use std::collections::BTreeMap;
@@ -333,6 +335,17 @@ fn bin_of(at: Duration) -> usize {
 /// made a [`file_name`]. With no point, it is the folder of a file without a sweep, or of a
 /// sweep's own page.
 pub fn folder(path: &Path, point: &[Swept]) -> String {
+    file_name(&folder_name(path, point), "")
+}
+
+/// The report folder of one seed's run under `netsim run --seeds`: [`folder`] followed by
+/// `_seed-<seed>`, so that the seeds of one scenario stay apart.
+pub fn seed_folder(path: &Path, point: &[Swept], seed: u64) -> String {
+    file_name(&format!("{}_seed-{seed}", folder_name(path, point)), "")
+}
+
+/// [`folder`] before it is made a [`file_name`].
+fn folder_name(path: &Path, point: &[Swept]) -> String {
     let mut folder = path
         .file_stem()
         .unwrap_or_default()
@@ -341,7 +354,7 @@ pub fn folder(path: &Path, point: &[Swept]) -> String {
     for Swept { path, value } in point {
         folder.push_str(&format!("_{path}-{value}"));
     }
-    file_name(&folder, "")
+    folder
 }
 
 /// The longest file or folder name the reports make, in bytes: file systems take 255, and
