@@ -104,11 +104,7 @@ impl TokioTime {
         parking: &Parking,
         stop: impl Fn() -> bool,
     ) {
-        let runtime = self.runtime();
-        let Some(runtime) = runtime.as_ref() else {
-            return;
-        };
-        runtime.block_on(async {
+        self.block_on(async {
             let mut now = from;
             loop {
                 if self.has_tasks() {
@@ -142,12 +138,8 @@ impl TokioTime {
         stop: impl Fn() -> bool,
         timeout: Duration,
     ) -> bool {
-        let runtime = self.runtime();
-        let Some(runtime) = runtime.as_ref() else {
-            return false;
-        };
-        let alarm = Alarm::set(timeout, parking.clone());
-        runtime.block_on(async {
+        self.block_on(async {
+            let alarm = Alarm::set(timeout, parking.clone());
             let stop = || stop() || alarm.rang();
             let tick = next_tick(now);
             let on_tick = if now.as_nanos().is_multiple_of(TICK.as_nanos()) {
@@ -160,6 +152,12 @@ impl TokioTime {
                 .await;
             !alarm.rang()
         })
+        .unwrap_or(false)
+    }
+
+    /// Drives `future` on tokio's runtime; nothing after shut-down.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> Option<T> {
+        self.runtime().as_ref().map(|runtime| runtime.block_on(future))
     }
 
     /// Moves both clocks from `now` to `to`, which no millisecond of tokio's lies before.
