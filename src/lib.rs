@@ -14,10 +14,10 @@
 //! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts | `net`, `servers` |
 //! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace | `trace` |
 //! | [`tap`] | the wire tap: any app's RTP, recorded in its interceptor chain, joined into media events | `metrics`, `runtime`, `trace` |
-//! | [`peer`] | the built-in app: a real `PeerConnection`, its signaling, synthetic media, policies | `runtime`, `signaling`, `trace` |
 //! | [`world`] | one running world: addresses, network, servers, relay, the timeline played; a run's result | all of the above |
-//! | [`sim`] | a world built in code whose peers are your own webrtc-rs apps, each handed a context | `world` and below |
-//! | [`scenario`] | a call described in code or in a file (the file front end and its checks); plays it on a world or a sim | `sim` and below |
+//! | [`sim`] | a world built in code whose peers are webrtc-rs apps, each handed a context | `world` and below |
+//! | [`peer`] | the built-in app, one app among others on the sim's public API: a real `PeerConnection`, its signaling, synthetic media, policies | `net`, `sim`, `trace` |
+//! | [`scenario`] | a call described in code or in a file (the file front end and its checks); plays it as a sim of built-in or registered apps | `peer`, `sim` and below |
 //! | [`report`] | what a run leaves for people and CI: JSON, an HTML timeline, JUnit, pcap captures | `scenario` and below |
 //! | [`suite`] | a folder of scenario files as tests, one per file and sweep point, your apps registered | `report` and below |
 //!
@@ -52,8 +52,9 @@ pub mod world;
 
 pub use metrics::{Metrics, StreamMetrics};
 pub use net::{LinkConfig, Loss, QueueLimit};
-pub use peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+pub use peer::{AppPolicy, MediaPlan, RestartPolicy};
 pub use scenario::{PeerSpec, Scenario};
+pub use sim::Role;
 pub use timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 pub use trace::{Event, MediaKind, What};
 pub use world::{Run, RunError};

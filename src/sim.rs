@@ -34,15 +34,16 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::channel::oneshot;
 use rtc::peer_connection::certificate::RTCCertificate;
+use serde::{Deserialize, Serialize};
 use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
+    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState, Registry,
 };
 use webrtc::runtime::{Receiver, Runtime};
 
 use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
-use crate::peer::BindAddress;
 use crate::runtime::entropy;
 use crate::runtime::processing::Processing;
 use crate::servers::{Credentials, IceServer, rtc_ice_servers};
@@ -50,12 +51,12 @@ use crate::signaling::{Relay, SignalingError};
 use crate::tap::WireTap;
 use crate::timeline::{Action, TimedAction};
 use crate::trace::{AddressBook, Recorder, What};
-pub use crate::world::NetworkChange;
 use crate::world::{AppControl, Run, RunError, World, WorldConfig};
+pub use crate::world::{BindAddress, NetworkChange};
 
 mod apps;
+mod certificate;
 pub use self::apps::{Apps, CommandKind, Registered};
-use crate::peer::Role;
 
 /// Virtual time a world is given past its length to end, so a stuck app is reported, not
 /// waited on.
@@ -245,6 +246,18 @@ impl Sim {
     /// Runs the world for `duration` of virtual time, on a thread of its own whose OS
     /// randomness comes from the seed; the apps' tasks end with it.
     pub fn run_for(self, duration: Duration) -> Result<Run, RunError> {
+        self.run(duration, Ending::AtDuration)
+    }
+
+    /// Runs the world until every app's future has returned, and for at least `duration`
+    /// (the call's length, over which the metrics are taken): for apps that hang up by
+    /// themselves, so that what they do at the end (a drain, a close) is in the run. An app
+    /// still running `grace` after `duration` makes the run [`RunError::Stuck`].
+    pub fn run_until_apps_return(self, duration: Duration, grace: Duration) -> Result<Run, RunError> {
+        self.run(duration, Ending::AppsReturn { grace })
+    }
+
+    fn run(self, duration: Duration, ending: Ending) -> Result<Run, RunError> {
         let Sim {
             mut config,
             timeline,
@@ -253,11 +266,25 @@ impl Sim {
         } = self;
         config.duration = duration;
         let roles = check(&config, &timeline, &peers, &calls)?;
+        // Built on the caller's thread, so it joins the caller's `capturing` scope.
         let network = Network::new(config.core.clone(), sub_seed(config.seed, 1));
-        entropy::run_seeded(sub_seed(config.seed, 3), move || {
-            play(&config, network, timeline, peers, &calls, &roles)
-        })
+        let (realtime, seed) = (config.realtime, config.seed);
+        let play = move || play(&config, network, timeline, peers, &calls, &roles, ending);
+        if realtime {
+            return play();
+        }
+        entropy::run_seeded(sub_seed(seed, 3), play)
     }
+}
+
+/// How a run ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// At the call's end: the apps end with the world.
+    AtDuration,
+    /// Once every app's future has returned, and not before the call's end; an app running
+    /// `grace` past it is stuck.
+    AppsReturn { grace: Duration },
 }
 
 /// Refuses a world whose peers, calls or timeline do not add up; gives each peer in a call
@@ -308,6 +335,7 @@ fn play(
     peers: Vec<(String, Host, App)>,
     calls: &[(String, String)],
     roles: &BTreeMap<String, Role>,
+    ending: Ending,
 ) -> Result<Run, RunError> {
     let started = Instant::now();
     let world = World::start(config, network)?;
@@ -332,9 +360,12 @@ fn play(
             .map_err(|error| setup(error.to_string()))?;
     }
     let mut apps: BTreeMap<String, Arc<dyn AppControl>> = BTreeMap::new();
+    let mut returned = Vec::new();
     for (name, app, (control, context)) in contexts {
         let recorder = world.recorder.clone();
         let (runtime, peer) = (world.runtime.clone(), name.clone());
+        let (done, app_returned) = oneshot::channel::<()>();
+        returned.push(app_returned);
         world.runtime.spawn_on(&name, async move {
             // A panicking app is the app's defect, not the world's: it goes in the trace.
             if let Err(panic) = AssertUnwindSafe(app(context)).catch_unwind().await {
@@ -351,6 +382,7 @@ fn play(
                     },
                 );
             }
+            let _ = done.send(());
         });
         apps.insert(name, Arc::new(control));
     }
@@ -360,9 +392,24 @@ fn play(
         played.play_timeline(timeline, &apps).await;
         let runtime = &played.runtime;
         runtime.sleep(duration.saturating_sub(runtime.elapsed())).await;
+        if let Ending::AppsReturn { .. } = ending {
+            futures::future::join_all(returned).await;
+        }
         Ok(runtime.kernel_received_anything())
     };
-    world.finish(config, call, duration + ENDING_GRACE, started)
+    let limit = match ending {
+        Ending::AtDuration => duration + ENDING_GRACE,
+        Ending::AppsReturn { grace } => duration + grace,
+    };
+    world.finish(config, call, limit, started)
+}
+
+/// Who starts the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Caller,
+    Callee,
 }
 
 /// What the timeline asks of an app.
@@ -430,8 +477,7 @@ pub struct Stack {
     bind: BindAddress,
     ice_servers: Vec<RTCIceServer>,
     certificate: RTCCertificate,
-    recorder: Recorder,
-    book: Arc<AddressBook>,
+    trace: TraceHandle,
     tap: WireTap,
 }
 
@@ -445,7 +491,7 @@ impl Context {
         seed: u64,
     ) -> Result<(AppHandle, Context), String> {
         let inbox = world.relay.connect(name).map_err(|error| error.to_string())?;
-        let certificate = crate::peer::certificate(name, sub_seed(seed, 0xce27))
+        let certificate = certificate::certificate(name, sub_seed(seed, 0xce27))
             .map_err(|error| format!("a certificate for `{name}`: {error}"))?;
         let (command_sender, commands) = unbounded();
         let (network_sender, network) = unbounded();
@@ -468,8 +514,11 @@ impl Context {
                 bind,
                 ice_servers: rtc_ice_servers(servers),
                 certificate,
-                recorder: world.recorder.clone(),
-                book: world.book.clone(),
+                trace: TraceHandle {
+                    runtime: world.runtime.clone(),
+                    recorder: world.recorder.clone(),
+                    book: world.book.clone(),
+                },
                 tap: world.tap.clone(),
             },
         };
@@ -529,11 +578,58 @@ impl Stack {
     ) -> Arc<dyn PeerConnectionEventHandler> {
         Arc::new(Observer {
             peer: self.name.clone(),
-            runtime: self.runtime.clone(),
-            recorder: self.recorder.clone(),
-            book: self.book.clone(),
+            trace: self.trace.clone(),
             inner: handler,
         })
+    }
+
+    /// The run's trace, for events of the app's own (what its telemetry would log).
+    pub fn trace(&self) -> TraceHandle {
+        self.trace.clone()
+    }
+}
+
+/// The run's trace as an app adds to it: its events land among the world's, at the world's
+/// time, and show in the report. The built-in app records its negotiation steps, restarts
+/// and data-channel probes through it. Cheap to clone.
+#[derive(Clone)]
+pub struct TraceHandle {
+    runtime: crate::runtime::SimRuntime,
+    recorder: Recorder,
+    /// Names for addresses, so candidates read `host alice:5000`.
+    book: Arc<AddressBook>,
+}
+
+impl TraceHandle {
+    /// Records `what` now.
+    pub fn record(&self, what: What) {
+        self.record_at(self.now(), what);
+    }
+
+    /// Records `what` at `at`, a time [`TraceHandle::now`] gave: when something measured
+    /// happened before it is recorded.
+    pub fn record_at(&self, at: Duration, what: What) {
+        self.recorder.record(at, what);
+    }
+
+    /// Virtual time since the world began: the trace's time.
+    pub fn now(&self) -> Duration {
+        self.runtime.elapsed()
+    }
+
+    /// A stable name for a random `value` of some `kind` (`ufrag#1`), so that traces of one
+    /// seed compare equal.
+    pub fn alias(&self, kind: &str, value: &str) -> String {
+        self.recorder.alias(kind, value)
+    }
+
+    /// A candidate as the trace shows it: `host alice:5000`.
+    pub fn candidate(&self, candidate: &RTCIceCandidate) -> String {
+        format!(
+            "{} {}",
+            candidate.typ,
+            self.book.label_text(&candidate.address, candidate.port)
+        )
     }
 }
 
@@ -596,16 +692,13 @@ impl NetworkChanges {
 /// Records what the connection reports, then hands it to the app's handler.
 struct Observer {
     peer: String,
-    runtime: crate::runtime::SimRuntime,
-    recorder: Recorder,
-    /// Names for addresses, so candidates read `host alice:5000` as the built-in app's do.
-    book: Arc<AddressBook>,
+    trace: TraceHandle,
     inner: Arc<dyn PeerConnectionEventHandler>,
 }
 
 impl Observer {
     fn record(&self, what: What) {
-        self.recorder.record(self.runtime.elapsed(), what);
+        self.trace.record(what);
     }
 }
 
@@ -616,14 +709,9 @@ impl PeerConnectionEventHandler for Observer {
     }
 
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let candidate = &event.candidate;
         self.record(What::Candidate {
             peer: self.peer.clone(),
-            candidate: format!(
-                "{} {}",
-                candidate.typ,
-                self.book.label_text(&candidate.address, candidate.port)
-            ),
+            candidate: self.trace.candidate(&event.candidate),
         });
         self.inner.on_ice_candidate(event).await;
     }

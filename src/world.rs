@@ -1,5 +1,5 @@
-//! Builds a world from a [`Scenario`] — addresses, network, servers, runtime, relay, peers —
-//! plays the call and its timeline on the virtual clock, and hands back the trace.
+//! One running world: its addresses, network, servers, runtime and relay, the peers'
+//! attachments, the timeline played on the virtual clock; and what a run hands back.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -11,7 +11,6 @@ use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
 use crate::net::{Counters, LinkConfig, Network, StunServer, TurnServer, sub_seed};
-use crate::peer::{BindAddress, Peer, PeerSetup};
 use crate::runtime::processing::Processing;
 use crate::runtime::{Limits, SimRuntime, Stuck};
 use crate::servers::{IceServer, STUN, Servers, TURN, dns_name, rtc_ice_servers};
@@ -26,11 +25,6 @@ const PEER_PORT: u16 = 5000;
 /// ones in name order). Peers take 1 up, the NATs in front of them 101 up.
 const STUN_HOST: u8 = 200;
 const TURN_HOSTS: std::ops::RangeInclusive<u8> = 201..=250;
-/// After the senders stop, the world runs this long so packets in flight arrive before the
-/// peers hang up; what is still in flight after it counts as lost.
-pub(crate) const DRAIN: Duration = Duration::from_secs(1);
-/// Virtual time allowed after the drain for closing.
-pub(crate) const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
 /// What a world is built from, whoever builds it (a simulation in code, a scenario's
 /// call): the network and servers around the peers, and how its run is kept honest.
@@ -180,34 +174,42 @@ pub enum NetworkChange {
     LinkUp,
 }
 
+/// The address a peer binds, which the world can move (a phone changing networks). webrtc-rs
+/// resolves it again at every ICE-restart rebind, so the restart gathers on the new address.
+#[derive(Debug, Clone)]
+pub struct BindAddress(Arc<Mutex<SocketAddr>>);
+
+impl BindAddress {
+    pub fn new(address: SocketAddr) -> Self {
+        BindAddress(Arc::new(Mutex::new(address)))
+    }
+
+    pub fn get(&self) -> SocketAddr {
+        *self.0.lock().expect("address poisoned")
+    }
+
+    pub fn set(&self, address: SocketAddr) {
+        *self.0.lock().expect("address poisoned") = address;
+    }
+}
+
+impl std::net::ToSocketAddrs for BindAddress {
+    type Iter = std::option::IntoIter<SocketAddr>;
+
+    fn to_socket_addrs(&self) -> std::io::Result<Self::Iter> {
+        Ok(Some(self.get()).into_iter())
+    }
+}
+
 /// What the timeline asks of a peer's app (`restart_ice`, `set_ice_servers`, `close`) and
-/// what its operating system tells it: the built-in app carries it out itself, a user's app
-/// receives it as commands and notifications.
+/// what its operating system tells it, as the world hands it on (the sim turns it into the
+/// app's commands and notifications).
 #[async_trait::async_trait]
 pub(crate) trait AppControl: Send + Sync {
     async fn restart_ice(&self);
     async fn set_ice_servers(&self, servers: Vec<webrtc::peer_connection::RTCIceServer>);
     async fn close(&self);
     fn network_changed(&self, change: NetworkChange);
-}
-
-/// The built-in app acts on the timeline, and ignores the operating system: its policies
-/// follow ICE's states instead.
-#[async_trait::async_trait]
-impl AppControl for Peer {
-    async fn restart_ice(&self) {
-        Peer::restart_ice(self, "timeline").await;
-    }
-
-    async fn set_ice_servers(&self, servers: Vec<webrtc::peer_connection::RTCIceServer>) {
-        Peer::set_ice_servers(self, servers).await;
-    }
-
-    async fn close(&self) {
-        Peer::close(self).await;
-    }
-
-    fn network_changed(&self, _change: NetworkChange) {}
 }
 
 /// One running world.
@@ -425,57 +427,6 @@ impl World {
             }
         });
         (ip, nat_ip)
-    }
-
-    /// The call itself, as the two apps play it: build, meet on the relay, offer, let the
-    /// timeline happen, hang up. Returns whether the kernel received any datagram on the
-    /// peers' real sockets.
-    pub(crate) async fn play(
-        self: Arc<Self>,
-        setups: Vec<PeerSetup>,
-        timeline: Vec<TimedAction>,
-        duration: Duration,
-    ) -> Result<bool, String> {
-        let mut peers: BTreeMap<String, Arc<Peer>> = BTreeMap::new();
-        let mut order = Vec::new();
-        for setup in setups {
-            let inbox = self.relay.connect(&setup.name).map_err(|e| e.to_string())?;
-            let name = setup.name.clone();
-            let peer = Peer::build(
-                setup,
-                self.runtime.clone(),
-                self.recorder.clone(),
-                self.relay.clone(),
-                self.book.clone(),
-                &self.tap,
-            )
-            .await
-            .map_err(|e| format!("building peer `{name}`: {e}"))?;
-            self.runtime.spawn_on(&name, peer.clone().handle_signals(inbox));
-            order.push(name.clone());
-            peers.insert(name, peer);
-        }
-        let (caller, callee) = (&order[0], &order[1]);
-        let token = self.relay.create_session(caller);
-        self.relay.join(&token, callee).map_err(|e| e.to_string())?;
-        peers[caller]
-            .call()
-            .await
-            .map_err(|e| format!("`{caller}` could not offer: {e}"))?;
-
-        let apps: BTreeMap<String, Arc<dyn AppControl>> = peers
-            .into_iter()
-            .map(|(name, peer)| (name, peer as Arc<dyn AppControl>))
-            .collect();
-        self.play_timeline(timeline, &apps).await;
-        self.runtime
-            .sleep((duration + DRAIN).saturating_sub(self.runtime.elapsed()))
-            .await;
-        let kernel_received_anything = self.runtime.kernel_received_anything();
-        for app in apps.values() {
-            app.close().await;
-        }
-        Ok(kernel_received_anything)
     }
 
     /// Carries out `timeline` at its times, in time order (entries at one time in order).

@@ -18,19 +18,17 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidate,
-    RTCIceCandidateInit, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, RTCSignalingState,
+    PeerConnection, PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit,
+    RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription,
 };
-use webrtc::runtime::{Receiver, Runtime};
+use webrtc::runtime::Runtime;
 
 use super::media;
 use super::media::VideoRate;
 use super::{AppPolicy, Estimate, MediaPlan, RestartPolicy};
-use crate::runtime::SimRuntime;
-use crate::signaling::Relay;
-use crate::trace::AddressBook;
-use crate::trace::{MediaKind, NegotiationStep, Recorder, StreamId, What};
+use crate::sim::{Inbox, Signaling, TraceHandle};
+use crate::trace::{MediaKind, NegotiationStep, StreamId, What};
 
 /// What the peers say to each other through the relay. The relay never reads it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,10 +65,9 @@ pub(super) struct App {
     pub(super) polite: bool,
     pub(super) media: MediaPlan,
     pub(super) policy: AppPolicy,
-    pub(super) runtime: SimRuntime,
-    pub(super) recorder: Recorder,
-    pub(super) relay: Relay,
-    pub(super) book: Arc<AddressBook>,
+    pub(super) runtime: Arc<dyn Runtime>,
+    pub(super) trace: TraceHandle,
+    pub(super) signaling: Signaling,
     pub(super) tracks: Vec<(MediaKind, u32, Arc<TrackLocalStaticRTP>)>,
     /// Its congestion controller's target, when congestion control is on.
     pub(super) estimate: Option<Estimate>,
@@ -89,7 +86,7 @@ pub(super) struct App {
 
 impl App {
     pub(super) fn record(&self, what: What) {
-        self.recorder.record(self.runtime.elapsed(), what);
+        self.trace.record(what);
     }
 
     pub(super) fn error(&self, message: String) {
@@ -108,7 +105,7 @@ impl App {
 
     fn signal(&self, signal: &Signal) {
         let message = serde_json::to_vec(signal).expect("signals always serialize");
-        if let Err(error) = self.relay.send(&self.name, message) {
+        if let Err(error) = self.signaling.send(message) {
             self.error(format!("signaling: {error}"));
         }
     }
@@ -202,7 +199,7 @@ impl App {
     }
 
     /// Handles what the relay brings, until the relay connection closes.
-    pub(super) async fn handle_signals(self: Arc<Self>, mut inbox: Receiver<Vec<u8>>) {
+    pub(super) async fn handle_signals(self: Arc<Self>, mut inbox: Inbox) {
         while let Some(message) = inbox.recv().await {
             if let Err(error) = self.handle_signal(&message).await {
                 self.error(error);
@@ -303,8 +300,8 @@ impl App {
         self.record(What::LocalDescription {
             peer: self.name.clone(),
             sdp_type: description.sdp_type.to_string(),
-            ufrag: self.recorder.alias("ufrag", &ufrag),
-            pwd: self.recorder.alias("pwd", &pwd),
+            ufrag: self.trace.alias("ufrag", &ufrag),
+            pwd: self.trace.alias("pwd", &pwd),
         });
         connection
             .set_local_description(description)
@@ -347,7 +344,7 @@ impl App {
         for (kind, ssrc, track) in &self.tracks {
             self.runtime.spawn(Box::pin(media::send_rtp(
                 self.runtime.clone(),
-                self.recorder.clone(),
+                self.trace.clone(),
                 self.stream(*kind, true),
                 track.clone(),
                 *ssrc,
@@ -402,22 +399,13 @@ impl App {
             match dtls.ice_transport().get_selected_candidate_pair().await {
                 Ok(Some(pair)) => app.record(What::SelectedPair {
                     peer: app.name.clone(),
-                    local: app.describe(pair.local()),
-                    remote: app.describe(pair.remote()),
+                    local: app.trace.candidate(pair.local()),
+                    remote: app.trace.candidate(pair.remote()),
                 }),
                 Ok(None) => {}
                 Err(error) => app.error(format!("selected candidate pair: {error}")),
             }
         }));
-    }
-
-    /// A candidate as the trace shows it: `host alice:5000`.
-    fn describe(&self, candidate: &RTCIceCandidate) -> String {
-        format!(
-            "{} {}",
-            candidate.typ,
-            self.book.label_text(&candidate.address, candidate.port)
-        )
     }
 
     /// Reads a data channel's events; sends our numbered messages once it opens.
@@ -430,7 +418,7 @@ impl App {
                     DataChannelEvent::OnOpen if app.media.kinds.contains(&MediaKind::Data) => {
                         app.runtime.spawn(Box::pin(media::send_data(
                             app.runtime.clone(),
-                            app.recorder.clone(),
+                            app.trace.clone(),
                             app.stream(MediaKind::Data, true),
                             channel.clone(),
                             app.media.data_interval,
@@ -438,7 +426,7 @@ impl App {
                         )));
                     }
                     DataChannelEvent::OnMessage(message) => {
-                        media::record_received(&app.runtime, &app.recorder, &incoming, &message.data)
+                        media::record_received(&app.trace, &incoming, &message.data)
                     }
                     DataChannelEvent::OnClose => break,
                     _ => {}
@@ -448,43 +436,20 @@ impl App {
     }
 }
 
-/// The peer connection's callbacks: they record every state change into the trace and do
-/// what the app would do.
+/// The peer connection's callbacks: what the app does on each event (the observer the stack
+/// wraps them in records the states and candidates).
 pub(super) struct Callbacks(pub(super) Arc<App>);
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Callbacks {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let candidate = &event.candidate;
-        self.0.record(What::Candidate {
-            peer: self.0.name.clone(),
-            candidate: self.0.describe(candidate),
-        });
-        match candidate.to_json() {
+        match event.candidate.to_json() {
             Ok(init) => self.0.signal(&Signal::Candidate(init)),
             Err(error) => self.0.error(format!("candidate to_json: {error}")),
         }
     }
 
-    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
-        self.0.record(What::SignalingState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-    }
-
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.0.record(What::IceGatheringState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
-    }
-
     async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        self.0.record(What::IceConnectionState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
         *self.0.ice_state.lock().expect("state poisoned") = state;
         if state == RTCIceConnectionState::Connected {
             self.0.record_selected_pair();
@@ -493,10 +458,6 @@ impl PeerConnectionEventHandler for Callbacks {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.0.record(What::PeerConnectionState {
-            peer: self.0.name.clone(),
-            state: state.to_string(),
-        });
         if state == RTCPeerConnectionState::Connected {
             self.0.start_media();
         }
@@ -518,7 +479,7 @@ impl PeerConnectionEventHandler for Callbacks {
                 match event {
                     // The wire tap measured it; here the app only checks it came on its track.
                     TrackRemoteEvent::OnRtpPacket(packet) => {
-                        media::check_received(&app.runtime, &app.recorder, &stream, &packet.payload);
+                        media::check_received(&app.trace, &stream, &packet.payload);
                     }
                     TrackRemoteEvent::OnEnded => break,
                     _ => {}

@@ -9,11 +9,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 
-use crate::trace::{Recorder, What};
+use crate::sim::TraceHandle;
+use crate::trace::What;
 
 /// webrtc-rs's GCC on a peer's sending side: where its estimate starts and the limits it is
 /// held within, in bits per second.
@@ -61,20 +62,19 @@ pub(super) struct Reporting {
     inner: Gcc,
     estimate: Estimate,
     peer: String,
-    recorder: Recorder,
+    trace: TraceHandle,
     /// The `Instant` of virtual time zero, to place the stack's instants in the trace.
     origin: Instant,
 }
 
 impl Reporting {
     /// GCC as `control` configures it, and the estimate it publishes; its starting target is
-    /// recorded at `now` (virtual time, whose `Instant` the stack sees as `origin + now`).
+    /// recorded now, whose `Instant` the stack sees as `now`.
     pub(super) fn new(
         control: CongestionControl,
         peer: &str,
-        recorder: Recorder,
-        origin: Instant,
-        now: Duration,
+        trace: TraceHandle,
+        now: Instant,
     ) -> (Self, Estimate) {
         let inner = Gcc::new(
             control.start_bps as f64,
@@ -83,19 +83,16 @@ impl Reporting {
         );
         let start = inner.target_bitrate().round() as u64;
         let estimate = Estimate::new(start);
-        recorder.record(
-            now,
-            What::TargetBitrate {
-                peer: peer.to_owned(),
-                bps: start,
-            },
-        );
+        trace.record(What::TargetBitrate {
+            peer: peer.to_owned(),
+            bps: start,
+        });
         let reporting = Reporting {
             inner,
             estimate: estimate.clone(),
             peer: peer.to_owned(),
-            recorder,
-            origin,
+            origin: now - trace.now(),
+            trace,
         };
         (reporting, estimate)
     }
@@ -103,7 +100,7 @@ impl Reporting {
     fn publish(&self, now: Instant) {
         let bps = self.inner.target_bitrate().round() as u64;
         if self.estimate.set(bps) {
-            self.recorder.record(
+            self.trace.record_at(
                 now.saturating_duration_since(self.origin),
                 What::TargetBitrate {
                     peer: self.peer.clone(),

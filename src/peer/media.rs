@@ -22,8 +22,8 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::runtime::Runtime;
 
 use super::{CongestionControl, Estimate};
-use crate::runtime::SimRuntime;
-use crate::trace::{MediaKind, Recorder, StreamId, What};
+use crate::sim::TraceHandle;
+use crate::trace::{MediaKind, StreamId, What};
 
 /// Audio: one packet per Opus frame.
 pub const AUDIO_PACKET_INTERVAL: Duration = Duration::from_millis(20);
@@ -179,8 +179,8 @@ impl VideoRate {
 
 /// Sends synthetic audio or video on `track` until virtual time `until`.
 pub async fn send_rtp(
-    runtime: SimRuntime,
-    recorder: Recorder,
+    runtime: Arc<dyn Runtime>,
+    trace: TraceHandle,
     stream: StreamId,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
@@ -195,7 +195,7 @@ pub async fn send_rtp(
     let mut seq: u64 = 0;
     for frame in 0u64.. {
         ticks.tick().await;
-        if runtime.elapsed() >= until {
+        if trace.now() >= until {
             return;
         }
         let sizes = match stream.kind {
@@ -215,7 +215,7 @@ pub async fn send_rtp(
             };
             let probe = Probe {
                 seq,
-                sent_at: runtime.elapsed(),
+                sent_at: trace.now(),
                 frame,
                 kind: stream.kind,
             };
@@ -232,7 +232,7 @@ pub async fn send_rtp(
                 payload: Bytes::from(probe.encode(codec_byte, size)),
             };
             if let Err(error) = track.write_rtp(packet).await {
-                recorder.record(probe.sent_at, send_error(&stream, &error));
+                trace.record_at(probe.sent_at, send_error(&stream, &error));
             }
             seq += 1;
         }
@@ -251,8 +251,8 @@ fn split_frame(frame_size: usize) -> Vec<usize> {
 
 /// Sends a numbered message on `channel` every `interval` until virtual time `until`.
 pub async fn send_data(
-    runtime: SimRuntime,
-    recorder: Recorder,
+    runtime: Arc<dyn Runtime>,
+    trace: TraceHandle,
     stream: StreamId,
     channel: Arc<dyn DataChannel>,
     interval: Duration,
@@ -261,12 +261,12 @@ pub async fn send_data(
     let mut ticks = runtime.interval(interval);
     for seq in 0u64.. {
         ticks.tick().await;
-        if runtime.elapsed() >= until {
+        if trace.now() >= until {
             return;
         }
         let probe = Probe {
             seq,
-            sent_at: runtime.elapsed(),
+            sent_at: trace.now(),
             frame: 0,
             kind: MediaKind::Data,
         };
@@ -282,7 +282,7 @@ pub async fn send_data(
             Err(error) => send_error(&stream, &error),
         };
         let sent = matches!(what, What::MediaSent { .. });
-        recorder.record(probe.sent_at, what);
+        trace.record_at(probe.sent_at, what);
         if !sent {
             return;
         }
@@ -298,35 +298,27 @@ fn send_error(stream: &StreamId, error: &webrtc::error::Error) -> What {
 }
 
 /// Records a received data-channel message of `stream`, if it carries a probe.
-pub fn record_received(runtime: &SimRuntime, recorder: &Recorder, stream: &StreamId, payload: &[u8]) {
-    if let Some(probe) = check_received(runtime, recorder, stream, payload) {
-        recorder.record(
-            runtime.elapsed(),
-            What::MediaReceived {
-                stream: stream.to_string(),
-                seq: probe.seq,
-                sent_at: probe.sent_at,
-                frame: None,
-            },
-        );
+pub fn record_received(trace: &TraceHandle, stream: &StreamId, payload: &[u8]) {
+    if let Some(probe) = check_received(trace, stream, payload) {
+        trace.record(What::MediaReceived {
+            stream: stream.to_string(),
+            seq: probe.seq,
+            sent_at: probe.sent_at,
+            frame: None,
+        });
     }
 }
 
 /// The probe of a payload received on `stream`; an error in the trace if it has none, or
 /// was sent as another kind.
-pub fn check_received(
-    runtime: &SimRuntime,
-    recorder: &Recorder,
-    stream: &StreamId,
-    payload: &[u8],
-) -> Option<Probe> {
+pub fn check_received(trace: &TraceHandle, stream: &StreamId, payload: &[u8]) -> Option<Probe> {
     let message = match Probe::decode(payload) {
         Some(probe) if probe.kind == stream.kind => return Some(probe),
         Some(probe) => format!("a {} payload (seq {}) arrived as {stream}", probe.kind, probe.seq),
         None => format!("a payload that is not ours arrived as {stream}"),
     };
     let peer = stream.to.clone();
-    recorder.record(runtime.elapsed(), What::Error { peer, message });
+    trace.record(What::Error { peer, message });
     None
 }
 

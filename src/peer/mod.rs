@@ -1,44 +1,41 @@
-//! A peer: a real webrtc-rs `PeerConnection` plus the small application around it (see
-//! [`app`]) that a real calling app has.
+//! The built-in app: a real webrtc-rs `PeerConnection` plus the small application around it
+//! (see [`app`]) that a real calling app has, with synthetic media and the policies a
+//! scenario gives it.
+//!
+//! It is one app among others: it runs on a [`Sim`](crate::sim::Sim) from the [`Context`]
+//! every app is handed, and builds its connection, signals and records its own events
+//! through that context's public API only, as your own app would.
 
 mod app;
 mod congestion;
 pub mod media;
 
-use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rtc::crypto::{CryptoError, PublicKey, SignatureScheme, SigningKey};
+use futures::future::{self, Either};
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::{
     CongestionFeedback, configure_congestion_control,
 };
-use serde::{Deserialize, Serialize};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceConnectionState,
-    RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder, register_default_interceptors,
+    RTCIceTransportPolicy, Registry, SettingEngineBuilder, register_default_interceptors,
 };
-use webrtc::runtime::{Receiver, Runtime};
 
-use crate::runtime::SimRuntime;
-use crate::signaling::Relay;
-use crate::tap::WireTap;
-use crate::trace::AddressBook;
-use crate::trace::{MediaKind, Recorder, What};
+use crate::sim::{Command, Context, Inbox, Role, Signaling, Stack};
+use crate::trace::{MediaKind, What};
 use app::{App, Callbacks};
 pub use congestion::{CongestionControl, Estimate};
 
-/// Who starts the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Caller,
-    Callee,
-}
+/// After its senders stop, the app waits this long so that packets in flight arrive, then
+/// hangs up; what is still in flight after it counts as lost.
+pub const DRAIN: Duration = Duration::from_secs(1);
+/// Virtual time a call's end allows for hanging up, after the drain.
+pub const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
 /// What a peer sends, and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +48,7 @@ pub struct MediaPlan {
     pub congestion_control: Option<CongestionControl>,
     /// Time between two data-channel messages.
     pub data_interval: Duration,
-    /// When the senders stop (the end of the call; the world then drains what is in flight).
+    /// When the senders stop (the end of the call); the app hangs up [`DRAIN`] later.
     pub until: Duration,
 }
 
@@ -81,140 +78,76 @@ pub struct AppPolicy {
     pub on_failed: Option<RestartPolicy>,
 }
 
-/// The address a peer binds, which the world can move (a phone changing networks). webrtc-rs
-/// resolves it again at every ICE-restart rebind, so the restart gathers on the new address.
-#[derive(Debug, Clone)]
-pub struct BindAddress(Arc<Mutex<SocketAddr>>);
-
-impl BindAddress {
-    pub fn new(address: SocketAddr) -> Self {
-        BindAddress(Arc::new(Mutex::new(address)))
-    }
-
-    pub fn get(&self) -> SocketAddr {
-        *self.0.lock().expect("address poisoned")
-    }
-
-    pub fn set(&self, address: SocketAddr) {
-        *self.0.lock().expect("address poisoned") = address;
-    }
-}
-
-impl std::net::ToSocketAddrs for BindAddress {
-    type Iter = std::option::IntoIter<SocketAddr>;
-
-    fn to_socket_addrs(&self) -> std::io::Result<Self::Iter> {
-        Ok(Some(self.get()).into_iter())
-    }
-}
-
-/// How to build one peer.
+/// What the built-in app of one peer does: whom it calls, what it sends, its policies.
 #[derive(Debug, Clone)]
 pub struct PeerSetup {
-    pub name: String,
+    /// The other end of the call, whose streams it names.
     pub remote: String,
-    pub role: Role,
     pub media: MediaPlan,
     pub policy: AppPolicy,
-    /// The address its socket binds (an address of its simulated interface).
-    pub address: BindAddress,
-    pub ice_servers: Vec<RTCIceServer>,
     /// Use relay candidates only.
     pub relay_only: bool,
-    /// Seed for values the harness chooses for it (SSRCs).
+    /// Seed for values the app chooses (SSRCs).
     pub seed: u64,
 }
 
-/// The peer's DTLS certificate, whose every signature has the same length.
-///
-/// webrtc-rs's default certificate signs with ECDSA P-256, and an ECDSA signature's DER
-/// length varies by a byte or two with its random nonce. That changes the size of the DTLS
-/// flights, which on a rate-limited link shifts every later packet: a run would stop being
-/// reproducible from its seed. (Ed25519 would be fixed-length, but webrtc-rs 0.21's DTLS
-/// server accepts only ECDSA keys for its ECDHE_ECDSA suites.)
-pub(crate) fn certificate(name: &str, seed: u64) -> Result<RTCCertificate, webrtc::error::Error> {
-    let crypto = rtc::crypto::default_provider().map_err(other_error)?;
-    let key = crypto
-        .crypto()
-        .generate_signing_key(SignatureScheme::EcdsaP256Sha256)
-        .map_err(other_error)?;
-    let mut params = CertificateParams::new(vec![certificate_name(name)]).map_err(other_error)?;
-    // rcgen's default serial is a hash with leading zeros stripped: its length varies too.
-    let mut serial = crate::net::sub_seed(seed, 0x5e71a1).to_be_bytes();
-    serial[0] = serial[0] % 0x7f + 1;
-    params.serial_number = Some(serial.to_vec().into());
-    let key = Arc::new(FullLengthEcdsa(key));
-    RTCCertificate::generate_from_signing_key(params, SignatureScheme::EcdsaP256Sha256, key)
-}
-
-/// `name` as a certificate's DNS name, which is ASCII (an IA5String): peer names may hold
-/// any letter, so each one that is not ASCII is written as its code point, `\u{430}`. The same
-/// name always gives the same certificate name, and so the same DTLS flight sizes.
-fn certificate_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_string()
-            } else {
-                c.escape_unicode().to_string()
-            }
+/// The built-in app on `context`: builds its connection, offers if it is the caller,
+/// carries out the timeline's commands, and hangs up [`DRAIN`] after its media stop. It
+/// ignores the operating system's notifications: its policies follow ICE's states instead.
+pub async fn run(context: Context, setup: PeerSetup) {
+    let Context {
+        signaling,
+        inbox,
+        mut commands,
+        stack,
+        ..
+    } = context;
+    let trace = stack.trace();
+    let error = |message: String| {
+        trace.record(What::Error {
+            peer: stack.name().to_owned(),
+            message,
         })
-        .collect()
-}
-
-/// An ECDSA P-256 key that draws a fresh nonce until the DER signature has its full
-/// length (72 bytes: both integers with a leading zero byte, about one draw in four).
-struct FullLengthEcdsa(Arc<dyn SigningKey>);
-
-impl FullLengthEcdsa {
-    const SIGNATURE_LEN: usize = 72;
-    /// (3/4)^100 ≈ 3e-13: after this many draws the last signature is used as it is.
-    const MAX_DRAWS: usize = 100;
-}
-
-impl SigningKey for FullLengthEcdsa {
-    fn supports(&self, scheme: SignatureScheme) -> bool {
-        self.0.supports(scheme)
+    };
+    let hang_up = setup.media.until.saturating_add(DRAIN);
+    let peer = match Peer::build(&stack, signaling, setup).await {
+        Ok(peer) => peer,
+        Err(e) => return error(format!("building the connection: {e}")),
+    };
+    let runtime = stack.runtime();
+    runtime.spawn(Box::pin(peer.clone().handle_signals(inbox)));
+    if stack.role() == Some(Role::Caller) {
+        peer.call().await;
     }
-
-    fn public_key(&self) -> PublicKey<'_> {
-        self.0.public_key()
-    }
-
-    fn sign(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut signature = self.0.sign(scheme, message)?;
-        for _ in 1..Self::MAX_DRAWS {
-            if signature.len() == Self::SIGNATURE_LEN {
-                break;
-            }
-            signature = self.0.sign(scheme, message)?;
+    let mut end: Pin<Box<dyn Future<Output = ()> + Send>> = match hang_up {
+        Duration::MAX => Box::pin(future::pending()),
+        _ => runtime.sleep(hang_up.saturating_sub(trace.now())),
+    };
+    loop {
+        match future::select(Box::pin(commands.next()), &mut end).await {
+            Either::Left((Some(command), _)) => peer.carry_out(command).await,
+            Either::Left((None, _)) => return,
+            Either::Right(_) => break,
         }
-        Ok(signature)
     }
-}
-
-fn other_error(error: impl std::fmt::Display) -> webrtc::error::Error {
-    webrtc::error::Error::Other(error.to_string())
+    peer.close().await;
 }
 
 /// A running peer.
-pub struct Peer {
+struct Peer {
     app: Arc<App>,
     connection: Arc<dyn PeerConnection>,
 }
 
 impl Peer {
-    /// Builds the peer connection on the simulated runtime and adds its tracks.
-    pub async fn build(
+    /// Builds the peer connection from the stack and adds its tracks.
+    async fn build(
+        stack: &Stack,
+        signaling: Signaling,
         setup: PeerSetup,
-        runtime: SimRuntime,
-        recorder: Recorder,
-        relay: Relay,
-        book: Arc<AddressBook>,
-        tap: &WireTap,
     ) -> Result<Arc<Peer>, webrtc::error::Error> {
-        // Everything its app and its stack spawn is its host's work.
-        let runtime = runtime.on_host(&setup.name);
+        let name = stack.name().to_owned();
+        let (runtime, trace) = (stack.runtime(), stack.trace());
         let tracks: Vec<_> = setup
             .media
             .kinds
@@ -222,33 +155,26 @@ impl Peer {
             .filter(|kind| **kind != MediaKind::Data)
             .map(|kind| {
                 let ssrc = crate::net::sub_seed(setup.seed, *kind as u64) as u32;
-                (*kind, ssrc, media::local_track(&setup.name, *kind, ssrc))
+                (*kind, ssrc, media::local_track(&name, *kind, ssrc))
             })
             .collect();
         let (estimator, estimate) = match setup.media.congestion_control {
             Some(control) => {
-                let origin = runtime.now() - runtime.elapsed();
-                let (estimator, estimate) = congestion::Reporting::new(
-                    control,
-                    &setup.name,
-                    recorder.clone(),
-                    origin,
-                    runtime.elapsed(),
-                );
+                let (estimator, estimate) =
+                    congestion::Reporting::new(control, &name, trace.clone(), runtime.now());
                 (Some(estimator), Some(estimate))
             }
             None => (None, None),
         };
         let app = Arc::new(App {
-            name: setup.name.clone(),
+            name: name.clone(),
             remote: setup.remote.clone(),
-            polite: setup.role == Role::Callee,
+            polite: stack.role() == Some(Role::Callee),
             media: setup.media.clone(),
             policy: setup.policy,
             runtime: runtime.clone(),
-            recorder,
-            relay,
-            book,
+            trace,
+            signaling,
             tracks,
             estimate,
             media_started: AtomicBool::new(false),
@@ -273,10 +199,8 @@ impl Peer {
             )?;
         }
         // The wire tap measures its RTP, as it measures any app's.
-        let interceptors = tap.register(
-            &setup.name,
-            register_default_interceptors(interceptors, &mut media_engine)?,
-        );
+        let interceptors =
+            stack.interceptors(register_default_interceptors(interceptors, &mut media_engine)?);
         // Discarding the old generation's local candidates on restart is what makes
         // webrtc-rs rebind its sockets, and so gather on a moved address.
         let settings = SettingEngineBuilder::new()
@@ -290,8 +214,8 @@ impl Peer {
             RTCIceTransportPolicy::All
         };
         let configuration = RTCConfigurationBuilder::new()
-            .with_certificates(vec![certificate(&setup.name, setup.seed)?])
-            .with_ice_servers(setup.ice_servers.clone())
+            .with_certificates(vec![stack.certificate()])
+            .with_ice_servers(stack.ice_servers())
             .with_ice_transport_policy(policy)
             .build();
         let connection: Arc<dyn PeerConnection> = Arc::new(
@@ -300,9 +224,9 @@ impl Peer {
                 .with_setting_engine(settings)
                 .with_media_engine(media_engine)
                 .with_interceptor_registry(interceptors)
-                .with_runtime(Arc::new(runtime))
-                .with_handler(Arc::new(Callbacks(app.clone())))
-                .with_udp_addrs(vec![setup.address])
+                .with_runtime(runtime)
+                .with_handler(stack.observe(Arc::new(Callbacks(app.clone()))))
+                .with_udp_addrs(stack.bind_addresses())
                 .build()
                 .await?,
         );
@@ -310,7 +234,7 @@ impl Peer {
         for (_, _, track) in &app.tracks {
             connection.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
         }
-        if setup.role == Role::Caller && setup.media.kinds.contains(&MediaKind::Data) {
+        if stack.role() == Some(Role::Caller) && setup.media.kinds.contains(&MediaKind::Data) {
             let channel = connection.create_data_channel("netsim-data", None).await?;
             app.watch_data_channel(channel);
         }
@@ -318,34 +242,34 @@ impl Peer {
     }
 
     /// The caller's first move: offer, apply it, send it.
-    pub async fn call(&self) -> Result<(), String> {
+    async fn call(&self) {
         self.app.record(What::OfferCreated {
             peer: self.app.name.clone(),
         });
-        self.app.call().await
-    }
-
-    /// `restart_ice()` and a new offer, as the app does when the timeline says so.
-    pub async fn restart_ice(&self, reason: &str) {
-        if let Err(error) = self.app.restart_ice(reason).await {
-            self.app.error(error);
+        if let Err(error) = self.app.call().await {
+            self.app.error(format!("could not offer: {error}"));
         }
     }
 
-    /// `set_configuration()` with new ICE servers.
-    pub async fn set_ice_servers(&self, servers: Vec<RTCIceServer>) {
-        if let Err(error) = self.app.set_ice_servers(servers).await {
+    /// Does what the timeline asks.
+    async fn carry_out(&self, command: Command) {
+        let done = match command {
+            Command::RestartIce => self.app.restart_ice("timeline").await,
+            Command::SetIceServers(servers) => self.app.set_ice_servers(servers).await,
+            Command::Close => return self.close().await,
+        };
+        if let Err(error) = done {
             self.app.error(error);
         }
     }
 
     /// Handles what the relay brings, until the relay connection closes.
-    pub async fn handle_signals(self: Arc<Self>, inbox: Receiver<Vec<u8>>) {
+    async fn handle_signals(self: Arc<Self>, inbox: Inbox) {
         self.app.clone().handle_signals(inbox).await
     }
 
     /// Ends the call.
-    pub async fn close(&self) {
+    async fn close(&self) {
         if let Err(error) = self.connection.close().await {
             self.app.error(format!("close: {error}"));
         }

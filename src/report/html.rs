@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::{Report, chart};
 use crate::metrics::Metrics;
 use crate::net::{DropReason, Hop, LinkConfig, Loss, NatConfig, NatDrop, QueueLimit, Undelivered};
-use crate::peer::Role;
 use crate::scenario::expect::{Ratio, Show};
+use crate::sim::Role;
 use crate::trace::{NegotiationStep, What};
 
 /// The page of `report`.

@@ -32,11 +32,11 @@ use serde::Serialize;
 
 use crate::metrics::Metrics;
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
-use crate::peer::Role;
 use crate::runtime::processing::Processing;
 use crate::scenario::expect::Verdict;
 use crate::scenario::file::{ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec, TURN};
+use crate::sim::Role;
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
 

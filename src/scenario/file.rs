@@ -34,7 +34,8 @@ use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetri
 use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
-use crate::peer::{AppPolicy, CongestionControl, RestartPolicy, Role};
+use crate::peer::{AppPolicy, CongestionControl, RestartPolicy};
+use crate::sim::Role;
 use crate::sim::{Apps, CommandKind};
 use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
@@ -418,8 +419,8 @@ impl Source<'_> {
         Ok(specs)
     }
 
-    /// Both peers run the built-in app, or both registered ones: the built-in app does not
-    /// run on the API registered apps run on yet, so the two cannot share a world.
+    /// Both peers run the built-in app, or both registered ones: each app signals in its own
+    /// protocol, so the built-in app and a registered one cannot call each other.
     fn check_not_mixed(&self, peers: &BTreeMap<String, Spanned<PeerText>>) -> Result<(), FileError> {
         let built_in = peers.iter().find(|(_, peer)| peer.get_ref().app.is_none());
         let registered = peers
@@ -429,8 +430,8 @@ impl Source<'_> {
             return Ok(());
         };
         let message = format!(
-            "`{name}` runs the app `{}` and `{other}` the built-in one, which cannot share a call \
-             yet (the built-in app is not on the public API): give `{other}` an `app` too",
+            "`{name}` runs the app `{}` and `{other}` the built-in one, which cannot call each \
+             other (each signals in its own protocol): give `{other}` an `app` too",
             app.get_ref()
         );
         Err(self.error_at(app, &format!("peers.{name}.app"), message))

@@ -1,19 +1,18 @@
 //! A scenario: who calls whom over what network, for how long. Built in code here; scenario
 //! files are parsed into the same type.
 
-mod apps;
-mod builtin;
 pub mod expect;
 pub mod file;
+mod play;
 
 use std::time::Duration;
 
 use crate::net::{LinkConfig, NatConfig};
 pub use crate::peer::CongestionControl;
-use crate::peer::{AppPolicy, MediaPlan, RestartPolicy, Role};
+use crate::peer::{AppPolicy, MediaPlan, RestartPolicy};
 pub use crate::runtime::processing::Processing;
 pub use crate::servers::{Credentials, IceServer, Servers, TURN};
-use crate::sim::Apps;
+use crate::sim::{Apps, Role};
 use crate::timeline::{Action, TimedAction};
 use crate::trace::MediaKind;
 use crate::world::{Run, RunError, WorldConfig};
@@ -118,16 +117,13 @@ impl Scenario {
     /// Simulates the call of the built-in app on a fresh world and returns its trace and
     /// metrics.
     pub fn run(&self) -> Result<Run, RunError> {
-        builtin::run(self)
+        play::run(self, &Apps::new())
     }
 
-    /// Simulates the call as [`Scenario::run`] does, its peers running the apps of `apps`
-    /// their `app` names, or all the built-in one.
+    /// Simulates the call as [`Scenario::run`] does, each peer running the app of `apps`
+    /// its `app` names, or the built-in one.
     pub fn run_with(&self, apps: &Apps) -> Result<Run, RunError> {
-        if self.peers.iter().all(|peer| peer.app.is_none()) {
-            return self.run();
-        }
-        apps::sim(self, apps)?.run_for(self.world.duration)
+        play::run(self, apps)
     }
 }
 

@@ -26,8 +26,8 @@ use toml::Spanned;
 
 use super::units::{Bps, RateLimit, Share, WithUnit};
 use crate::net::{Filtering, Mapping, NatConfig, PortAssignment, QueueLimit};
-use crate::peer::Role;
 use crate::scenario::expect::Percentile;
+use crate::sim::Role;
 
 /// A webrtc-netsim scenario: two peers calling each other over a simulated network, what
 /// happens during the call, and what must hold about it.

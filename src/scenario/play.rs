@@ -1,0 +1,95 @@
+//! A scenario played as a [`Sim`]: the scenario's world, each peer a host running the
+//! built-in app or the registered app it names, the caller and callee in one signaling
+//! session, the timeline.
+
+use super::{PeerSpec, Scenario};
+use crate::net::sub_seed;
+use crate::peer::{self, CLOSING_GRACE, DRAIN, MediaPlan, PeerSetup};
+use crate::sim::{Apps, Host, Role, Sim};
+use crate::world::{Run, RunError};
+
+/// Plays `scenario` to its end, each peer running the app of `apps` it names, or the
+/// built-in one. A call of built-in apps only ends when they have hung up, after their
+/// drain; one with a registered app ends at the scenario's end, as registered apps are
+/// not asked to hang up.
+pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
+    let [caller, callee] = call_parties(scenario)?;
+    let mut sim = Sim::new(scenario.world.clone());
+    for (index, peer) in scenario.peers.iter().enumerate() {
+        let mut host = Host::new()
+            .uplink(peer.uplink.clone())
+            .downlink(peer.downlink.clone())
+            .ice_servers(peer.ice_servers.clone());
+        if let Some(nat) = &peer.nat {
+            host = host.nat(nat.clone());
+        }
+        match &peer.app {
+            Some(name) => {
+                let app = apps.get(name).ok_or_else(|| {
+                    invalid(
+                        scenario,
+                        format!("`{}` runs the app `{name}`, which is not registered", peer.name),
+                    )
+                })?;
+                sim.peer(&peer.name, host, app.make());
+            }
+            None => {
+                let remote = if peer.name == caller.name { callee } else { caller };
+                let setup = built_in(scenario, peer, remote, index);
+                sim.peer(&peer.name, host, move |context| peer::run(context, setup));
+            }
+        }
+    }
+    sim.call(&caller.name, &callee.name);
+    for timed in &scenario.timeline {
+        sim.at(timed.at, timed.action.clone());
+    }
+    if scenario.peers.iter().all(|peer| peer.app.is_none()) {
+        sim.run_until_apps_return(scenario.world.duration, DRAIN + CLOSING_GRACE)
+    } else {
+        sim.run_for(scenario.world.duration)
+    }
+}
+
+/// What the built-in app of `peer` (the `index`th) does in `scenario`, calling `remote`.
+fn built_in(scenario: &Scenario, peer: &PeerSpec, remote: &PeerSpec, index: usize) -> PeerSetup {
+    PeerSetup {
+        remote: remote.name.clone(),
+        media: MediaPlan {
+            until: scenario.world.duration,
+            ..peer.media.clone()
+        },
+        policy: peer.policy,
+        relay_only: peer.relay_only,
+        seed: sub_seed(scenario.world.seed, 100 + index as u64),
+    }
+}
+
+/// The caller and the callee, or why the scenario is not a call.
+fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
+    let party = |role: Role, missing: &str| {
+        scenario
+            .peers
+            .iter()
+            .find(|p| p.role == role)
+            .ok_or_else(|| invalid(scenario, missing.to_owned()))
+    };
+    let (caller, callee) = (
+        party(Role::Caller, "no caller")?,
+        party(Role::Callee, "no callee")?,
+    );
+    if scenario.peers.len() != 2 {
+        return Err(invalid(
+            scenario,
+            "a call has exactly two peers, one caller and one callee".to_owned(),
+        ));
+    }
+    Ok([caller, callee])
+}
+
+fn invalid(scenario: &Scenario, message: String) -> RunError {
+    RunError::Invalid {
+        scenario: scenario.world.name.clone(),
+        message,
+    }
+}
