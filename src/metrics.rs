@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::trace::{Event, What};
 
 mod recovery;
-pub use recovery::{NETWORK_EVENTS, Reconnect, Restart, reconnect_time};
+pub use recovery::{NETWORK_EVENTS, OBSERVED_RESTART, Reconnect, Restart, reconnect_time};
 
 /// The metrics of a whole run.
 #[derive(Debug, Clone, PartialEq, Serialize)]

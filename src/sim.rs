@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -37,10 +37,7 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::channel::oneshot;
 use rtc::peer_connection::certificate::RTCCertificate;
 use serde::{Deserialize, Serialize};
-use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState, Registry,
-};
+use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceServer, Registry};
 use webrtc::runtime::{Receiver, Runtime};
 
 use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
@@ -50,13 +47,16 @@ use crate::servers::{Credentials, IceServer, rtc_ice_servers};
 use crate::signaling::{Relay, SignalingError};
 use crate::tap::WireTap;
 use crate::timeline::{Action, TimedAction};
-use crate::trace::{AddressBook, Recorder, What};
+use crate::trace::What;
 use crate::world::{AppControl, Run, RunError, World, WorldConfig};
 pub use crate::world::{BindAddress, NetworkChange};
 
 mod apps;
 mod certificate;
+mod observer;
 pub use self::apps::{Apps, CommandKind, Registered};
+pub use self::observer::TraceHandle;
+use self::observer::{ConnectionSlot, Observer};
 
 /// Virtual time a world is given past its length to end, so a stuck app is reported, not
 /// waited on.
@@ -479,6 +479,8 @@ pub struct Stack {
     certificate: RTCCertificate,
     trace: TraceHandle,
     tap: WireTap,
+    /// Where the last observer made waits for its connection ([`Stack::watch`]).
+    observed: Arc<Mutex<Option<ConnectionSlot>>>,
 }
 
 impl Context {
@@ -520,6 +522,7 @@ impl Context {
                     book: world.book.clone(),
                 },
                 tap: world.tap.clone(),
+                observed: Default::default(),
             },
         };
         Ok((handle, context))
@@ -576,60 +579,25 @@ impl Stack {
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
     ) -> Arc<dyn PeerConnectionEventHandler> {
-        Arc::new(Observer {
-            peer: self.name.clone(),
-            trace: self.trace.clone(),
-            inner: handler,
-        })
+        let observer = Observer::new(&self.name, self.runtime.clone(), self.trace.clone(), handler);
+        *self.observed.lock().expect("observed poisoned") = Some(observer.connection_slot());
+        Arc::new(observer)
+    }
+
+    /// Lets the observer [`Stack::observe`] last made read from `connection` what the
+    /// connection's events do not carry, so that the trace has it for any app: the ICE
+    /// credentials of each local description (and so the app's ICE restarts, see
+    /// [`crate::metrics::recovery`]) and the candidate pair ICE selects. Call it with each
+    /// connection you build, right after building it with that observer.
+    pub fn watch(&self, connection: &Arc<dyn PeerConnection>) {
+        if let Some(slot) = self.observed.lock().expect("observed poisoned").take() {
+            let _ = slot.set(Arc::downgrade(connection));
+        }
     }
 
     /// The run's trace, for events of the app's own (what its telemetry would log).
     pub fn trace(&self) -> TraceHandle {
         self.trace.clone()
-    }
-}
-
-/// The run's trace as an app adds to it: its events land among the world's, at the world's
-/// time, and show in the report. The built-in app records its negotiation steps, restarts
-/// and data-channel probes through it. Cheap to clone.
-#[derive(Clone)]
-pub struct TraceHandle {
-    runtime: crate::runtime::SimRuntime,
-    recorder: Recorder,
-    /// Names for addresses, so candidates read `host alice:5000`.
-    book: Arc<AddressBook>,
-}
-
-impl TraceHandle {
-    /// Records `what` now.
-    pub fn record(&self, what: What) {
-        self.record_at(self.now(), what);
-    }
-
-    /// Records `what` at `at`, a time [`TraceHandle::now`] gave: when something measured
-    /// happened before it is recorded.
-    pub fn record_at(&self, at: Duration, what: What) {
-        self.recorder.record(at, what);
-    }
-
-    /// Virtual time since the world began: the trace's time.
-    pub fn now(&self) -> Duration {
-        self.runtime.elapsed()
-    }
-
-    /// A stable name for a random `value` of some `kind` (`ufrag#1`), so that traces of one
-    /// seed compare equal.
-    pub fn alias(&self, kind: &str, value: &str) -> String {
-        self.recorder.alias(kind, value)
-    }
-
-    /// A candidate as the trace shows it: `host alice:5000`.
-    pub fn candidate(&self, candidate: &RTCIceCandidate) -> String {
-        format!(
-            "{} {}",
-            candidate.typ,
-            self.book.label_text(&candidate.address, candidate.port)
-        )
     }
 }
 
@@ -686,73 +654,5 @@ impl NetworkChanges {
     /// The next change; `None` once the world ends.
     pub async fn next(&mut self) -> Option<NetworkChange> {
         futures::StreamExt::next(&mut self.0).await
-    }
-}
-
-/// Records what the connection reports, then hands it to the app's handler.
-struct Observer {
-    peer: String,
-    trace: TraceHandle,
-    inner: Arc<dyn PeerConnectionEventHandler>,
-}
-
-impl Observer {
-    fn record(&self, what: What) {
-        self.trace.record(what);
-    }
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Observer {
-    async fn on_negotiation_needed(&self) {
-        self.inner.on_negotiation_needed().await;
-    }
-
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        self.record(What::Candidate {
-            peer: self.peer.clone(),
-            candidate: self.trace.candidate(&event.candidate),
-        });
-        self.inner.on_ice_candidate(event).await;
-    }
-
-    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
-        self.record(What::SignalingState {
-            peer: self.peer.clone(),
-            state: state.to_string(),
-        });
-        self.inner.on_signaling_state_change(state).await;
-    }
-
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.record(What::IceGatheringState {
-            peer: self.peer.clone(),
-            state: state.to_string(),
-        });
-        self.inner.on_ice_gathering_state_change(state).await;
-    }
-
-    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        self.record(What::IceConnectionState {
-            peer: self.peer.clone(),
-            state: state.to_string(),
-        });
-        self.inner.on_ice_connection_state_change(state).await;
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.record(What::PeerConnectionState {
-            peer: self.peer.clone(),
-            state: state.to_string(),
-        });
-        self.inner.on_connection_state_change(state).await;
-    }
-
-    async fn on_data_channel(&self, channel: Arc<dyn webrtc::data_channel::DataChannel>) {
-        self.inner.on_data_channel(channel).await;
-    }
-
-    async fn on_track(&self, track: Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) {
-        self.inner.on_track(track).await;
     }
 }

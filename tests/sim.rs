@@ -181,6 +181,30 @@ fn the_app_restarts_after_its_own_sleep_when_the_os_reports_a_new_address() {
     assert!(gathered_on_the_new_address, "alice gathers on her new interface");
     let back = first(&run, "bob", "connected", moved + DEBOUNCE).expect("bob's ICE is connected again");
     assert!(back < moved + Duration::from_secs(2), "{back:?}");
+    // The observer saw the restart in alice's offer, though the app recorded none: it
+    // starts at the offer, and ends when both are connected under the new credentials.
+    let [restart] = run.metrics.restarts.as_slice() else {
+        panic!("one restart: {:?}", run.metrics.restarts);
+    };
+    assert_eq!(
+        (restart.peer.as_str(), restart.reason.as_str()),
+        ("alice", webrtc_netsim::metrics::OBSERVED_RESTART)
+    );
+    assert!(
+        restart.at >= moved + DEBOUNCE && restart.at < moved + DEBOUNCE + ms(5),
+        "{restart:?}"
+    );
+    assert!(
+        restart.offer_credentials_changed && restart.answer_credentials_changed,
+        "{restart:?}"
+    );
+    let restart_time = restart.restart_time.expect("the restart completes");
+    assert!(
+        restart.at + restart_time >= back && restart_time < Duration::from_secs(2),
+        "{restart:?}, bob back at {back:?}"
+    );
+    let pair_after = restart.pair_after.as_deref().unwrap_or_default();
+    assert!(pair_after.contains("alice#2:5000"), "{restart:?}");
 }
 
 /// Two calls in one world: Alice calls Bob, Carol calls Dave, all four on 25 ms links

@@ -27,7 +27,8 @@ pub struct Restart {
     pub at: Duration,
     /// Who called `restart_ice()`.
     pub peer: String,
-    /// `timeline`, `on_failed`, `on_disconnected`.
+    /// `timeline`, `on_failed`, `on_disconnected` (the built-in app's), what another app
+    /// recorded, or [`OBSERVED_RESTART`] for one seen only in its offer.
     pub reason: String,
     /// `restart_ice()` → both peers ICE-connected again under their new credentials.
     pub restart_time: Option<Duration>,
@@ -53,15 +54,12 @@ pub struct Reconnect {
     pub reconnect_time: BTreeMap<String, Option<Duration>>,
 }
 
+/// The reason of a restart no app recorded, seen from its offer alone.
+pub const OBSERVED_RESTART: &str = "new credentials";
+
 /// Every ICE restart in the trace.
 pub fn restarts(trace: &[Event]) -> Vec<Restart> {
-    let starts: Vec<(Duration, &str, &str)> = trace
-        .iter()
-        .filter_map(|event| match &event.what {
-            What::RestartIce { peer, reason } => Some((event.at, peer.as_str(), reason.as_str())),
-            _ => None,
-        })
-        .collect();
+    let starts = restart_starts(trace);
     let peers: BTreeSet<&str> = trace
         .iter()
         .filter_map(|event| match &event.what {
@@ -110,6 +108,49 @@ pub fn restarts(trace: &[Event]) -> Vec<Restart> {
             }
         })
         .collect()
+}
+
+/// When each restart began, who made it and why: the restarts the apps recorded
+/// (`RestartIce`), and each local offer with ICE credentials new since its peer's previous
+/// local description that no recorded restart explains: what the observer sees of an app's
+/// `restart_ice()`, or of a connection it built anew, when the app records nothing itself.
+fn restart_starts(trace: &[Event]) -> Vec<(Duration, &str, &str)> {
+    /// A peer's last local description's ufrag and pwd, and whether it recorded a restart since.
+    #[derive(Default)]
+    struct Seen<'a> {
+        credentials: Option<(&'a str, &'a str)>,
+        explained: bool,
+    }
+    let mut starts = Vec::new();
+    let mut peers: BTreeMap<&str, Seen> = BTreeMap::new();
+    for event in trace {
+        match &event.what {
+            What::RestartIce { peer, reason } => {
+                starts.push((event.at, peer.as_str(), reason.as_str()));
+                peers.entry(peer).or_default().explained = true;
+            }
+            What::LocalDescription {
+                peer,
+                sdp_type,
+                ufrag,
+                pwd,
+            } => {
+                let seen = peers.entry(peer).or_default();
+                let renewed = seen
+                    .credentials
+                    .is_some_and(|old| old != (ufrag.as_str(), pwd.as_str()));
+                if renewed && sdp_type == "offer" && !seen.explained {
+                    starts.push((event.at, peer.as_str(), OBSERVED_RESTART));
+                }
+                *seen = Seen {
+                    credentials: Some((ufrag, pwd)),
+                    explained: false,
+                };
+            }
+            _ => {}
+        }
+    }
+    starts
 }
 
 /// Reconnection after every network event of the timeline.

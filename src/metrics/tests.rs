@@ -250,3 +250,78 @@ fn a_server_outage_counts_from_its_start_and_a_peer_outage_from_its_end() {
         ]
     );
 }
+
+fn description(at: u64, peer: &str, sdp_type: &str, generation: u32) -> Event {
+    Event {
+        at: ms(at),
+        what: What::LocalDescription {
+            peer: peer.into(),
+            sdp_type: sdp_type.into(),
+            ufrag: format!("ufrag#{peer}{generation}"),
+            pwd: format!("pwd#{peer}{generation}"),
+        },
+    }
+}
+
+fn ice(at: u64, peer: &str, state: &str) -> Event {
+    Event {
+        at: ms(at),
+        what: What::IceConnectionState {
+            peer: peer.into(),
+            state: state.into(),
+        },
+    }
+}
+
+#[test]
+fn an_offer_with_new_credentials_that_no_app_recorded_is_an_observed_restart() {
+    // alice offers, bob answers; at 5 s alice offers new credentials without recording a
+    // restart, bob answers with new ones, and both are connected again by 5.2 s.
+    let mut trace = vec![
+        description(0, "alice", "offer", 1),
+        description(40, "bob", "answer", 1),
+        ice(100, "alice", "connected"),
+        ice(100, "bob", "connected"),
+        description(5000, "alice", "offer", 2),
+        description(5040, "bob", "answer", 2),
+        ice(5150, "bob", "connected"),
+        ice(5200, "alice", "connected"),
+    ];
+    let restarts = recovery::restarts(&trace);
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(
+        (
+            restarts[0].at,
+            restarts[0].peer.as_str(),
+            restarts[0].reason.as_str()
+        ),
+        (ms(5000), "alice", OBSERVED_RESTART)
+    );
+    assert_eq!(restarts[0].restart_time, Some(ms(200)));
+    assert!(restarts[0].offer_credentials_changed && restarts[0].answer_credentials_changed);
+
+    // When the app records its restart, that one is the restart, with its reason and time.
+    trace.insert(
+        4,
+        Event {
+            at: ms(4990),
+            what: What::RestartIce {
+                peer: "alice".into(),
+                reason: "timeline".into(),
+            },
+        },
+    );
+    let restarts = recovery::restarts(&trace);
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(
+        (restarts[0].at, restarts[0].reason.as_str()),
+        (ms(4990), "timeline")
+    );
+
+    // An offer with the same credentials (a renegotiation) is no restart.
+    let renegotiation = vec![
+        description(0, "alice", "offer", 1),
+        description(5000, "alice", "offer", 1),
+    ];
+    assert!(recovery::restarts(&renegotiation).is_empty());
+}

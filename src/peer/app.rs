@@ -290,19 +290,12 @@ impl App {
         }
     }
 
-    /// Applies a local description, recording its ICE credentials as run aliases.
+    /// Applies a local description (the observer records its ICE credentials).
     async fn apply_local(
         &self,
         connection: &dyn PeerConnection,
         description: RTCSessionDescription,
     ) -> Result<(), String> {
-        let (ufrag, pwd) = ice_credentials(&description.sdp);
-        self.record(What::LocalDescription {
-            peer: self.name.clone(),
-            sdp_type: description.sdp_type.to_string(),
-            ufrag: self.trace.alias("ufrag", &ufrag),
-            pwd: self.trace.alias("pwd", &pwd),
-        });
         connection
             .set_local_description(description)
             .await
@@ -382,32 +375,6 @@ impl App {
         }));
     }
 
-    /// Records the candidate pair ICE selected. Runs as its own task: asking the connection
-    /// from inside a callback would wait on the driver that is running the callback.
-    fn record_selected_pair(self: &Arc<Self>) {
-        let app = self.clone();
-        self.runtime.spawn(Box::pin(async move {
-            let Ok(connection) = app.connection() else { return };
-            let dtls = match connection.sctp().await {
-                Some(sctp) => Some(sctp.transport()),
-                None => match connection.get_senders().await.first() {
-                    Some(sender) => sender.transport().await.ok().flatten(),
-                    None => None,
-                },
-            };
-            let Some(dtls) = dtls else { return };
-            match dtls.ice_transport().get_selected_candidate_pair().await {
-                Ok(Some(pair)) => app.record(What::SelectedPair {
-                    peer: app.name.clone(),
-                    local: app.trace.candidate(pair.local()),
-                    remote: app.trace.candidate(pair.remote()),
-                }),
-                Ok(None) => {}
-                Err(error) => app.error(format!("selected candidate pair: {error}")),
-            }
-        }));
-    }
-
     /// Reads a data channel's events; sends our numbered messages once it opens.
     pub(super) fn watch_data_channel(self: &Arc<Self>, channel: Arc<dyn DataChannel>) {
         let app = self.clone();
@@ -451,9 +418,6 @@ impl PeerConnectionEventHandler for Callbacks {
 
     async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
         *self.0.ice_state.lock().expect("state poisoned") = state;
-        if state == RTCIceConnectionState::Connected {
-            self.0.record_selected_pair();
-        }
         self.0.apply_policy(state);
     }
 
@@ -487,14 +451,4 @@ impl PeerConnectionEventHandler for Callbacks {
             }
         }));
     }
-}
-
-/// The ICE ufrag and pwd an SDP carries (the first of each).
-fn ice_credentials(sdp: &str) -> (String, String) {
-    let attribute = |name: &str| {
-        sdp.lines()
-            .find_map(|line| line.trim().strip_prefix(name).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    (attribute("a=ice-ufrag:"), attribute("a=ice-pwd:"))
 }

@@ -230,6 +230,7 @@ impl Peer {
                 .build()
                 .await?,
         );
+        stack.watch(&connection);
         let _ = app.connection.set(Arc::downgrade(&connection));
         for (_, _, track) in &app.tracks {
             connection.add_track(track.clone() as Arc<dyn TrackLocal>).await?;

@@ -144,21 +144,24 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
     let settings = SettingEngineBuilder::new()
         .with_discard_local_candidates_during_ice_restart(true)
         .build();
-    let connection = PeerConnectionBuilder::new()
-        .with_configuration(config)
-        .with_setting_engine(settings)
-        .with_media_engine(media_engine)
-        .with_interceptor_registry(ctx.stack.interceptors(interceptors))
-        .with_runtime(runtime.clone())
-        .with_udp_addrs(ctx.stack.bind_addresses())
-        .with_handler(ctx.stack.observe(Arc::new(Events {
-            candidates,
-            connected: Mutex::new(Some(connected)),
-            runtime: runtime.clone(),
-        })))
-        .build()
-        .await
-        .expect("the connection builds");
+    let connection: Arc<dyn PeerConnection> = Arc::new(
+        PeerConnectionBuilder::new()
+            .with_configuration(config)
+            .with_setting_engine(settings)
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(ctx.stack.interceptors(interceptors))
+            .with_runtime(runtime.clone())
+            .with_udp_addrs(ctx.stack.bind_addresses())
+            .with_handler(ctx.stack.observe(Arc::new(Events {
+                candidates,
+                connected: Mutex::new(Some(connected)),
+                runtime: runtime.clone(),
+            })))
+            .build()
+            .await
+            .expect("the connection builds"),
+    );
+    ctx.stack.watch(&connection);
     let offerer = match meeting {
         Meeting::Called => ctx.stack.role() == Some(Role::Caller),
         Meeting::Share(share) => {
@@ -179,7 +182,7 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
             .await
             .unwrap();
         runtime.spawn(Box::pin(talk(track, ssrc, runtime.clone(), on_connected)));
-        offer(&connection, &ctx).await;
+        offer(&*connection, &ctx).await;
     }
     loop {
         futures::select! {
@@ -210,13 +213,13 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
                     // The app's own debounce, on tokio's timer as any tokio app has it.
                     tokio::time::sleep(DEBOUNCE).await;
                     connection.restart_ice().await.unwrap();
-                    offer(&connection, &ctx).await;
+                    offer(&*connection, &ctx).await;
                 }
             }
             command = ctx.commands.next().fuse() => match command {
                 Some(Command::RestartIce) => {
                     connection.restart_ice().await.unwrap();
-                    offer(&connection, &ctx).await;
+                    offer(&*connection, &ctx).await;
                 }
                 Some(Command::Close) | None => break,
                 Some(Command::SetIceServers(_)) => unreachable!("the app does not take it"),
@@ -236,7 +239,7 @@ pub enum Meeting {
     Join(oneshot::Receiver<String>),
 }
 
-async fn offer(connection: &impl PeerConnection, ctx: &Context) {
+async fn offer(connection: &dyn PeerConnection, ctx: &Context) {
     let offer = connection.create_offer(None).await.unwrap();
     connection.set_local_description(offer.clone()).await.unwrap();
     send(ctx, &Message::Description(Box::new(offer)));

@@ -604,5 +604,9 @@ where
         .build()
         .await
         .map_err(|e| format!("building the connection: {e}"))?;
-    Ok(Arc::new(connection))
+    let connection: Arc<dyn PeerConnection> = Arc::new(connection);
+    if let Some(hook) = &config.on_connection {
+        hook(&connection);
+    }
+    Ok(connection)
 }

@@ -28,7 +28,9 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use webrtc::peer_connection::{PeerConnectionEventHandler, RTCCertificate, RTCIceServer, Registry};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCCertificate, RTCIceServer, Registry,
+};
 use webrtc::runtime::Runtime;
 
 mod call;
@@ -112,6 +114,9 @@ impl Default for Policy {
 pub type HandlerWrapper =
     Arc<dyn Fn(Arc<dyn PeerConnectionEventHandler>) -> Arc<dyn PeerConnectionEventHandler> + Send + Sync>;
 
+/// Called with each connection the app builds, before it is used (to watch it, say).
+pub type ConnectionHook = Arc<dyn Fn(&Arc<dyn PeerConnection>) + Send + Sync>;
+
 /// Gives the interceptor registry a new connection starts from (the app adds webrtc-rs's
 /// default interceptors to it).
 pub type RegistryFactory = Arc<dyn Fn() -> Registry + Send + Sync>;
@@ -150,6 +155,7 @@ pub struct Config<A> {
     pub certificates: Vec<RTCCertificate>,
     pub interceptors: Option<RegistryFactory>,
     pub wrap_handler: Option<HandlerWrapper>,
+    pub on_connection: Option<ConnectionHook>,
     pub telemetry: Option<Arc<dyn Fn(AppEvent) + Send + Sync>>,
     pub policy: Policy,
     pub media: MediaConfig,
@@ -167,6 +173,7 @@ impl<A: ToSocketAddrs> Config<A> {
             certificates: Vec::new(),
             interceptors: None,
             wrap_handler: None,
+            on_connection: None,
             telemetry: None,
             policy: Policy::default(),
             media: MediaConfig::default(),

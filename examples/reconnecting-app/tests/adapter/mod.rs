@@ -47,9 +47,10 @@ pub async fn app(ctx: Context, media: MediaConfig, policy: Policy, log: Log) {
     config.certificates = vec![ctx.stack.certificate()];
     config.policy = policy;
     config.media = media;
-    let (interceptors, wrap_handler) = hooks(ctx.stack.clone());
+    let (interceptors, wrap_handler, on_connection) = hooks(ctx.stack.clone());
     config.interceptors = Some(interceptors);
     config.wrap_handler = Some(wrap_handler);
+    config.on_connection = Some(on_connection);
     let started = runtime.now();
     config.telemetry = Some(Arc::new(move |event| {
         log.lock().unwrap().push((elapsed(started, runtime.now()), event));
@@ -116,17 +117,19 @@ impl Transport for Relay {
     }
 }
 
-/// The app's two hooks, on the world's wire tap and observer: a clone of the context's
+/// The app's three hooks, on the world's wire tap and observer: a clone of the context's
 /// stack makes them for each connection the app builds.
 fn hooks(
     stack: Stack,
 ) -> (
     reconnecting_app::RegistryFactory,
     reconnecting_app::HandlerWrapper,
+    reconnecting_app::ConnectionHook,
 ) {
-    let tap = stack.clone();
+    let (tap, observer) = (stack.clone(), stack.clone());
     (
         Arc::new(move || tap.interceptors(Registry::new())),
-        Arc::new(move |handler| stack.observe(handler)),
+        Arc::new(move |handler| observer.observe(handler)),
+        Arc::new(move |connection| stack.watch(connection)),
     )
 }
