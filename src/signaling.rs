@@ -1,9 +1,11 @@
 //! The signaling relay, modelled on a WebSocket signaling server that cannot read what it
 //! forwards: the caller creates a session and gets a token, the callee joins with it, and
 //! every message goes, opaque and in order, to the other member after the relay's delay.
-//! The timeline can cut the relay (messages wait) and restore it (they flow again).
+//! The timeline can cut the relay (messages wait) and restore it (they flow again), and a
+//! peer's outage cuts that peer's connection to it alone: what it sends and what is sent to
+//! it wait until its link is back, as on the TCP connection under a WebSocket.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,6 +50,8 @@ pub struct Relay {
 struct RelayState {
     delay: Duration,
     cut: bool,
+    /// Peers whose own connection to the relay is down (their link is).
+    cut_off: BTreeSet<String>,
     next_token: u64,
     /// Session token → its members, caller first.
     sessions: BTreeMap<String, Vec<String>>,
@@ -74,6 +78,7 @@ impl Relay {
             state: Arc::new(Mutex::new(RelayState {
                 delay,
                 cut: false,
+                cut_off: BTreeSet::new(),
                 next_token: token_seed,
                 sessions: BTreeMap::new(),
                 mailboxes: BTreeMap::new(),
@@ -154,9 +159,10 @@ impl Relay {
         Ok(())
     }
 
-    /// Forwards `message`, or holds it while the relay is cut.
+    /// Forwards `message`, or holds it while the relay, or the sender's connection to it, is
+    /// cut. (One for a peer cut off waits in its queue at the relay: see [`Relay::deliver_due`].)
     fn pass(&self, state: &mut RelayState, from: String, to: String, message: Vec<u8>) {
-        if state.cut {
+        if state.cut || state.cut_off.contains(&from) {
             state.held.push((from, to, message));
         } else {
             self.forward(state, from, to, message);
@@ -182,8 +188,30 @@ impl Relay {
     pub fn restore(&self) {
         let mut state = self.lock();
         state.cut = false;
+        self.pass_held(&mut state);
+    }
+
+    /// Cuts `peer`'s own connection to the relay: what it sends waits until
+    /// [`Relay::reconnect`], and what is sent to it waits at the relay, delivered as it is back.
+    pub fn cut_off(&self, peer: &str) {
+        self.lock().cut_off.insert(peer.to_owned());
+    }
+
+    /// Brings `peer`'s connection back: what waited for it is forwarded in order, and what
+    /// reached the relay for it while it was away is delivered now.
+    pub fn reconnect(&self, peer: &str) {
+        {
+            let mut state = self.lock();
+            state.cut_off.remove(peer);
+            self.pass_held(&mut state);
+        }
+        self.deliver_due(peer);
+    }
+
+    /// Passes on the held messages, in order; those still blocked stay held.
+    fn pass_held(&self, state: &mut RelayState) {
         for (from, to, message) in std::mem::take(&mut state.held) {
-            self.forward(&mut state, from, to, message);
+            self.pass(state, from, to, message);
         }
     }
 
@@ -211,13 +239,16 @@ impl Relay {
     /// Puts every message due by now in `to`'s mailbox at once, as one read of the
     /// WebSocket would return them, so that the peer handles what arrived together without
     /// running anything else in between. (The first of their timers delivers them all; the
-    /// others find nothing left.)
+    /// others find nothing left.) Nothing reaches a peer cut off from the relay.
     fn deliver_due(&self, to: &str) {
         let at = self.runtime.elapsed();
         let mut due = Vec::new();
         let mailbox = {
             let mut state = self.lock();
             let state = &mut *state;
+            if state.cut_off.contains(to) {
+                return;
+            }
             if let Some(queue) = state.in_transit.get_mut(to) {
                 while let Some((_, from, message)) =
                     queue.pop_front_if(|(deliver_at, _, _)| *deliver_at <= at)

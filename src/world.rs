@@ -473,6 +473,7 @@ impl World {
             }
             Action::Outage { peer, duration } => {
                 self.set_link_up(peer, false);
+                self.relay.cut_off(peer);
                 let app = apps.get(peer).cloned();
                 if let Some(app) = &app {
                     app.network_changed(NetworkChange::LinkDown);
@@ -481,6 +482,7 @@ impl World {
                 self.runtime.spawn(Box::pin(async move {
                     wait.await;
                     world.set_link_up(&peer_name, true);
+                    world.relay.reconnect(&peer_name);
                     if let Some(app) = app {
                         app.network_changed(NetworkChange::LinkUp);
                     }

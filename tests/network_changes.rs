@@ -355,10 +355,10 @@ fn a_voluntary_restart_on_a_clean_link_pauses_media_until_the_new_pair_in_webrtc
     );
 }
 
-#[test]
-fn a_3s_outage_recovers_by_itself_without_a_restart() {
-    let run = Scenario::new("short outage")
-        .duration(secs(12.0))
+/// A call over two 20 ms links, `duration` long, in which Alice's link is down from 3 s to 6 s.
+fn alice_down_from_3s_to_6s(name: &str, duration: Duration) -> Scenario {
+    Scenario::new(name)
+        .duration(duration)
         .peer(PeerSpec::caller("alice").link(link(20)))
         .peer(PeerSpec::callee("bob").link(link(20)))
         .at(
@@ -368,6 +368,11 @@ fn a_3s_outage_recovers_by_itself_without_a_restart() {
                 duration: secs(3.0),
             },
         )
+}
+
+#[test]
+fn a_3s_outage_recovers_by_itself_without_a_restart() {
+    let run = alice_down_from_3s_to_6s("short outage", secs(12.0))
         .run()
         .expect("the call runs");
     assert!(run.metrics.restarts.is_empty(), "nobody restarted");
@@ -400,6 +405,35 @@ fn a_3s_outage_recovers_by_itself_without_a_restart() {
         gap >= secs(3.0) && gap < secs(3.1),
         "the gap is the outage: {gap:?}"
     );
+}
+
+#[test]
+fn a_restart_offered_to_a_peer_whose_link_is_down_waits_for_the_link() {
+    // Alice's link is down from 3 s to 6 s; Bob restarts ICE at 4 s. His offer cannot reach
+    // her signaling connection before her link is back, and she answers only then.
+    let run = alice_down_from_3s_to_6s("restart into an outage", secs(9.0))
+        .at(secs(4.0), Action::RestartIce { peer: "bob".into() })
+        .run()
+        .expect("the call runs");
+    let relayed = |to: &str| {
+        run.trace
+            .iter()
+            .find(|e| e.at > secs(3.0) && matches!(&e.what, What::Relayed { to: t, .. } if t == to))
+            .map(|e| e.at)
+    };
+    assert_eq!(
+        relayed("alice"),
+        Some(secs(6.0)),
+        "the offer reaches her as her link is back"
+    );
+    let answered = relayed("bob").expect("her answer reaches him");
+    assert!(
+        answered >= secs(6.0) + ms(20),
+        "her answer leaves after the offer arrived: {answered:?}"
+    );
+    let restart = run.metrics.restarts.first().expect("bob's restart");
+    let done = restart.at + restart.restart_time.expect("the restart completes");
+    assert!(done > secs(6.0), "completed only after the outage: {done:?}");
 }
 
 /// Alice's link goes down at 3 s for 30 s: ICE reports `disconnected` at ~7 s and `failed`

@@ -124,6 +124,44 @@ fn a_cut_relay_holds_messages_until_restored() {
 }
 
 #[test]
+fn a_peer_cut_off_gets_and_sends_nothing_until_it_reconnects() {
+    let (runtime, relay) = relay();
+    let mut alice = relay.connect("alice").unwrap();
+    let mut bob = relay.connect("bob").unwrap();
+    let token = relay.create_session("alice");
+    relay.join(&token, "bob").unwrap();
+    // Alice's offer is on its way when Bob's link goes down at 10 ms; his answer, sent while
+    // he is away, waits too. Both move once he is back at 2 s.
+    relay.send("alice", b"offer".to_vec()).unwrap();
+    let (down, back) = (Duration::from_millis(10), Duration::from_secs(2));
+    let (cutter, wait_down, wait_back) = (relay.clone(), runtime.sleep(down), runtime.sleep(back));
+    runtime.spawn(Box::pin(async move {
+        wait_down.await;
+        cutter.cut_off("bob");
+        cutter.send("bob", b"answer".to_vec()).unwrap();
+        wait_back.await;
+        cutter.reconnect("bob");
+    }));
+    let clock = runtime.clone();
+    let (offer_at, answer_at) = runtime
+        .run_until(
+            async move {
+                assert_eq!(bob.recv().await.unwrap(), b"offer");
+                let offer_at = clock.elapsed();
+                assert_eq!(alice.recv().await.unwrap(), b"answer");
+                (offer_at, clock.elapsed())
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        offer_at, back,
+        "what reached the relay for him arrives as he is back"
+    );
+    assert_eq!(answer_at, back + DELAY, "what he sent leaves once he is back");
+}
+
+#[test]
 fn messages_due_at_one_instant_are_in_the_mailbox_together() {
     // A peer handling the first (an offer) must find the rest (its candidates) already
     // there, as one WebSocket read would return them: the stack applies them in one go.
