@@ -250,7 +250,7 @@ impl Stacks {
     }
 
     /// Runs `f` on the socket `handle` of `ip`'s stack, then polls the stack, so what `f`
-    /// queued leaves at once.
+    /// queued leaves at once; `None` once the runtime shut down (and dropped the stacks).
     fn with_socket<T>(
         &mut self,
         network: &mut Network,
@@ -258,11 +258,11 @@ impl Stacks {
         ip: IpAddr,
         handle: SocketHandle,
         f: impl FnOnce(&mut tcp::Socket<'static>) -> T,
-    ) -> T {
-        let stack = self.by_ip.get_mut(&ip).expect("a live stream's stack stays");
+    ) -> Option<T> {
+        let stack = self.by_ip.get_mut(&ip)?;
         let output = f(stack.sockets.get_mut::<tcp::Socket>(handle));
         stack.poll(network, now);
-        output
+        Some(output)
     }
 
     /// A stream is gone: its socket closes (a FIN) — or resets (an RST) if it holds data
@@ -629,11 +629,21 @@ pub struct SimTcpStream {
 }
 
 impl SimTcpStream {
-    /// Runs `f` on the stream's socket, then lets its segments leave.
-    fn on_socket<T>(&self, f: impl FnOnce(&mut tcp::Socket<'static>) -> T) -> T {
+    /// Runs `f` on the stream's socket, then lets its segments leave; fails once the
+    /// runtime shut down.
+    fn on_socket<T>(
+        &self,
+        f: impl FnOnce(&mut tcp::Socket<'static>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         let mut state = self.runtime.state();
         let (tcp, network, now) = state.tcp_parts();
         tcp.with_socket(network, now, self.local.ip(), self.handle, f)
+            .unwrap_or_else(|| {
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "the simulation shut down",
+                )))
+            })
     }
 
     fn reset(&self) -> io::Error {

@@ -351,3 +351,21 @@ fn the_wall_clock_mode_has_no_tcp() {
     );
     rt.shut_down();
 }
+
+#[test]
+fn a_stream_outliving_its_world_fails_instead_of_panicking() {
+    let World { rt, bob, .. } = world(102, delay(10), None, 1);
+    let listener = listen(&rt, SocketAddr::new(bob, 4443));
+    spawn_on(&rt, "bob", async move { listener.accept().await.map(drop) });
+    let client = rt.clone();
+    let stream = run_as(&rt, "alice", async move {
+        client.connect_tcp(SocketAddr::new(bob, 4443)).await.unwrap()
+    });
+    rt.shut_down();
+    let mut buf = [0u8; 8];
+    let read = futures::FutureExt::now_or_never(stream.read(&mut buf));
+    assert_eq!(
+        read.map(|read| read.map_err(|e| e.kind())),
+        Some(Err(std::io::ErrorKind::NotConnected))
+    );
+}
