@@ -241,7 +241,10 @@ fn a_megabyte_crosses_a_lossy_link_intact_and_in_order_but_later_than_without_lo
         "retransmissions take time: {lossy_done:?} against {clean_done:?}"
     );
     assert!(counters.balanced() && clean_counters.balanced());
-    eprintln!("1 MiB at 10 Mbit/s, 40 ms RTT: {clean_done:?} clean, {lossy_done:?} at 2 % loss");
+    eprintln!(
+        "1 MiB at 10 Mbit/s, 40 ms RTT: {clean_done:?} clean, {lossy_done:?} at 2 % loss; {} and {} segments",
+        clean_counters.sent, counters.sent
+    );
 }
 
 #[test]
@@ -368,4 +371,38 @@ fn a_stream_outliving_its_world_fails_instead_of_panicking() {
         read.map(|read| read.map_err(|e| e.kind())),
         Some(Err(std::io::ErrorKind::NotConnected))
     );
+}
+
+#[test]
+fn a_lost_segment_is_sent_again_when_the_retransmission_timer_fires_on_the_virtual_clock() {
+    let World { rt, alice, bob } = world(103, delay(10), None, 1);
+    let listener = listen(&rt, SocketAddr::new(bob, 4443));
+    let clock = rt.clone();
+    let read = spawn_on(&rt, "bob", async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 16];
+        let read = stream.read(&mut buf).await.unwrap();
+        (buf[..read].to_vec(), clock.elapsed())
+    });
+    let (client, network) = (rt.clone(), rt.clone());
+    run_as(&rt, "alice", async move {
+        let stream = client.connect_tcp(SocketAddr::new(bob, 4443)).await.unwrap();
+        client.sleep(ms(10)).await;
+        // At 50 ms Alice's uplink goes down for the length of her write, and comes back.
+        let down = LinkConfig {
+            up: false,
+            ..delay(10)
+        };
+        network.with_network(|n| n.set_access_link(ms(50), alice, down, delay(10)));
+        stream.write_all(b"once more").await.unwrap();
+        network.with_network(|n| n.set_access_link(ms(50), alice, delay(10), delay(10)));
+        client.sleep(Duration::from_secs(2)).await;
+    });
+    assert_eq!(
+        taken(&read),
+        (b"once more".to_vec(), ms(50) + Duration::from_secs(1) + ms(20)),
+        "resent after smoltcp's minimum RTO of 1 s, then two 10 ms links"
+    );
+    let drops = rt.with_network(|network| network.take_drops());
+    assert_eq!(drops.len(), 1, "{drops:?}");
 }
