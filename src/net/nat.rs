@@ -153,6 +153,9 @@ pub enum Crossing {
     /// A TCP segment. Only an outbound SYN (`syn`: without ACK) makes a mapping (RFC 5382
     /// §4.1); another segment that finds none belongs to a connection the NAT never saw
     /// open (or forgot: a reset, an expiry) and is dropped, as a stateful NAT drops it.
+    /// A TCP mapping lives as a UDP one does, `binding_lifetime` after its last outbound
+    /// segment: the NAT tracks no connection state, so neither RFC 5382's 2 h 4 min for an
+    /// established connection nor its shorter life after a FIN or RST.
     Tcp { syn: bool },
 }
 
