@@ -8,12 +8,13 @@
 //! fast retransmit on three duplicate ACKs, Reno congestion control, flow control (window
 //! scaling included), Nagle and delayed ACKs (10 ms), as a kernel does.
 //!
-//! What it does not model, so neither does the simulation: SACK (smoltcp advertises it
-//! and sends SACK blocks, but recovers by go-back-N from the first unacknowledged byte),
-//! CUBIC as Linux tunes it (smoltcp has a CUBIC, but Reno is used, the simpler and better
-//! tested of its two), ECN, TCP timestamps (off), path MTU discovery (a segment fills the
-//! sender's access-link MTU), a limited reassembly of out-of-order data (4 holes), a SYN
-//! backlog (see [`Listener`]), and Linux's retry limits (a connection retransmits until
+//! What it does not model, so neither does the simulation: SACK-based recovery (smoltcp
+//! sends SACK blocks, but ignores the ones it gets and, on a timeout, goes back to the
+//! first unacknowledged byte), Linux's CUBIC (smoltcp has a CUBIC of its own; Reno is used,
+//! the simpler to reason about), Linux's 200 ms minimum RTO, ECN, TCP timestamps (off), path
+//! MTU discovery (a segment fills the sender's access-link MTU), out-of-order data beyond 4
+//! holes (smoltcp's reassembly drops what lies past them), a SYN backlog limit (see
+//! [`Listener`]), and Linux's retry limits (a connection retransmits until
 //! [`CONNECT_TIMEOUT`] while connecting, and forever once established).
 //!
 //! Each stack's device hands the IPv4 packets smoltcp emits to the [`Network`] as TCP
