@@ -153,7 +153,10 @@ impl Stacks {
     /// Listens on `local`.
     fn listen(&mut self, network: &mut Network, now: Duration, local: SocketAddr) -> io::Result<()> {
         let stack = self.stack(network, now, local.ip())?;
-        if stack.port_in_use(local.port()) {
+        // As Linux with SO_REUSEADDR (which std's `TcpListener::bind` sets): only another
+        // listener holds the port, not the connections an earlier one accepted. An ICE
+        // restart's rebind listens again on the port whose connections are still open.
+        if stack.listeners.contains_key(&local.port()) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
                 format!("a simulated TCP socket is bound to {local}"),

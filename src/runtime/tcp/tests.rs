@@ -406,3 +406,31 @@ fn a_lost_segment_is_sent_again_when_the_retransmission_timer_fires_on_the_virtu
     let drops = rt.with_network(|network| network.take_drops());
     assert_eq!(drops.len(), 1, "{drops:?}");
 }
+
+#[test]
+fn a_port_is_listened_on_again_while_its_accepted_connections_stay_open_but_not_twice() {
+    // What an ICE restart's rebind does: the old listener goes, its accepted connection stays,
+    // and a new listener takes the port, as on Linux with SO_REUSEADDR.
+    let World { rt, bob, .. } = world(91, delay(10), None, 1);
+    let port = SocketAddr::new(bob, 4443);
+    let listener = listen(&rt, port);
+    let accepted = spawn_on(&rt, "bob", async move { listener.accept().await.unwrap().0 });
+    let client = rt.clone();
+    let stream = run_as(&rt, "alice", async move {
+        let stream = client.connect_tcp(port).await.unwrap();
+        client.sleep(ms(100)).await;
+        stream
+    });
+    let _kept = taken(&accepted);
+    let again = std::net::TcpListener::bind(port).expect("the real port is free");
+    let relistened = rt.as_host("bob", async { rt.wrap_tcp_listener(again) });
+    let relistened = futures::executor::block_on(relistened).expect("the port takes a new listener");
+    let twice = std::net::TcpListener::bind(SocketAddr::new(bob, 0)).unwrap();
+    drop(twice);
+    let clash = std::net::TcpListener::bind(port).expect("the real port is free");
+    let error = rt
+        .wrap_tcp_listener(clash)
+        .expect_err("a second listener on one port");
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+    drop((relistened, stream));
+}
