@@ -289,11 +289,16 @@ pub async fn send_data(
     }
 }
 
-/// The error the stack gave for a payload of `stream`.
+/// The error the stack gave for a payload of `stream`, without the packet webrtc-rs puts
+/// in it (its whole payload, in `Debug` form): that would make the trace's largest events.
 fn send_error(stream: &StreamId, error: &webrtc::error::Error) -> What {
+    let text = error.to_string();
+    let cause = text
+        .split_once(" Packet {")
+        .map_or(text.as_str(), |(cause, _)| cause);
     What::Error {
         peer: stream.from.clone(),
-        message: format!("sending {stream}: {error}"),
+        message: format!("sending {stream}: {}", cause.trim_end_matches(['(', ','])),
     }
 }
 
@@ -325,6 +330,27 @@ pub fn check_received(trace: &TraceHandle, stream: &StreamId, payload: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_error_names_its_cause_without_the_packet() {
+        let stream = StreamId {
+            from: "alice".into(),
+            to: "bob".into(),
+            kind: MediaKind::Audio,
+        };
+        let error = webrtc::error::Error::Other(
+            "SendError(SenderRtp(RTCRtpSenderId(0), Packet { header: Header { version: 2 }, payload: b\"\\0\\0\" }))"
+                .to_owned(),
+        );
+        let What::Error { peer, message } = send_error(&stream, &error) else {
+            panic!("an error event")
+        };
+        assert_eq!(peer, "alice");
+        assert_eq!(
+            message,
+            "sending bob<-alice:audio: SendError(SenderRtp(RTCRtpSenderId(0)"
+        );
+    }
 
     #[test]
     fn a_probe_survives_encoding_and_padding() {
