@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceServer, Registry};
 use webrtc::runtime::{Receiver, Runtime};
 
-use crate::net::{LinkConfig, NatConfig, Network, sub_seed};
+use crate::net::{FirewallConfig, LinkConfig, NatConfig, Network, sub_seed};
 use crate::runtime::entropy;
 use crate::runtime::processing::Processing;
 use crate::servers::{Credentials, IceServer, rtc_ice_servers};
@@ -57,6 +57,10 @@ mod observer;
 pub use self::apps::{Apps, CommandKind, Registered};
 pub use self::observer::TraceHandle;
 use self::observer::{ConnectionSlot, Observer};
+
+/// The port a peer listens on for ICE-TCP: HTTPS's, as deployments put a TCP candidate where
+/// restrictive networks let it through.
+pub const ICE_TCP_PORT: u16 = 443;
 
 /// Virtual time a world is given past its length to end, so a stuck app is reported, not
 /// waited on.
@@ -174,6 +178,7 @@ pub struct Host {
     uplink: LinkConfig,
     downlink: LinkConfig,
     nat: Option<NatConfig>,
+    firewall: Option<FirewallConfig>,
     ice_servers: Vec<IceServer>,
 }
 
@@ -206,6 +211,15 @@ impl Host {
     pub fn nat(self, nat: NatConfig) -> Self {
         Host {
             nat: Some(nat),
+            ..self
+        }
+    }
+
+    /// A firewall on the host's network: UDP blocked, TCP out to some ports only (see
+    /// [`crate::net::firewall`]).
+    pub fn firewall(self, firewall: FirewallConfig) -> Self {
+        Host {
+            firewall: Some(firewall),
             ..self
         }
     }
@@ -345,7 +359,7 @@ fn play(
     };
     let mut contexts = Vec::new();
     for (name, host, app) in peers {
-        let bind = world.attach(&name, host.nat, host.uplink, host.downlink);
+        let bind = world.attach(&name, host.nat, host.firewall, host.uplink, host.downlink);
         let role = roles.get(&name).copied();
         let context =
             Context::new(&world, &name, role, bind, &host.ice_servers, config.seed).map_err(setup)?;
@@ -552,6 +566,14 @@ impl Stack {
     /// host when it moves: webrtc-rs resolves them again at each ICE restart's rebind.
     pub fn bind_addresses(&self) -> Vec<BindAddress> {
         vec![self.bind.clone()]
+    }
+
+    /// The addresses to listen on for ICE-TCP (`PeerConnectionBuilder::with_tcp_addrs`, with
+    /// `NetworkType::Tcp4` in the setting engine): the host's address on port
+    /// [`ICE_TCP_PORT`], which firewalls that let only HTTPS through allow. They follow the
+    /// host as [`Stack::bind_addresses`] do.
+    pub fn tcp_bind_addresses(&self) -> Vec<BindAddress> {
+        vec![self.bind.on_port(ICE_TCP_PORT)]
     }
 
     /// The world's STUN and TURN servers the host may use, with their credentials.

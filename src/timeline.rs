@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::net::{LinkConfig, Loss, NatConfig, QueueLimit};
+use crate::net::{FirewallConfig, LinkConfig, Loss, NatConfig, QueueLimit};
 use crate::servers::IceServer;
 
 /// An action at a virtual time.
@@ -103,6 +103,11 @@ pub enum Action {
         peer: String,
         config: NatConfig,
     },
+    /// The firewall of a peer's network changes (`None`: it goes): UDP blocked mid-call.
+    Firewall {
+        peer: String,
+        config: Option<FirewallConfig>,
+    },
     Signaling(SignalingChange),
     /// The app calls `set_configuration()` with these ICE servers (before a restart).
     SetIceServers {
@@ -130,6 +135,7 @@ impl Action {
             Action::ServerOutage { .. } => "server_outage",
             Action::ChangeAddress { .. } => "change_address",
             Action::NatReset { .. } => "nat_reset",
+            Action::Firewall { .. } => "firewall",
             Action::Nat { .. } => "nat",
             Action::Signaling(_) => "signaling",
             Action::SetIceServers { .. } => "set_ice_servers",
@@ -146,6 +152,7 @@ impl Action {
             | Action::ChangeAddress { peer, .. }
             | Action::NatReset { peer }
             | Action::Nat { peer, .. }
+            | Action::Firewall { peer, .. }
             | Action::SetIceServers { peer, .. }
             | Action::RestartIce { peer }
             | Action::Close { peer } => Some(peer),

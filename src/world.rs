@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
-use crate::net::{Counters, LinkConfig, Network, StunServer, TurnServer, sub_seed};
+use crate::net::{Counters, FirewallConfig, LinkConfig, Network, StunServer, TurnServer, sub_seed};
 use crate::runtime::processing::Processing;
 use crate::runtime::{Limits, SimRuntime, Stuck};
 use crate::servers::{IceServer, STUN, Servers, TURN, dns_name, rtc_ice_servers};
@@ -174,22 +174,38 @@ pub enum NetworkChange {
     LinkUp,
 }
 
-/// The address a peer binds, which the world can move (a phone changing networks). webrtc-rs
-/// resolves it again at every ICE-restart rebind, so the restart gathers on the new address.
+/// An address a peer binds, whose IP the world can move (a phone changing networks).
+/// webrtc-rs resolves it again at every ICE-restart rebind, so the restart gathers on the new
+/// address. Clones, and the addresses [`BindAddress::on_port`] makes, move together.
 #[derive(Debug, Clone)]
-pub struct BindAddress(Arc<Mutex<SocketAddr>>);
+pub struct BindAddress {
+    ip: Arc<Mutex<IpAddr>>,
+    port: u16,
+}
 
 impl BindAddress {
     pub fn new(address: SocketAddr) -> Self {
-        BindAddress(Arc::new(Mutex::new(address)))
+        BindAddress {
+            ip: Arc::new(Mutex::new(address.ip())),
+            port: address.port(),
+        }
     }
 
     pub fn get(&self) -> SocketAddr {
-        *self.0.lock().expect("address poisoned")
+        SocketAddr::new(*self.ip.lock().expect("address poisoned"), self.port)
     }
 
-    pub fn set(&self, address: SocketAddr) {
-        *self.0.lock().expect("address poisoned") = address;
+    /// The host is at `ip` now.
+    pub fn move_to(&self, ip: IpAddr) {
+        *self.ip.lock().expect("address poisoned") = ip;
+    }
+
+    /// The same host's address on `port`, which moves with this one.
+    pub fn on_port(&self, port: u16) -> BindAddress {
+        BindAddress {
+            ip: self.ip.clone(),
+            port,
+        }
     }
 }
 
@@ -360,15 +376,21 @@ impl World {
     }
 
     /// Gives a peer its first interface (also the host address of its tasks, see
-    /// [`SimRuntime::spawn_on`]); returns the address it binds.
+    /// [`SimRuntime::spawn_on`]), behind `nat` and `firewall` if given; returns the address
+    /// it binds. A network it moves to later has no firewall unless the timeline puts one.
     pub(crate) fn attach(
         &self,
         peer: &str,
         nat: Option<crate::net::NatConfig>,
+        firewall: Option<FirewallConfig>,
         uplink: LinkConfig,
         downlink: LinkConfig,
     ) -> BindAddress {
         let (ip, nat) = self.new_interface(peer, peer, nat, uplink, downlink);
+        if firewall.is_some() {
+            self.runtime
+                .with_network(|network| network.set_firewall(ip, firewall));
+        }
         self.runtime.set_host_address(peer, ip);
         let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
         let attachment = Attachment {
@@ -532,6 +554,15 @@ impl World {
             }
             Action::NatReset { peer } => self.with_nat(peer, |nat| nat.reset()),
             Action::Nat { peer, config } => self.with_nat(peer, |nat| nat.set_config(config.clone())),
+            Action::Firewall { peer, config } => {
+                let ip = self.attachment_ip(peer);
+                self.runtime
+                    .with_network(|network| network.set_firewall(ip, config.clone()));
+                match config {
+                    Some(config) => format!("{peer}'s network's firewall: {config:?}"),
+                    None => format!("{peer}'s network has no firewall any more"),
+                }
+            }
             Action::Signaling(change) => {
                 match change {
                     SignalingChange::Cut => self.relay.cut(),
@@ -635,7 +666,7 @@ impl World {
         attachment.interfaces = interfaces;
         attachment.ip = ip;
         attachment.nat = nat_ip;
-        attachment.bind.set(SocketAddr::new(ip, PEER_PORT));
+        attachment.bind.move_to(ip);
         let behind = nat_ip
             .map(|nat| format!(" behind {}", self.book.label(SocketAddr::new(nat, 0))))
             .unwrap_or_default();

@@ -212,3 +212,98 @@ fn relay_policy_connects_only_through_turn_and_media_flows_as_well_as_direct() {
         assert_eq!(straight.delivered, 1.0, "{stream} direct: {straight:?}");
     }
 }
+
+/// Alice behind a firewall that blocks UDP and lets TCP out to port 443 only; both gather
+/// TCP candidates too. Bob listens on 443 (`ICE_TCP_PORT`).
+fn through_firewall(ice_tcp: bool) -> (Run, Vec<webrtc_netsim::net::network::Captured>) {
+    let firewall = webrtc_netsim::net::FirewallConfig {
+        block_udp: true,
+        tcp_ports: Some(vec![webrtc_netsim::sim::ICE_TCP_PORT]),
+    };
+    let link = webrtc_netsim::LinkConfig {
+        delay: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let peer = |spec: PeerSpec| {
+        let spec = spec.media(&[MediaKind::Audio]).link(link.clone());
+        if ice_tcp { spec.ice_tcp() } else { spec }
+    };
+    let (run, captured) = webrtc_netsim::net::network::capturing(|| {
+        Scenario::new("ice-tcp through a firewall")
+            .duration(Duration::from_secs(4))
+            .peer(peer(PeerSpec::caller("alice")).firewall(firewall.clone()))
+            .peer(peer(PeerSpec::callee("bob")))
+            .run()
+    });
+    (run.expect("the call runs"), captured)
+}
+
+#[test]
+fn behind_a_udp_blocking_firewall_the_call_selects_a_tcp_pair_that_carries_the_media() {
+    let (run, captured) = through_firewall(true);
+    let pair = run.trace.iter().rev().find_map(|event| match &event.what {
+        What::SelectedPair { peer, local, remote } if peer == "alice" => {
+            Some((local.clone(), remote.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        pair,
+        Some((
+            "host alice:9/tcp active".to_owned(),
+            "host bob:443/tcp passive".to_owned()
+        )),
+        "alice connects out to bob's listener on 443"
+    );
+    let call = Window {
+        from: Duration::ZERO,
+        to: Duration::from_secs(4),
+    };
+    let audio = StreamMetrics::compute(&run.trace, "bob<-alice:audio", call);
+    assert!(audio.received > 100, "{audio:?}");
+    let (udp, tcp): (Vec<_>, Vec<_>) = captured
+        .iter()
+        .filter(|record| record.host == "alice")
+        .partition(|record| record.datagram.transport == webrtc_netsim::net::Transport::Udp);
+    // Alice's UDP checks left her host but died at her firewall, as did Bob's to her: none
+    // reached her (a capture records a datagram at its sender and at its receiver).
+    let alice = tcp.first().expect("alice's TCP").datagram.from.ip();
+    assert!(
+        udp.iter().all(|record| record.datagram.from.ip() == alice),
+        "no UDP reached alice"
+    );
+    let firewall_drops = run
+        .trace
+        .iter()
+        .filter(|event| {
+            matches!(
+                &event.what,
+                What::NetworkDrop {
+                    reason: webrtc_netsim::net::Undelivered::Firewall(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        !udp.is_empty() && firewall_drops >= udp.len(),
+        "{} UDP sent, {firewall_drops} firewall drops",
+        udp.len()
+    );
+    // Nagle coalesces RTP packets into fewer segments: count bytes, 80 of Opus per packet.
+    let sent_over_tcp: usize = tcp
+        .iter()
+        .filter(|record| record.datagram.from.ip() == alice)
+        .map(|record| record.datagram.payload.len())
+        .sum();
+    assert!(
+        sent_over_tcp > audio.received as usize * 80,
+        "the media went as TCP segments: {sent_over_tcp} bytes for {} packets",
+        audio.received
+    );
+    assert!(run.counters.balanced(), "{:?}", run.counters);
+
+    // Without TCP candidates the same call never connects.
+    let (blocked, _) = through_firewall(false);
+    assert_eq!(blocked.metrics.connect_time, None);
+}

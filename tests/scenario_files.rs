@@ -730,7 +730,7 @@ fn after_must_name_an_event_of_the_timeline() {
         "expect[1].reconnect_time.after",
         &[
             "reconnection counts from a network event: `change_address`, `outage_end`, \
-             `server_outage`, `nat_reset` or `nat`; a peer's outage's reconnection counts from \
+             `server_outage`, `nat_reset`, `nat` or `firewall`; a peer's outage's reconnection counts from \
              its end: `outage_end`",
         ],
     );
@@ -1492,5 +1492,41 @@ fn seeds_and_shares_that_cannot_be_played_are_refused_at_their_place() {
         "13:1",
         "expect[0]",
         &["exactly one check", "its own [[expect]]"],
+    );
+}
+
+#[test]
+fn a_firewall_and_ice_tcp_are_read_from_the_peer_and_the_timeline() {
+    let text = breaking(
+        "link = { delay = \"10ms\" }",
+        "link = { delay = \"10ms\" }\nice_tcp = true\nfirewall = { udp = \"blocked\", tcp_ports = [443] }",
+    ) + "\n[[timeline]]\nat = \"2s\"\nfirewall = { peer = \"bob\", udp = \"blocked\" }\n";
+    let file = file::parse(Path::new("good.toml"), &text).expect("the file parses");
+    let alice = &file.scenario.peers[0];
+    assert!(alice.ice_tcp);
+    let blocked = webrtc_netsim::net::FirewallConfig {
+        block_udp: true,
+        tcp_ports: Some(vec![443]),
+    };
+    assert_eq!(alice.firewall, Some(blocked));
+    assert_eq!(
+        file.scenario.timeline[0].action,
+        Action::Firewall {
+            peer: "bob".into(),
+            config: Some(webrtc_netsim::net::FirewallConfig {
+                block_udp: true,
+                tcp_ports: None,
+            }),
+        }
+    );
+    let error = parse_error(&breaking(
+        "link = { delay = \"10ms\" }",
+        "link = { delay = \"10ms\" }\nfirewall = { udp = \"dropped\" }",
+    ));
+    assert_error(
+        &error,
+        "8:20",
+        "peers.alice.firewall.udp",
+        &["`dropped`", "`allowed` or `blocked`"],
     );
 }

@@ -13,12 +13,13 @@ use crate::trace::{Event, What};
 /// back. A server's outage (`server_outage`) counts from its start: the call can find
 /// another path while the server is down (another server after `set_ice_servers`, another
 /// candidate pair), and its `outage_end` may come after the call ends.
-pub const NETWORK_EVENTS: [&str; 5] = [
+pub const NETWORK_EVENTS: [&str; 6] = [
     "change_address",
     "outage_end",
     "server_outage",
     "nat_reset",
     "nat",
+    "firewall",
 ];
 
 /// One ICE restart, and the evidence that it happened as ICE says it should.

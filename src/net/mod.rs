@@ -1,5 +1,6 @@
 //! The simulated network: plain synchronous Rust, no async and no clock of its own.
 
+pub mod firewall;
 pub mod link;
 pub mod mahimahi;
 pub mod nat;
@@ -8,6 +9,7 @@ pub mod stun;
 pub mod tcp;
 pub mod turn;
 
+pub use firewall::{Firewall, FirewallConfig, FirewallDrop};
 pub use link::{DropReason, Link, LinkConfig, Loss, QueueLimit, Verdict};
 pub use mahimahi::{DeliveryTrace, TraceError};
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::firewall::{Firewall, FirewallConfig, FirewallDrop};
 use super::link::{DropReason, Link, LinkConfig, Verdict};
 use super::nat::{Crossing, Nat, NatConfig, NatDrop};
 use super::tcp;
@@ -104,6 +105,8 @@ pub const LOOPBACK_DELAY: Duration = Duration::from_micros(10);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Hop {
     Uplink(String),
+    /// The firewall of a host's network, by the host's name.
+    Firewall(String),
     Nat(String),
     Core,
     Downlink(String),
@@ -116,6 +119,8 @@ pub enum Undelivered {
     Link(DropReason),
     /// A NAT dropped it (no binding, filtered, no hairpinning).
     Nat(NatDrop),
+    /// The firewall of the sender's or the receiver's network dropped it.
+    Firewall(FirewallDrop),
     /// No interface owns the destination address (or it is private to another network).
     NoRoute,
     /// The destination interface exists but no socket is bound to the port.
@@ -193,6 +198,8 @@ struct Interface {
     uplink: Link,
     downlink: Link,
     behind: Option<IpAddr>,
+    /// The firewall between it and the rest of the network, if its network has one.
+    firewall: Option<Firewall>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -260,6 +267,7 @@ impl Network {
                 uplink: Link::new(uplink, sub_seed(self.seed, 2 * index)),
                 downlink: Link::new(downlink, sub_seed(self.seed, 2 * index + 1)),
                 behind: None,
+                firewall: None,
             },
         );
     }
@@ -274,6 +282,23 @@ impl Network {
         if let Some(interface) = self.interfaces.get_mut(&private_ip) {
             interface.behind = Some(public_ip);
         }
+    }
+
+    /// Puts a firewall between the interface at `ip` and the rest of the network, or changes
+    /// the one there (`None`: takes it away). Returns false if no interface has that address.
+    pub fn set_firewall(&mut self, ip: IpAddr, config: Option<FirewallConfig>) -> bool {
+        let Some(interface) = self.interfaces.get_mut(&ip) else {
+            return false;
+        };
+        interface.firewall = match (interface.firewall.take(), config) {
+            (_, None) => None,
+            (Some(mut firewall), Some(config)) => {
+                firewall.set_config(config);
+                Some(firewall)
+            }
+            (None, Some(config)) => Some(Firewall::new(config)),
+        };
+        true
     }
 
     /// Puts a server on the interface at `ip` (add the interface first).
@@ -414,6 +439,13 @@ impl Network {
 
     /// Past the sender's uplink: through its NAT (or hairpinned back), then into the core.
     fn enter_core(&mut self, at: Duration, mut datagram: Datagram) {
+        if let Some(interface) = self.interfaces.get_mut(&datagram.from.ip())
+            && let Some(firewall) = &mut interface.firewall
+            && let Err(reason) = firewall.outbound(&datagram)
+        {
+            let hop = Hop::Firewall(interface.host.clone());
+            return self.drop(at, &datagram, Some(hop), Undelivered::Firewall(reason));
+        }
         let behind = self.interfaces.get(&datagram.from.ip()).and_then(|i| i.behind);
         if let Some(public_ip) = behind {
             let (name, nat) = self
@@ -476,6 +508,12 @@ impl Network {
     fn forward_to_downlink(&mut self, at: Duration, datagram: Datagram) {
         match self.interfaces.get_mut(&datagram.to.ip()) {
             None => self.drop(at, &datagram, None, Undelivered::NoRoute),
+            Some(interface)
+                if let Some(Err(reason)) = interface.firewall.as_ref().map(|f| f.inbound(&datagram)) =>
+            {
+                let hop = Hop::Firewall(interface.host.clone());
+                self.drop(at, &datagram, Some(hop), Undelivered::Firewall(reason));
+            }
             Some(interface) => {
                 let hop = Hop::Downlink(interface.host.clone());
                 let verdicts = interface.downlink.transmit(at, datagram.wire_size());

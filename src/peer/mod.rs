@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use futures::future::{self, Either};
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
 use rtc::peer_connection::configuration::interceptor_registry::{
     CongestionFeedback, configure_congestion_control,
 };
@@ -87,6 +88,9 @@ pub struct PeerSetup {
     pub policy: AppPolicy,
     /// Use relay candidates only.
     pub relay_only: bool,
+    /// Gather TCP candidates too (a listener on the stack's TCP address, and connections
+    /// out), and let ICE pair them.
+    pub ice_tcp: bool,
     /// Seed for values the app chooses (SSRCs).
     pub seed: u64,
 }
@@ -203,11 +207,15 @@ impl Peer {
             stack.interceptors(register_default_interceptors(interceptors, &mut media_engine)?);
         // Discarding the old generation's local candidates on restart is what makes
         // webrtc-rs rebind its sockets, and so gather on a moved address.
-        let settings = SettingEngineBuilder::new()
+        let mut settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(true)
-            .with_discard_local_candidates_during_ice_restart(true)
-            .build();
+            .with_discard_local_candidates_during_ice_restart(true);
+        let mut tcp_addresses = Vec::new();
+        if setup.ice_tcp {
+            settings = settings.with_network_types(vec![NetworkType::Udp4, NetworkType::Tcp4]);
+            tcp_addresses = stack.tcp_bind_addresses();
+        }
         let policy = if setup.relay_only {
             RTCIceTransportPolicy::Relay
         } else {
@@ -221,12 +229,13 @@ impl Peer {
         let connection: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
                 .with_configuration(configuration)
-                .with_setting_engine(settings)
+                .with_setting_engine(settings.build())
                 .with_media_engine(media_engine)
                 .with_interceptor_registry(interceptors)
                 .with_runtime(runtime)
                 .with_handler(stack.observe(Arc::new(Callbacks(app.clone()))))
                 .with_udp_addrs(stack.bind_addresses())
+                .with_tcp_addrs(tcp_addresses)
                 .build()
                 .await?,
         );

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::{Report, chart};
 use crate::metrics::Metrics;
-use crate::net::{DropReason, Hop, LinkConfig, Loss, NatConfig, NatDrop, QueueLimit, Undelivered};
+use crate::net::{
+    DropReason, FirewallDrop, Hop, LinkConfig, Loss, NatConfig, NatDrop, QueueLimit, Undelivered,
+};
 use crate::scenario::expect::{Ratio, Show};
 use crate::sim::Role;
 use crate::trace::{NegotiationStep, What};
@@ -213,6 +215,7 @@ fn place(hop: Option<&Hop>) -> String {
         Some(Hop::Uplink(host)) => format!("{host}'s uplink"),
         Some(Hop::Downlink(host)) => format!("{host}'s downlink"),
         Some(Hop::Nat(nat)) => nat.clone(),
+        Some(Hop::Firewall(host)) => format!("{host}'s firewall"),
         Some(Hop::Core) => "the core".to_owned(),
         None => "routing".to_owned(),
     }
@@ -228,6 +231,9 @@ fn why(reason: &Undelivered) -> &'static str {
         Undelivered::Nat(NatDrop::Filtered) => "filtered by the NAT",
         Undelivered::Nat(NatDrop::HairpinDisabled) => "no hairpinning",
         Undelivered::Nat(NatDrop::PortsExhausted) => "NAT out of ports",
+        Undelivered::Firewall(FirewallDrop::Udp) => "UDP blocked by a firewall",
+        Undelivered::Firewall(FirewallDrop::TcpPort) => "TCP port blocked by a firewall",
+        Undelivered::Firewall(FirewallDrop::Unsolicited) => "unsolicited TCP, blocked by a firewall",
         Undelivered::NoRoute => "no route",
         Undelivered::PortUnreachable => "port unreachable",
     }

@@ -23,10 +23,10 @@ use schemars::schema::RootSchema;
 use toml::Spanned;
 
 use self::format::{
-    CheckText, CongestionControlText, CredentialsText, DirectionText, ExpectText, IceServerText, LinkText,
-    MediaText, NameOrTable, NatName, NatTableText, NatText, PeerText, ProcessingText, ReconnectCheckText,
-    RestartPolicyText, ScenarioText, Scope, ServerName, ServersText, SignalingName, TargetBitrateCheckText,
-    TimelineText, TransportPolicyText,
+    CheckText, CongestionControlText, CredentialsText, DirectionText, ExpectText, FirewallText,
+    IceServerText, LinkText, MediaText, NameOrTable, NatName, NatTableText, NatText, PeerText,
+    ProcessingText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName, ServersText,
+    SignalingName, TargetBitrateCheckText, TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
@@ -583,6 +583,8 @@ impl Source<'_> {
                 return Err(self.error_at(policy, &format!("{field}.ice_transport_policy"), message));
             }
         }
+        spec.ice_tcp = text.ice_tcp.unwrap_or(false);
+        spec.firewall = text.firewall.as_ref().map(FirewallText::config);
         spec.policy = AppPolicy {
             on_disconnected: text.on_disconnected.map(restart_policy),
             on_failed: text.on_failed.map(restart_policy),
@@ -929,6 +931,11 @@ impl Source<'_> {
             Action::Nat {
                 peer: peer(&change.peer, "nat")?,
                 config: self.nat_table(&change.keys(), entry.span(), &format!("{field}.nat"))?,
+            }
+        } else if let Some(change) = &text.firewall {
+            Action::Firewall {
+                peer: peer(&change.peer, "firewall")?,
+                config: Some(change.config()),
             }
         } else if let Some(change) = &text.signaling {
             Action::Signaling(match change {

@@ -9,7 +9,7 @@ mod seeds;
 use std::time::Duration;
 
 pub use self::seeds::Seeds;
-use crate::net::{LinkConfig, NatConfig};
+use crate::net::{FirewallConfig, LinkConfig, NatConfig};
 pub use crate::peer::CongestionControl;
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy};
 pub use crate::runtime::processing::Processing;
@@ -46,6 +46,10 @@ pub struct PeerSpec {
     pub ice_servers: Vec<IceServer>,
     /// `ice_transport_policy = relay`: gather and use relay candidates only.
     pub relay_only: bool,
+    /// ICE over TCP too (the built-in app): TCP candidates beside the UDP ones.
+    pub ice_tcp: bool,
+    /// The firewall of its network, if it has one.
+    pub firewall: Option<FirewallConfig>,
     /// What its app does when ICE goes bad.
     pub policy: AppPolicy,
 }
@@ -142,6 +146,8 @@ impl PeerSpec {
             nat: None,
             ice_servers: Vec::new(),
             relay_only: false,
+            ice_tcp: false,
+            firewall: None,
             policy: AppPolicy::default(),
         }
     }
@@ -199,6 +205,18 @@ impl PeerSpec {
     /// Uses relay candidates only (`ice_transport_policy = relay`).
     pub fn relay_only(mut self) -> Self {
         self.relay_only = true;
+        self
+    }
+
+    /// Gathers TCP candidates too, and may connect over TCP (RFC 6544).
+    pub fn ice_tcp(mut self) -> Self {
+        self.ice_tcp = true;
+        self
+    }
+
+    /// Puts a firewall on its network (see [`crate::net::firewall`]).
+    pub fn firewall(mut self, firewall: FirewallConfig) -> Self {
+        self.firewall = Some(firewall);
         self
     }
 

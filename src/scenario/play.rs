@@ -23,6 +23,9 @@ pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
         if let Some(nat) = &peer.nat {
             host = host.nat(nat.clone());
         }
+        if let Some(firewall) = &peer.firewall {
+            host = host.firewall(firewall.clone());
+        }
         match &peer.app {
             Some(name) => {
                 let app = apps.get(name).ok_or_else(|| {
@@ -61,6 +64,7 @@ fn built_in(scenario: &Scenario, peer: &PeerSpec, remote: &PeerSpec, index: usiz
         },
         policy: peer.policy,
         relay_only: peer.relay_only,
+        ice_tcp: peer.ice_tcp,
         seed: sub_seed(scenario.world.seed, 100 + index as u64),
     }
 }

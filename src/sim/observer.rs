@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
+    RTCIceProtocol, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
 };
 use webrtc::runtime::Runtime;
+
+use rtc::peer_connection::transport::RTCIceTcpCandidateType;
 
 use crate::runtime::SimRuntime;
 use crate::trace::{AddressBook, Recorder, What};
@@ -48,13 +50,24 @@ impl TraceHandle {
         self.recorder.alias(kind, value)
     }
 
-    /// A candidate as the trace shows it: `host alice:5000`.
+    /// A candidate as the trace shows it: `host alice:5000`, and a TCP one with its
+    /// protocol and type, `host alice:443/tcp passive` (an active one's port is RFC 6544's
+    /// placeholder 9).
     pub fn candidate(&self, candidate: &RTCIceCandidate) -> String {
-        format!(
-            "{} {}",
-            candidate.typ,
-            self.book.label_text(&candidate.address, candidate.port)
-        )
+        let place = self.book.label_text(&candidate.address, candidate.port);
+        if candidate.protocol != RTCIceProtocol::Tcp {
+            return format!("{} {place}", candidate.typ);
+        }
+        let tcp_type = match candidate.tcp_type {
+            RTCIceTcpCandidateType::Active => "active",
+            RTCIceTcpCandidateType::Passive => "passive",
+            RTCIceTcpCandidateType::SimultaneousOpen => "so",
+            // Unspecified, and whatever later versions add (the enum is non-exhaustive).
+            _ => "",
+        };
+        format!("{} {place}/tcp {tcp_type}", candidate.typ)
+            .trim_end()
+            .to_owned()
     }
 }
 

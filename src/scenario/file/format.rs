@@ -257,6 +257,13 @@ pub struct PeerText {
     /// Which candidates ICE may use: "all" (default) or "relay" (TURN only).
     #[schemars(with = "Option<TransportPolicyText>")]
     pub ice_transport_policy: Option<Spanned<TransportPolicyText>>,
+    /// ICE over TCP too (RFC 6544): TCP candidates beside the UDP ones, a listener on port
+    /// 443 (passive) and connections out from it (active). Default false.
+    pub ice_tcp: Option<bool>,
+    /// A firewall on its network, as corporate and hotel networks have: `udp = "blocked"`,
+    /// `tcp_ports = [443]` (the only ports TCP may connect out to; default any). TCP comes
+    /// in only on connections the peer opened. Default none.
+    pub firewall: Option<FirewallText>,
     /// What its app does when ICE reports `disconnected` and still does after the delay.
     /// Default nothing.
     pub on_disconnected: Option<RestartPolicyText>,
@@ -267,8 +274,9 @@ pub struct PeerText {
 impl PeerText {
     /// The keys only the built-in app reads, and whether the peer gives them: a registered
     /// app has its own media and policies.
-    pub fn built_in_keys(&self) -> [(&'static str, bool); 6] {
+    pub fn built_in_keys(&self) -> [(&'static str, bool); 7] {
         [
+            ("ice_tcp", self.ice_tcp.is_some()),
             ("video_bitrate", self.video_bitrate.is_some()),
             ("congestion_control", self.congestion_control.is_some()),
             ("data_interval", self.data_interval.is_some()),
@@ -276,6 +284,62 @@ impl PeerText {
             ("on_disconnected", self.on_disconnected.is_some()),
             ("on_failed", self.on_failed.is_some()),
         ]
+    }
+}
+
+/// A firewall on a peer's network.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "Firewall")]
+#[serde(deny_unknown_fields)]
+pub struct FirewallText {
+    /// "blocked" (both ways) or "allowed" (the default).
+    #[serde(default)]
+    pub udp: UdpRuleText,
+    /// The remote ports TCP may connect out to, e.g. [443]. Default: any.
+    pub tcp_ports: Option<Vec<u16>>,
+}
+
+/// The firewall of a peer's network changes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "FirewallChange")]
+#[serde(deny_unknown_fields)]
+pub struct FirewallChangeText {
+    /// Whose network.
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// As a peer's `firewall`.
+    #[serde(default)]
+    pub udp: UdpRuleText,
+    /// As a peer's `firewall`.
+    pub tcp_ports: Option<Vec<u16>>,
+}
+
+impl FirewallChangeText {
+    pub fn config(&self) -> crate::net::FirewallConfig {
+        firewall_config(self.udp, &self.tcp_ports)
+    }
+}
+
+/// What a firewall does with UDP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "UdpRule")]
+#[serde(rename_all = "lowercase")]
+pub enum UdpRuleText {
+    #[default]
+    Allowed,
+    Blocked,
+}
+
+impl FirewallText {
+    pub fn config(&self) -> crate::net::FirewallConfig {
+        firewall_config(self.udp, &self.tcp_ports)
+    }
+}
+
+fn firewall_config(udp: UdpRuleText, tcp_ports: &Option<Vec<u16>>) -> crate::net::FirewallConfig {
+    crate::net::FirewallConfig {
+        block_udp: udp == UdpRuleText::Blocked,
+        tcp_ports: tcp_ports.clone(),
     }
 }
 
@@ -687,6 +751,9 @@ pub struct TimelineText {
     /// The NAT in front of a peer drops every binding (a reboot, a timeout).
     pub nat_reset: Option<PeerRefText>,
     pub nat: Option<NatChangeText>,
+    /// The firewall of a peer's network becomes this one (UDP blocked mid-call); one with
+    /// `peer` alone blocks only unsolicited TCP.
+    pub firewall: Option<FirewallChangeText>,
     /// The relay: "cut" (messages wait), "restore" (they go on), or `{ delay = "2s" }`.
     pub signaling: Option<SignalingChangeText>,
     pub set_ice_servers: Option<SetIceServersText>,
@@ -707,13 +774,14 @@ impl TimelineText {
     }
 
     /// Every action key, and whether the entry gives it (one should).
-    pub fn action_keys(&self) -> [(&'static str, bool); 9] {
+    pub fn action_keys(&self) -> [(&'static str, bool); 10] {
         [
             ("link", self.link.is_some()),
             ("outage", self.outage.is_some()),
             ("change_address", self.change_address.is_some()),
             ("nat_reset", self.nat_reset.is_some()),
             ("nat", self.nat.is_some()),
+            ("firewall", self.firewall.is_some()),
             ("signaling", self.signaling.is_some()),
             ("set_ice_servers", self.set_ice_servers.is_some()),
             ("restart_ice", self.restart_ice.is_some()),
