@@ -65,6 +65,8 @@ pub enum StreamMetric {
     Freezes(Bounds<u64>),
     /// Nothing lost, duplicated or out of order, and something arrived.
     DataChannel,
+    /// Payload bits per second that arrived within the window (by arrival time).
+    Bitrate(Bounds<Bitrate>),
 }
 
 /// A statistic of the one-way delay.
@@ -128,7 +130,7 @@ pub enum Unit {
     Share,
     /// Events or packets (`freezes`, `restarts`).
     Count,
-    /// Bits per second (`target_bitrate`).
+    /// Bits per second (`target_bitrate`, `bitrate`).
     Bps,
 }
 
@@ -324,6 +326,7 @@ impl StreamMetric {
             StreamMetric::OneWayDelay(..) => "one_way_delay",
             StreamMetric::Freezes(_) => "freezes",
             StreamMetric::DataChannel => "data_channel",
+            StreamMetric::Bitrate(_) => "bitrate",
         }
     }
 
@@ -336,6 +339,12 @@ impl StreamMetric {
             StreamMetric::MediaGap(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
             StreamMetric::OneWayDelay(_, bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
             StreamMetric::Freezes(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::Bitrate(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::Bitrate(bounds) => {
+                let mut verdict = bounds.verdict(expectation, Bitrate(m.bitrate.received_bps));
+                verdict.measured += &format!(" received ({} sent)", Bitrate(m.bitrate.sent_bps).show());
+                verdict
+            }
             StreamMetric::Delivered(bounds) => {
                 let mut verdict = bounds.verdict(expectation, Ratio(m.delivered));
                 verdict.measured += &format!(" ({} of {} sent)", m.received, m.sent);

@@ -1003,6 +1003,7 @@ impl Source<'_> {
         let bad_bounds = |message: &str| self.error_at(check, &field, message.to_owned());
         let duration = |limit: Option<WithUnit<Duration>>| limit.map(|limit| limit.0);
         let ratio = |limit: Option<WithUnit<Share>>| limit.map(|limit| Ratio(limit.0.0));
+        let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
         let any = &ANY_MEDIUM[..];
         let (scope, kinds, metric) = match check.get_ref() {
             CheckText::ConnectTime(c) => {
@@ -1050,9 +1051,12 @@ impl Source<'_> {
             }
             CheckText::DataChannel(c) => (c.scope(), &[MediaKind::Data][..], StreamMetric::DataChannel),
             CheckText::TargetBitrate(c) => {
-                let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
                 let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
                 return self.target_bitrates(&field, c, check.span(), bounds, call);
+            }
+            CheckText::Bitrate(c) => {
+                let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
+                (c.scope(), any, StreamMetric::Bitrate(bounds))
             }
         };
         self.per_stream(&field, scope, kinds, call, metric)

@@ -824,6 +824,8 @@ pub enum CheckText {
     /// effect at its start and each it set before its end): the highest at most `max`, the
     /// lowest at least `min`.
     TargetBitrate(TargetBitrateCheckText),
+    /// Payload bits per second a stream's receiver got within a window (by arrival time).
+    Bitrate(StreamCheckText<WithUnit<Bps>>),
 }
 
 impl CheckText {
@@ -841,6 +843,7 @@ impl CheckText {
             CheckText::RestartTime(_) => "restart_time",
             CheckText::Restarts(_) => "restarts",
             CheckText::TargetBitrate(_) => "target_bitrate",
+            CheckText::Bitrate(_) => "bitrate",
         }
     }
 }
