@@ -752,6 +752,33 @@ bitrate = {{ stream = "bob<-alice:video", from = "1s", max = "300kbps" }}"#
     holds(&narrow[1]);
 }
 
+// queue_delay
+
+/// 500 kbit/s of video into a 300 kbit/s uplink: its 200 ms queue fills and stays full, so
+/// from 2 s on most datagrams wait close to 200 ms, and none longer (the limit bounds the
+/// wait before serialization); the unlimited link never queues (measured: p95 and max
+/// 199.9 ms; 0 s on the free link).
+#[test]
+fn queue_delay_fails_above_its_max_when_the_uplink_is_overloaded_and_below_its_min_when_free() {
+    let check = r#"
+[[expect]]
+queue_delay = { peer = "alice", direction = "up", percentile = "p95", from = "2s", max = "100ms" }
+[[expect]]
+queue_delay = { peer = "alice", direction = "up", percentile = "max", max = "200ms" }
+[[expect]]
+queue_delay = { peer = "alice", percentile = "p50", from = "2s", min = "1ms" }"#;
+    let narrow = fixed_video("300kbps", check);
+    assert!(!narrow[0].passed, "{}", narrow[0]);
+    assert!(value(&narrow[0]) > 0.15, "{}", narrow[0]);
+    holds(&narrow[1]);
+    holds(&narrow[2]);
+    let free = fixed_video("unlimited", check);
+    holds(&free[0]);
+    holds(&free[1]);
+    assert!(!free[2].passed, "{}", free[2]);
+    assert!(free[2].measured.starts_with("0s ("), "{}", free[2]);
+}
+
 // target_bitrate
 
 /// Alice sends video with congestion control on (GCC from 300 kbit/s) over a 10 ms link
