@@ -254,8 +254,6 @@ fn connect_time(report: &Report) -> Option<Duration> {
 struct Output<'a> {
     dir: &'a Path,
     pcap: bool,
-    /// Under `--seeds`: each run's folder is named with its seed ([`report::seed_folder`]).
-    seeded: bool,
 }
 
 /// `netsim run`'s flags besides the paths and the output folder.
@@ -284,7 +282,12 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         println!("shard {shard}: {} of {all} scenarios\n", files.len());
     }
     for file in &mut files {
-        file.scenario.world.seed = options.seed.unwrap_or(file.scenario.world.seed);
+        // `--seed` plays one seed, `--seeds` these seeds, instead of the file's own.
+        if let Some(seed) = options.seed {
+            file.scenario.world.seed = seed;
+            file.seeds = None;
+        }
+        file.seeds = options.seeds.or(file.seeds);
         file.scenario.world.watchdog = options.watchdog;
         file.scenario.world.realtime = options.realtime;
     }
@@ -314,18 +317,7 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
     }
 
     // After the check of the folder names: a scenario's seeds' folders end in their seed.
-    if let Some(seeds) = options.seeds {
-        files = files
-            .iter()
-            .flat_map(|file| {
-                seeds.iter().map(|seed| {
-                    let mut seeded = file.clone();
-                    seeded.scenario.world.seed = seed;
-                    seeded
-                })
-            })
-            .collect();
-    }
+    files = files.iter().flat_map(per_seed).collect();
     stop_on_ctrl_c();
     let jobs = options
         .jobs
@@ -334,19 +326,28 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
     let output = out.map(|dir| Output {
         dir,
         pcap: options.pcap,
-        seeded: options.seeds.is_some(),
     });
     let (reports, written): (Vec<Report>, Vec<bool>) = play_all(&files, jobs, output).into_iter().unzip();
-    if let Some(seeds) = options.seeds {
-        print_over_seeds(&reports, seeds);
-    } else {
-        print_summary(&reports, options.verbose);
-        print_sweeps(&reports);
+    // Files played once, and those played over seeds (side by side, one run per seed).
+    let (single, seeded): (Vec<_>, Vec<_>) = files
+        .iter()
+        .zip(reports)
+        .partition(|(file, _)| file.seeds.is_none());
+    let single: Vec<Report> = single.into_iter().map(|(_, report)| report).collect();
+    let seeded: Vec<Report> = seeded.into_iter().map(|(_, report)| report).collect();
+    if !single.is_empty() || seeded.is_empty() {
+        print_summary(&single, options.verbose);
+        print_sweeps(&single);
     }
+    let seeds_held = print_over_seeds(&seeded);
     if runtime::interrupted() {
         eprintln!(
             "netsim: interrupted; {} of {} scenarios finished{}",
-            reports.iter().filter(|report| report.error.is_none()).count(),
+            single
+                .iter()
+                .chain(&seeded)
+                .filter(|report| report.error.is_none())
+                .count(),
             files.len(),
             match out {
                 Some(out) => format!(
@@ -359,15 +360,17 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         return ExitCode::from(INTERRUPTED);
     }
     // A scenario whose reports could not be written still has its row in the suite's files.
-    let suite_written = out.is_none_or(|out| match options.seeds {
-        // A test case per seed would repeat the scenario's name, and a sweep page shows one
-        // run per point.
-        Some(_) => write_summary(out, &reports),
-        None => write_summary(out, &reports) & write_junit(out, &reports) & write_sweeps(out, &reports),
+    // JUnit and the sweep pages show the files played once: a test case per seed would
+    // repeat the scenario's name, and a sweep page shows one run per point.
+    let suite_written = out.is_none_or(|out| {
+        write_summary(out, single.iter().chain(&seeded))
+            & write_junit(out, &single)
+            & write_sweeps(out, &single)
     });
     if written.into_iter().all(|written| written)
         && suite_written
-        && reports.iter().all(|report| report.passed)
+        && single.iter().all(|report| report.passed)
+        && seeds_held
     {
         ExitCode::SUCCESS
     } else {
@@ -457,7 +460,7 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     if interrupted {
         return (report, false);
     }
-    let folder = if output.seeded {
+    let folder = if file.seeds.is_some() {
         report::seed_folder(&file.path, &file.point, file.scenario.world.seed)
     } else {
         report::folder(&file.path, &file.point)
@@ -614,8 +617,8 @@ fn write_suite_file(out: &Path, name: &str, bytes: std::io::Result<Vec<u8>>) -> 
 }
 
 /// Writes `summary.json`, a row per run.
-fn write_summary(out: &Path, reports: &[Report]) -> bool {
-    let outcomes: Vec<Outcome> = reports.iter().map(Outcome::new).collect();
+fn write_summary<'a>(out: &Path, reports: impl IntoIterator<Item = &'a Report>) -> bool {
+    let outcomes: Vec<Outcome> = reports.into_iter().map(Outcome::new).collect();
     let bytes = serde_json::to_vec_pretty(&outcomes).map_err(std::io::Error::from);
     write_suite_file(out, "summary.json", bytes)
 }
@@ -628,13 +631,35 @@ fn write_junit(out: &Path, reports: &[Report]) -> bool {
     write_suite_file(out, "junit.xml", xml)
 }
 
+/// `file` once per seed of its `seeds`, or once.
+fn per_seed(file: &ScenarioFile) -> Vec<ScenarioFile> {
+    let Some(seeds) = file.seeds else {
+        return vec![file.clone()];
+    };
+    seeds
+        .iter()
+        .map(|seed| {
+            let mut seeded = file.clone();
+            seeded.scenario.world.seed = seed;
+            seeded
+        })
+        .collect()
+}
+
 /// Per scenario (its runs are side by side in `reports`, one per seed): the share of seeds
 /// on which each expectation held and how its measured value spread, the connect time's
-/// spread, and the seeds to replay a failure with.
-fn print_over_seeds(reports: &[Report], seeds: Seeds) {
+/// spread, and the seeds to replay a failure with. Whether every scenario held over its
+/// seeds.
+fn print_over_seeds(reports: &[Report]) -> bool {
+    let mut held = true;
     for runs in reports.chunk_by(|a, b| a.scenario.file == b.scenario.file && a.scenario.id == b.scenario.id)
     {
         let over = OverSeeds::of(&runs.iter().map(Seeded::from).collect::<Vec<_>>());
+        held &= over.held();
+        let seeds = match (over.seeds.first(), over.seeds.last()) {
+            (Some(first), Some(last)) => format!("{first}..{last}"),
+            _ => continue,
+        };
         let label = |expectation: &str, limit: &str| format!("{expectation} {limit}");
         let width = over
             .expectations
@@ -643,8 +668,9 @@ fn print_over_seeds(reports: &[Report], seeds: Seeds) {
             .fold("connect_time (the call)".len(), usize::max);
         let passed = runs.iter().filter(|run| run.passed).count();
         println!(
-            "{} over seeds {seeds}: {passed} of {} passed",
+            "{} over seeds {seeds}: {} ({passed} of {} runs passed every expectation)",
             runs[0].scenario.id,
+            if over.held() { "held" } else { "FAILED" },
             runs.len()
         );
         let row = |name: &str, held: usize, spread: Option<(Unit, Distribution)>| {
@@ -680,8 +706,14 @@ fn print_over_seeds(reports: &[Report], seeds: Seeds) {
         {
             let failed: Vec<String> = expected.failed_on.iter().map(u64::to_string).collect();
             println!(
-                "  FAILED {} on seeds {}; replay: netsim run {} --seed {}",
+                "  {} {}: {} (failed on seeds {}); replay: netsim run {} --seed {}",
+                if expected.held(runs.len()) {
+                    "held"
+                } else {
+                    "FAILED"
+                },
                 expected.expectation,
+                expected.held_text(runs.len()),
                 failed.join(", "),
                 runs[0].scenario.file.display(),
                 expected.failed_on[0]
@@ -689,6 +721,5 @@ fn print_over_seeds(reports: &[Report], seeds: Seeds) {
         }
         println!();
     }
-    let passed = reports.iter().filter(|report| report.passed).count();
-    println!("{passed} runs passed, {} failed", reports.len() - passed);
+    held
 }

@@ -24,11 +24,11 @@ use std::str::FromStr;
 
 use libtest_mimic::{Failed, Trial};
 
+use crate::report::seeds::{OverSeeds, Seeded};
 use crate::report::{self, Report};
-use crate::scenario::expect::Verdict;
+use crate::scenario::Seeds;
 use crate::scenario::file::{self, ScenarioFile};
 use crate::sim::Apps;
-use crate::world::{Run, RunError};
 
 /// Where the trials write each scenario's report (`report.json`, `index.html`) when set:
 /// a folder per scenario, as `netsim run --out` names them.
@@ -124,8 +124,13 @@ fn trials(path: &Path, apps: &Apps) -> Vec<Trial> {
 }
 
 fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
+    if let Some(seeds) = file.seeds {
+        return play_over(file, seeds, apps);
+    }
     let played = file.play_with(apps);
-    same_report_when_replayed(file, apps, &played)?;
+    let report = Report::new(file, &played);
+    write_report(file, &report)?;
+    same_report_when_replayed(file, apps, &report)?;
     let (_, verdicts) = played.map_err(|error| error.to_string())?;
     let failed: Vec<String> = verdicts
         .iter()
@@ -141,6 +146,67 @@ fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
         verdicts.len(),
         failed.join("\n"),
         replay(file)
+    )
+    .into())
+}
+
+/// Plays `file` once per seed of `seeds` (the first seed twice: same seed, same report), and
+/// fails with each expectation that did not hold on its share of them.
+fn play_over(file: &ScenarioFile, seeds: Seeds, apps: &Apps) -> Result<(), Failed> {
+    let mut reports = Vec::new();
+    for seed in seeds.iter() {
+        let mut seeded = file.clone();
+        seeded.scenario.world.seed = seed;
+        let report = Report::new(&seeded, &seeded.play_with(apps));
+        write_report(&seeded, &report)?;
+        if seed == seeds.first {
+            same_report_when_replayed(&seeded, apps, &report)?;
+        }
+        reports.push(report);
+    }
+    let over = OverSeeds::of(&reports.iter().map(Seeded::from).collect::<Vec<_>>());
+    if over.held() {
+        return Ok(());
+    }
+    let mut failed: Vec<String> = reports
+        .iter()
+        .filter_map(|report| {
+            Some(format!(
+                "  seed {} could not finish: {}",
+                report.scenario.seed,
+                report.error.as_ref()?
+            ))
+        })
+        .collect();
+    let count = over.seeds.len();
+    failed.extend(
+        over.expectations
+            .iter()
+            .filter(|expected| !expected.held(count))
+            .map(|expected| {
+                let seeds: Vec<String> = expected.failed_on.iter().map(u64::to_string).collect();
+                format!(
+                    "  {} {}: {} (failed on seeds {})",
+                    expected.expectation,
+                    expected.limit,
+                    expected.held_text(count),
+                    seeds.join(", ")
+                )
+            }),
+    );
+    let first_failed = over
+        .unfinished
+        .iter()
+        .chain(over.expectations.iter().flat_map(|expected| &expected.failed_on))
+        .min()
+        .copied()
+        .unwrap_or(seeds.first);
+    let mut replayed = file.clone();
+    replayed.scenario.world.seed = first_failed;
+    Err(format!(
+        "over seeds {seeds}:\n{}\nreplay: {}",
+        failed.join("\n"),
+        replay(&replayed)
     )
     .into())
 }
@@ -185,22 +251,26 @@ fn replay_test(package: Option<&str>, exe: Option<&Path>, name: &str) -> String 
     format!("{command} -- --exact '{name}'")
 }
 
-/// Plays `file` again and compares the two reports byte for byte; writes the first to
-/// [`REPORTS_ENV`]'s folder if set.
-fn same_report_when_replayed(
-    file: &ScenarioFile,
-    apps: &Apps,
-    played: &Result<(Run, Vec<Verdict>), RunError>,
-) -> Result<(), Failed> {
-    let report = Report::new(file, played);
-    if let Some(dir) = std::env::var_os(REPORTS_ENV) {
-        let dir = PathBuf::from(dir).join(report::folder(&file.path, &file.point));
-        report
-            .write(&dir)
-            .map_err(|error| format!("cannot write the report in {}: {error}", dir.display()))?;
-    }
+/// Writes `report` to [`REPORTS_ENV`]'s folder if set: in a folder per scenario, and per
+/// seed for a file played over seeds, as `netsim run --out` names them.
+fn write_report(file: &ScenarioFile, report: &Report) -> Result<(), Failed> {
+    let Some(dir) = std::env::var_os(REPORTS_ENV) else {
+        return Ok(());
+    };
+    let folder = match file.seeds {
+        Some(_) => report::seed_folder(&file.path, &file.point, file.scenario.world.seed),
+        None => report::folder(&file.path, &file.point),
+    };
+    let dir = PathBuf::from(dir).join(folder);
+    report
+        .write(&dir)
+        .map_err(|error| format!("cannot write the report in {}: {error}", dir.display()).into())
+}
+
+/// Plays `file` again and compares its report with `report`, the first play's, byte for byte.
+fn same_report_when_replayed(file: &ScenarioFile, apps: &Apps, report: &Report) -> Result<(), Failed> {
     let json = |report: &Report| serde_json::to_string_pretty(report).map_err(|error| error.to_string());
-    let (first, second) = (json(&report)?, json(&Report::new(file, &file.play_with(apps)))?);
+    let (first, second) = (json(report)?, json(&Report::new(file, &file.play_with(apps)))?);
     match first
         .lines()
         .zip(second.lines())

@@ -351,7 +351,10 @@ fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
     let output = netsim(&["run", path(&scenario), "--seeds", "1..8", "--out", path(&out)]);
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("race over seeds 1..8: 8 of 8 passed"), "{stdout}");
+    assert!(
+        stdout.contains("race over seeds 1..8: held (8 of 8 runs passed every expectation)"),
+        "{stdout}"
+    );
     // `8 of 8 seeds`, then min, p50, p95, max.
     let call = seeds_row(&stdout, "connect_time (the call)");
     assert_eq!(call[..4], ["8", "of", "8", "seeds"], "{stdout}");
@@ -368,9 +371,13 @@ fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
         .collect();
     folders.sort();
     let mut expected: Vec<String> = (1..=8).map(|seed| format!("race_seed-{seed}")).collect();
-    expected.push("summary.json".to_owned());
+    // junit.xml covers the scenarios played once: none here.
+    expected.extend(["junit.xml".to_owned(), "summary.json".to_owned()]);
     expected.sort();
-    assert_eq!(folders, expected, "a report folder per seed and the summary");
+    assert_eq!(
+        folders, expected,
+        "a report folder per seed, the summary and junit"
+    );
     assert!(out.join("race_seed-3/report.json").is_file());
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("read")).expect("JSON");
@@ -395,8 +402,28 @@ fn an_expectation_broken_on_some_seeds_fails_the_run_and_names_them() {
     let held = seeds_row(&stdout, "connect_time ≤ 300ms");
     let held: u32 = held[0].parse().expect("a count");
     assert!((1..8).contains(&held), "held on some seeds, not all: {stdout}");
-    assert!(stdout.contains("FAILED connect_time on seeds "), "{stdout}");
+    assert!(stdout.contains("race over seeds 1..8: FAILED"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "FAILED connect_time: held on {held} of 8 seeds (failed on seeds "
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("replay: netsim run"), "{stdout}");
+
+    // The file's own seeds, and a share the fast branch reaches: it holds, and so does the run.
+    let shared = RACE
+        .replace("duration = \"3s\"", "duration = \"3s\"\nseeds = \"1..8\"")
+        .replace(r#"max = "2s" }"#, "max = \"300ms\" }\nshare = \"12.5%\"");
+    std::fs::write(&scenario, shared).expect("written");
+    let output = netsim(&["run", path(&scenario)]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("race over seeds 1..8: held"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("held on {held} of 8 seeds, needs 12.5%")),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
+use rtc::ice::network_type::NetworkType;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
 };
+use webrtc::peer_connection::{RTCIceProtocol, SettingEngineBuilder};
 use webrtc::runtime::Runtime;
 use webrtc_netsim::LinkConfig;
-use webrtc_netsim::net::Network;
+use webrtc_netsim::net::network::capturing;
+use webrtc_netsim::net::{Network, Transport};
 use webrtc_netsim::runtime::SimRuntime;
 
 // ---- The app: nothing in it knows about the simulation. ----
@@ -62,7 +65,7 @@ impl PeerConnectionEventHandler for Quiet {}
 struct Connected {
     host_candidates: Vec<String>,
     /// Kept open so the other end stays connected too.
-    _connection: Box<dyn PeerConnection>,
+    connection: Box<dyn PeerConnection>,
 }
 
 /// A connection as a plain app builds it: on the address its configuration gives (`bind`),
@@ -73,11 +76,10 @@ fn plain_builder(runtime: Arc<dyn Runtime>, bind: String) -> PeerConnectionBuild
         .with_udp_addrs(vec![bind])
 }
 
-/// Builds a connection on `runtime` bound to `bind` the way a plain app does, offers (or
-/// answers), trickles candidates, and returns once it is connected.
+/// Builds a connection as `builder` says, offers (or answers), trickles candidates, and
+/// returns once it is connected.
 async fn call(
-    runtime: Arc<dyn Runtime>,
-    bind: String,
+    builder: PeerConnectionBuilder<String>,
     offerer: bool,
     outgoing: mpsc::UnboundedSender<Signal>,
     mut incoming: mpsc::UnboundedReceiver<Signal>,
@@ -89,7 +91,7 @@ async fn call(
         host_candidates: host_candidates.clone(),
         connected: Mutex::new(Some(connected_tx)),
     });
-    let connection = plain_builder(runtime, bind)
+    let connection = builder
         .with_handler(handler)
         .build()
         .await
@@ -128,7 +130,7 @@ async fn call(
     let host_candidates = host_candidates.lock().unwrap().clone();
     Connected {
         host_candidates,
-        _connection: Box::new(connection),
+        connection: Box::new(connection),
     }
 }
 
@@ -200,24 +202,28 @@ fn a_plain_app_builds_on_a_host_and_is_refused_outside_any() {
     rt.shut_down();
 }
 
-/// Two hosts bound on the addresses the simulation gives them (as a real app binds what its
-/// configuration names) connect over them.
-#[test]
-fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
-    let (rt, alice, bob) = alice_and_bob(90);
-
+/// Alice (at `addresses[0]`) offers and Bob (`addresses[1]`) answers, each app on its host
+/// building its connection as `builder` says for the host's address; what each end saw once
+/// connected, and when.
+fn alice_calls_bob(
+    rt: &SimRuntime,
+    addresses: [IpAddr; 2],
+    builder: fn(Arc<dyn Runtime>, IpAddr) -> PeerConnectionBuilder<String>,
+) -> Vec<(Connected, Duration)> {
     let (to_bob, from_alice) = mpsc::unbounded();
     let (to_alice, from_bob) = mpsc::unbounded();
     let mut ends = Vec::new();
-    for (host, offerer, outgoing, incoming) in [
+    for ((host, offerer, outgoing, incoming), ip) in [
         ("alice", true, to_bob, from_bob),
         ("bob", false, to_alice, from_alice),
-    ] {
+    ]
+    .into_iter()
+    .zip(addresses)
+    {
         let (done, end) = oneshot::channel();
         let (runtime, clock) = (Arc::new(rt.clone()) as Arc<dyn Runtime>, rt.clone());
-        let bind = format!("{}:5000", if offerer { alice } else { bob });
         rt.spawn_on(host, async move {
-            let connected = call(runtime, bind, offerer, outgoing, incoming).await;
+            let connected = call(builder(runtime, ip), offerer, outgoing, incoming).await;
             let _ = done.send((connected, clock.elapsed()));
         });
         ends.push(end);
@@ -225,8 +231,20 @@ fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
     let ends = rt
         .run_until(futures::future::join_all(ends), Duration::from_secs(10))
         .expect("both ends connect within 10 virtual seconds");
+    ends.into_iter()
+        .map(|end| end.expect("the end reported"))
+        .collect()
+}
 
-    for ((connected, at), ip) in ends.iter().map(|end| end.as_ref().unwrap()).zip([alice, bob]) {
+/// Two hosts bound on the addresses the simulation gives them (as a real app binds what its
+/// configuration names) connect over them.
+#[test]
+fn a_plain_app_on_two_hosts_connects_over_their_simulated_addresses() {
+    let (rt, alice, bob) = alice_and_bob(90);
+    let ends = alice_calls_bob(&rt, [alice, bob], |runtime, ip| {
+        plain_builder(runtime, format!("{ip}:5000"))
+    });
+    for ((connected, at), ip) in ends.iter().zip([alice, bob]) {
         assert!(
             !connected.host_candidates.is_empty()
                 && connected
@@ -288,4 +306,75 @@ fn a_wildcard_bind_gathers_the_machines_real_interfaces_in_webrtc_rs_0_21() {
         "no host candidate is on alice's simulated address {alice}: {candidates:?}"
     );
     rt.shut_down();
+}
+
+/// ICE over TCP only (RFC 6544), set up as webrtc-rs's `ice-tcp-active-passive` example
+/// does it: TCP candidates only, no UDP socket, a TCP listener on `tcp` (its passive
+/// candidate; the active one connects from it through `connect_tcp`).
+fn tcp_only_builder(runtime: Arc<dyn Runtime>, tcp: String) -> PeerConnectionBuilder<String> {
+    let setting_engine = SettingEngineBuilder::new()
+        .with_network_types(vec![NetworkType::Tcp4])
+        .build();
+    PeerConnectionBuilder::new()
+        .with_runtime(runtime)
+        .with_setting_engine(setting_engine)
+        .with_udp_addrs(Vec::new())
+        .with_tcp_addrs(vec![tcp])
+}
+
+/// The transport protocol of the candidate pair ICE selected on `connection`.
+async fn selected_protocols(connection: &dyn PeerConnection) -> (RTCIceProtocol, RTCIceProtocol) {
+    let sctp = connection.sctp().await.expect("a data channel's SCTP transport");
+    let pair = sctp
+        .transport()
+        .ice_transport()
+        .get_selected_candidate_pair()
+        .await
+        .expect("the ICE transport answers")
+        .expect("a pair is selected once connected");
+    (pair.local().protocol, pair.remote().protocol)
+}
+
+/// Two plain apps whose ICE may use TCP only connect over the simulated TCP, and every
+/// packet on the wire is a TCP segment.
+#[test]
+fn two_apps_restricted_to_ice_tcp_connect_over_a_selected_tcp_pair() {
+    let (outcome, captured) = capturing(|| {
+        let (rt, alice, bob) = alice_and_bob(93);
+        let ends = alice_calls_bob(&rt, [alice, bob], |runtime, ip| {
+            tcp_only_builder(runtime, format!("{ip}:9443"))
+        });
+        let mut outcome = Vec::new();
+        for (connected, at) in &ends {
+            let limit = rt.elapsed() + Duration::from_secs(1);
+            let protocols = rt.run_until(selected_protocols(&*connected.connection), limit);
+            outcome.push((protocols.expect("the pair is read"), *at));
+        }
+        let counters = rt.with_network(|network| network.counters());
+        drop(ends);
+        rt.shut_down();
+        (outcome, counters)
+    });
+    let (ends, counters) = outcome;
+    for (protocols, at) in &ends {
+        assert_eq!(*protocols, (RTCIceProtocol::Tcp, RTCIceProtocol::Tcp));
+        // The TCP handshake, an ICE check and the DTLS handshake: at least 3 round trips.
+        assert!(
+            (ms(300)..Duration::from_secs(3)).contains(at),
+            "connected at {at:?}"
+        );
+    }
+    assert!(!captured.is_empty());
+    assert!(
+        captured
+            .iter()
+            .all(|record| record.datagram.transport == Transport::Tcp),
+        "no UDP on the wire"
+    );
+    assert!(counters.balanced(), "{counters:?}");
+    eprintln!(
+        "ICE-TCP connected at {:?}; {} segments",
+        ends.iter().map(|e| e.1).collect::<Vec<_>>(),
+        counters.sent
+    );
 }

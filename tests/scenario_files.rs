@@ -1472,3 +1472,59 @@ fn queue_delay_names_a_peer_of_the_call_and_takes_a_direction() {
     .expect("a queue_delay check on alice's uplink");
     assert_eq!(file.expectations.len(), 1);
 }
+
+#[test]
+fn a_file_over_seeds_gives_each_expectation_its_share() {
+    let text = breaking("duration = \"5s\"\n", "duration = \"5s\"\nseeds = \"3..7\"\n").replace(
+        "[[expect]]\ndelivered",
+        "[[expect]]\nshare = \"80%\"\nconnect_time = { max = \"1s\" }\n\n[[expect]]\ndelivered",
+    );
+    let file = file::parse(Path::new("good.toml"), &text).expect("the file parses");
+    assert_eq!(
+        file.seeds.map(|seeds| seeds.iter().collect::<Vec<_>>()),
+        Some(vec![3, 4, 5, 6, 7])
+    );
+    assert_eq!(file.shares, [Some(0.8), None], "`share` before its check or none");
+    assert_eq!(file.expectations.len(), 2);
+}
+
+#[test]
+fn seeds_and_shares_that_cannot_be_played_are_refused_at_their_place() {
+    let seeds = |line: &str| breaking("duration = \"5s\"\n", &format!("duration = \"5s\"\n{line}\n"));
+    let error = parse_error(&seeds("seeds = \"7..3\""));
+    assert_error(
+        &error,
+        "3:9",
+        "seeds",
+        &["the first seed must not be greater than the last"],
+    );
+    let error = parse_error(&seeds("seed = 4\nseeds = \"1..20\""));
+    assert_error(&error, "4:9", "seeds", &["one `seed` or over `seeds`, not both"]);
+    let shared = |share: &str| {
+        breaking(
+            "min = \"90%\" }",
+            &format!("min = \"90%\" }}\nshare = \"{share}\""),
+        )
+    };
+    let error = parse_error(&shared("90%"));
+    assert_error(
+        &error,
+        "15:9",
+        "expect[0].share",
+        &["needs a file played over `seeds`"],
+    );
+    let error = parse_error(
+        &seeds("seeds = \"1..20\"").replace("min = \"90%\" }", "min = \"90%\" }\nshare = \"0%\""),
+    );
+    assert_error(&error, "16:9", "expect[0].share", &["above 0%"]);
+    let error = parse_error(&breaking(
+        "min = \"90%\" }",
+        "min = \"90%\" }\nconnect_time = { max = \"1s\" }",
+    ));
+    assert_error(
+        &error,
+        "13:1",
+        "expect[0]",
+        &["exactly one check", "its own [[expect]]"],
+    );
+}

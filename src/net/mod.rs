@@ -6,12 +6,15 @@ pub mod nat;
 pub mod network;
 pub mod queue_delay;
 pub mod stun;
+pub mod tcp;
 pub mod turn;
 
 pub use link::{DropReason, Link, LinkConfig, Loss, QueueLimit, Verdict};
 pub use mahimahi::{DeliveryTrace, TraceError};
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};
-pub use network::{Counters, Datagram, Drop, Hop, Network, Reply, Server, ServerNote, Undelivered, sub_seed};
+pub use network::{
+    Counters, Datagram, Drop, Hop, Network, Reply, Server, ServerNote, Transport, Undelivered, sub_seed,
+};
 pub use queue_delay::{QueueDelay, QueueDelays};
 pub use stun::StunServer;
 pub use turn::{TURN_PORT, TurnServer};

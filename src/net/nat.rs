@@ -24,6 +24,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::network::Transport;
+
 /// When an internal endpoint reuses its public address (RFC 4787 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mapping {
@@ -142,6 +144,37 @@ pub enum NatDrop {
     PortsExhausted,
 }
 
+/// What a NAT needs to know of a packet besides its addresses: the port space it maps in
+/// (UDP and TCP ports are apart, as on a real NAT), and whether it may make a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crossing {
+    /// A UDP datagram: any one maps, or refreshes its mapping.
+    Udp,
+    /// A TCP segment. Only an outbound SYN (`syn`: without ACK) makes a mapping (RFC 5382
+    /// §4.1); another segment that finds none belongs to a connection the NAT never saw
+    /// open (or forgot: a reset, an expiry) and is dropped, as a stateful NAT drops it.
+    /// A TCP mapping lives as a UDP one does, `binding_lifetime` after its last outbound
+    /// segment: the NAT tracks no connection state, so neither RFC 5382's 2 h 4 min for an
+    /// established connection nor its shorter life after a FIN or RST.
+    Tcp { syn: bool },
+}
+
+impl Crossing {
+    fn transport(self) -> Transport {
+        match self {
+            Crossing::Udp => Transport::Udp,
+            Crossing::Tcp { .. } => Transport::Tcp,
+        }
+    }
+
+    fn may_map(self) -> bool {
+        match self {
+            Crossing::Udp => true,
+            Crossing::Tcp { syn } => syn,
+        }
+    }
+}
+
 /// Public ports handed out at random: the IANA dynamic range.
 const RANDOM_PORTS: RangeInclusive<u16> = 49152..=65535;
 /// Random draws before falling back to a scan, which keeps the search
@@ -152,19 +185,21 @@ const RANDOM_TRIES: usize = 32;
 /// mapping behaviour ignores them, so keys of different behaviours never meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct MappingKey {
+    transport: Transport,
     private: SocketAddr,
     remote_ip: Option<IpAddr>,
     remote_port: Option<u16>,
 }
 
 impl MappingKey {
-    fn new(mapping: Mapping, src: SocketAddr, dst: SocketAddr) -> Self {
+    fn new(mapping: Mapping, transport: Transport, src: SocketAddr, dst: SocketAddr) -> Self {
         let (remote_ip, remote_port) = match mapping {
             Mapping::EndpointIndependent => (None, None),
             Mapping::AddressDependent => (Some(dst.ip()), None),
             Mapping::AddressAndPortDependent => (Some(dst.ip()), Some(dst.port())),
         };
         Self {
+            transport,
             private: src,
             remote_ip,
             remote_port,
@@ -190,8 +225,8 @@ pub struct Nat {
     public_ip: IpAddr,
     config: NatConfig,
     rng: ChaCha8Rng,
-    /// Bindings by public port: what inbound traffic looks up.
-    bindings: BTreeMap<u16, Binding>,
+    /// Bindings by transport and public port: what inbound traffic looks up.
+    bindings: BTreeMap<(Transport, u16), Binding>,
     /// Public port by mapping key: what outbound traffic looks up.
     ports: BTreeMap<MappingKey, u16>,
     /// No binding or permission can expire before this, so until then
@@ -238,26 +273,29 @@ impl Nat {
         self.next_expiry = Duration::MAX;
     }
 
-    /// A datagram from private `src` to public `dst` leaves at `now`: the
+    /// A packet from private `src` to public `dst` leaves at `now`: the
     /// public source address it gets (creating or refreshing the binding and
     /// the filter permission for `dst`).
     pub fn outbound(
         &mut self,
+        crossing: Crossing,
         now: Duration,
         src: SocketAddr,
         dst: SocketAddr,
     ) -> Result<SocketAddr, NatDrop> {
         self.expire(now);
-        let key = MappingKey::new(self.config.mapping, src, dst);
+        let transport = crossing.transport();
+        let key = MappingKey::new(self.config.mapping, transport, src, dst);
         let port = match self.ports.get(&key) {
             Some(&port) => port,
+            None if !crossing.may_map() => return Err(NatDrop::NoBinding),
             None => {
-                let port = self.allocate_port(src.port())?;
+                let port = self.allocate_port(transport, src.port())?;
                 self.ports.insert(key, port);
                 port
             }
         };
-        let binding = self.bindings.entry(port).or_insert_with(|| Binding {
+        let binding = self.bindings.entry((transport, port)).or_insert_with(|| Binding {
             key,
             last_outbound: now,
             permissions: BTreeMap::new(),
@@ -271,15 +309,16 @@ impl Nat {
         Ok(SocketAddr::new(self.public_ip, port))
     }
 
-    /// A datagram from public `src` arrives at `dst` (an address of this
+    /// A packet from public `src` arrives at `dst` (an address of this
     /// NAT's public IP) at `now`: the private address to deliver it to, or
-    /// why it is dropped.
+    /// why it is dropped. An unsolicited inbound TCP SYN finds no binding.
     ///
     /// Inbound traffic refreshes nothing. RFC 4787 REQ-6 only requires
     /// outbound refresh; not refreshing on inbound is the conservative choice,
     /// and it is what makes an endpoint's own keepalives matter.
     pub fn inbound(
         &mut self,
+        crossing: Crossing,
         now: Duration,
         src: SocketAddr,
         dst: SocketAddr,
@@ -288,7 +327,10 @@ impl Nat {
         if dst.ip() != self.public_ip {
             return Err(NatDrop::NoBinding);
         }
-        let binding = self.bindings.get(&dst.port()).ok_or(NatDrop::NoBinding)?;
+        let binding = self
+            .bindings
+            .get(&(crossing.transport(), dst.port()))
+            .ok_or(NatDrop::NoBinding)?;
         // `expire` already removed stale permissions: presence is enough.
         let admitted = match self.config.filtering {
             Filtering::EndpointIndependent => true,
@@ -310,6 +352,7 @@ impl Nat {
     /// changes: no mapping is made for the refused datagram.
     pub fn hairpin(
         &mut self,
+        crossing: Crossing,
         now: Duration,
         src: SocketAddr,
         dst: SocketAddr,
@@ -317,8 +360,8 @@ impl Nat {
         if !self.config.hairpinning {
             return Err(NatDrop::HairpinDisabled);
         }
-        let mapped = self.outbound(now, src, dst)?;
-        let private = self.inbound(now, mapped, dst)?;
+        let mapped = self.outbound(crossing, now, src, dst)?;
+        let private = self.inbound(crossing, now, mapped, dst)?;
         Ok((mapped, private))
     }
 
@@ -364,9 +407,9 @@ impl Nat {
     /// A public port no live binding holds: the private port under
     /// [`PortAssignment::Preserve`] if free (port 0 is never preserved, it
     /// is not a real port), else a random one from [`RANDOM_PORTS`].
-    fn allocate_port(&mut self, private_port: u16) -> Result<u16, NatDrop> {
+    fn allocate_port(&mut self, transport: Transport, private_port: u16) -> Result<u16, NatDrop> {
         let taken = &self.bindings;
-        let free = |port: u16| !taken.contains_key(&port);
+        let free = |port: u16| !taken.contains_key(&(transport, port));
         if self.config.ports == PortAssignment::Preserve && private_port != 0 && free(private_port) {
             return Ok(private_port);
         }
@@ -466,19 +509,21 @@ mod tests {
             let case = format!("{mapping:?} mapping / {filtering:?} filtering");
             let mut nat = nat(mapping, filtering);
             let now = Duration::from_secs(1);
-            let public = nat.outbound(now, host(), remote_a()).unwrap();
+            let public = nat.outbound(Crossing::Udp, now, host(), remote_a()).unwrap();
             assert_eq!(public, addr("127.50.0.100:5000"), "{case}: first mapping");
 
             // Filtering first: sending to A' or B later could add permissions
             // to this very mapping (under EIM it is the same mapping).
             for ((name, remote), admit) in remotes.iter().zip(admitted) {
-                let got = nat.inbound(now, *remote, public);
+                let got = nat.inbound(Crossing::Udp, now, *remote, public);
                 let want = if admit { Ok(host()) } else { Err(NatDrop::Filtered) };
                 assert_eq!(got, want, "{case}: inbound from {name} to {public}");
             }
 
-            let to_a_other_port = nat.outbound(now, host(), remote_a_other_port()).unwrap();
-            let to_b = nat.outbound(now, host(), remote_b()).unwrap();
+            let to_a_other_port = nat
+                .outbound(Crossing::Udp, now, host(), remote_a_other_port())
+                .unwrap();
+            let to_b = nat.outbound(Crossing::Udp, now, host(), remote_b()).unwrap();
             assert_eq!(
                 to_a_other_port == public,
                 same_for_a_other_port,
@@ -493,7 +538,7 @@ mod tests {
             // on the address it saw.
             for ((name, remote), seen) in remotes.iter().zip([public, to_a_other_port, to_b]) {
                 assert_eq!(
-                    nat.inbound(now, *remote, seen),
+                    nat.inbound(Crossing::Udp, now, *remote, seen),
                     Ok(host()),
                     "{case}: reply from {name} to {seen}"
                 );
@@ -504,10 +549,10 @@ mod tests {
     #[test]
     fn port_preservation_and_collisions() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::EndpointIndependent);
-        let first = nat.outbound(MS, host(), remote_a()).unwrap();
+        let first = nat.outbound(Crossing::Udp, MS, host(), remote_a()).unwrap();
         assert_eq!(first, addr("127.50.0.100:5000"), "preserved port");
         let second_host = addr("127.50.1.2:5000");
-        let second = nat.outbound(MS, second_host, remote_a()).unwrap();
+        let second = nat.outbound(Crossing::Udp, MS, second_host, remote_a()).unwrap();
         assert_eq!(second.ip(), public_ip(), "second host's public IP");
         assert_ne!(second.port(), 5000, "second host took the first host's port");
         assert!(
@@ -515,9 +560,13 @@ mod tests {
             "second host's fallback port {} outside 49152..=65535",
             second.port()
         );
-        assert_eq!(nat.inbound(MS, remote_a(), first), Ok(host()), "first host");
         assert_eq!(
-            nat.inbound(MS, remote_a(), second),
+            nat.inbound(Crossing::Udp, MS, remote_a(), first),
+            Ok(host()),
+            "first host"
+        );
+        assert_eq!(
+            nat.inbound(Crossing::Udp, MS, remote_a(), second),
             Ok(second_host),
             "second host"
         );
@@ -533,7 +582,7 @@ mod tests {
         (0..200)
             .map(|i| {
                 let src = SocketAddr::new(host().ip(), 5000 + i);
-                nat.outbound(MS, src, remote_a()).unwrap().port()
+                nat.outbound(Crossing::Udp, MS, src, remote_a()).unwrap().port()
             })
             .collect()
     }
@@ -564,24 +613,24 @@ mod tests {
         let remote = |i: usize| SocketAddr::new(remote_a().ip(), 1 + i as u16);
         for i in 0..range {
             assert!(
-                nat.outbound(MS, host(), remote(i)).is_ok(),
+                nat.outbound(Crossing::Udp, MS, host(), remote(i)).is_ok(),
                 "mapping {i} of {range} failed"
             );
         }
         assert_eq!(nat.binding_count(MS), range, "every port in use");
         assert_eq!(
-            nat.outbound(MS, host(), remote(range)),
+            nat.outbound(Crossing::Udp, MS, host(), remote(range)),
             Err(NatDrop::PortsExhausted),
             "mapping {range} with the range full"
         );
         // Existing mappings still work while the table is full.
         assert!(
-            nat.outbound(MS, host(), remote(0)).is_ok(),
+            nat.outbound(Crossing::Udp, MS, host(), remote(0)).is_ok(),
             "refreshing an existing mapping with the range full"
         );
         let later = MS + LIFETIME;
         assert!(
-            nat.outbound(later, host(), remote(range)).is_ok(),
+            nat.outbound(Crossing::Udp, later, host(), remote(range)).is_ok(),
             "new mapping after the others expired"
         );
         assert_eq!(nat.binding_count(later), 1, "only the new mapping lives");
@@ -591,9 +640,9 @@ mod tests {
     fn binding_lives_exactly_its_lifetime_after_last_outbound() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::AddressAndPortDependent);
         let t0 = Duration::from_secs(10);
-        let public = nat.outbound(t0, host(), remote_a()).unwrap();
+        let public = nat.outbound(Crossing::Udp, t0, host(), remote_a()).unwrap();
         assert_eq!(
-            nat.inbound(t0 + LIFETIME - MS, remote_a(), public),
+            nat.inbound(Crossing::Udp, t0 + LIFETIME - MS, remote_a(), public),
             Ok(host()),
             "inbound at lifetime - 1 ms"
         );
@@ -603,7 +652,7 @@ mod tests {
             "live at lifetime - 1 ms"
         );
         assert_eq!(
-            nat.inbound(t0 + LIFETIME, remote_a(), public),
+            nat.inbound(Crossing::Udp, t0 + LIFETIME, remote_a(), public),
             Err(NatDrop::NoBinding),
             "inbound at exactly the lifetime"
         );
@@ -613,25 +662,27 @@ mod tests {
     #[test]
     fn outbound_refreshes_the_binding() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::AddressAndPortDependent);
-        let public = nat.outbound(Duration::ZERO, host(), remote_a()).unwrap();
+        let public = nat
+            .outbound(Crossing::Udp, Duration::ZERO, host(), remote_a())
+            .unwrap();
         let refresh = LIFETIME / 2;
         assert_eq!(
-            nat.outbound(refresh, host(), remote_a()),
+            nat.outbound(Crossing::Udp, refresh, host(), remote_a()),
             Ok(public),
             "refresh at half the lifetime keeps the address"
         );
         assert_eq!(
-            nat.inbound(LIFETIME, remote_a(), public),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_a(), public),
             Ok(host()),
             "inbound at the original expiry, after a refresh"
         );
         assert_eq!(
-            nat.inbound(refresh + LIFETIME - MS, remote_a(), public),
+            nat.inbound(Crossing::Udp, refresh + LIFETIME - MS, remote_a(), public),
             Ok(host()),
             "inbound at refresh + lifetime - 1 ms"
         );
         assert_eq!(
-            nat.inbound(refresh + LIFETIME, remote_a(), public),
+            nat.inbound(Crossing::Udp, refresh + LIFETIME, remote_a(), public),
             Err(NatDrop::NoBinding),
             "inbound at refresh + lifetime"
         );
@@ -640,16 +691,18 @@ mod tests {
     #[test]
     fn inbound_traffic_alone_does_not_refresh() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::EndpointIndependent);
-        let public = nat.outbound(Duration::ZERO, host(), remote_a()).unwrap();
+        let public = nat
+            .outbound(Crossing::Udp, Duration::ZERO, host(), remote_a())
+            .unwrap();
         for second in (10..120).step_by(10) {
             assert_eq!(
-                nat.inbound(Duration::from_secs(second), remote_a(), public),
+                nat.inbound(Crossing::Udp, Duration::from_secs(second), remote_a(), public),
                 Ok(host()),
                 "inbound at {second} s"
             );
         }
         assert_eq!(
-            nat.inbound(LIFETIME, remote_a(), public),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_a(), public),
             Err(NatDrop::NoBinding),
             "inbound at the lifetime after only inbound traffic"
         );
@@ -658,16 +711,19 @@ mod tests {
     #[test]
     fn permission_expires_even_while_the_binding_lives() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::AddressAndPortDependent);
-        let public = nat.outbound(Duration::ZERO, host(), remote_a()).unwrap();
+        let public = nat
+            .outbound(Crossing::Udp, Duration::ZERO, host(), remote_a())
+            .unwrap();
         // Keeps the shared binding alive but only renews B's permission.
-        nat.outbound(LIFETIME / 2, host(), remote_b()).unwrap();
+        nat.outbound(Crossing::Udp, LIFETIME / 2, host(), remote_b())
+            .unwrap();
         assert_eq!(
-            nat.inbound(LIFETIME, remote_a(), public),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_a(), public),
             Err(NatDrop::Filtered),
             "A's permission at its lifetime"
         );
         assert_eq!(
-            nat.inbound(LIFETIME, remote_b(), public),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_b(), public),
             Ok(host()),
             "B's permission, refreshed at half the lifetime"
         );
@@ -680,18 +736,20 @@ mod tests {
             ..NatConfig::port_restricted_cone()
         };
         let mut nat = Nat::new(public_ip(), config, 5);
-        let old = nat.outbound(Duration::ZERO, host(), remote_a()).unwrap();
+        let old = nat
+            .outbound(Crossing::Udp, Duration::ZERO, host(), remote_a())
+            .unwrap();
         assert_eq!(
-            nat.inbound(LIFETIME, remote_a(), old),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_a(), old),
             Err(NatDrop::NoBinding),
             "the old mapping at its lifetime"
         );
-        let new = nat.outbound(LIFETIME, host(), remote_a()).unwrap();
+        let new = nat.outbound(Crossing::Udp, LIFETIME, host(), remote_a()).unwrap();
         assert_eq!(nat.binding_count(LIFETIME), 1, "one binding after renewal");
         // Deterministic: seed 5 does not draw the same port twice.
         assert_ne!(new, old, "the expired mapping came back instead of a new one");
         assert_eq!(
-            nat.inbound(LIFETIME, remote_a(), new),
+            nat.inbound(Crossing::Udp, LIFETIME, remote_a(), new),
             Ok(host()),
             "the new mapping"
         );
@@ -702,10 +760,10 @@ mod tests {
         let x = addr("127.50.1.1:5000");
         let y = addr("127.50.1.2:6000");
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::EndpointIndependent);
-        let y_public = nat.outbound(MS, y, remote_a()).unwrap();
-        let x_public = nat.outbound(MS, x, remote_a()).unwrap();
+        let y_public = nat.outbound(Crossing::Udp, MS, y, remote_a()).unwrap();
+        let x_public = nat.outbound(Crossing::Udp, MS, x, remote_a()).unwrap();
         assert_eq!(
-            nat.hairpin(MS, x, y_public),
+            nat.hairpin(Crossing::Udp, MS, x, y_public),
             Ok((x_public, y)),
             "X to Y's public address"
         );
@@ -715,7 +773,7 @@ mod tests {
             ..nat.config().clone()
         });
         assert_eq!(
-            nat.hairpin(MS, x, y_public),
+            nat.hairpin(Crossing::Udp, MS, x, y_public),
             Err(NatDrop::HairpinDisabled),
             "hairpinning off"
         );
@@ -726,25 +784,25 @@ mod tests {
         let x = addr("127.50.1.1:5000");
         let y = addr("127.50.1.2:6000");
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::AddressAndPortDependent);
-        let y_public = nat.outbound(MS, y, remote_a()).unwrap();
-        let x_public = nat.outbound(MS, x, remote_a()).unwrap();
+        let y_public = nat.outbound(Crossing::Udp, MS, y, remote_a()).unwrap();
+        let x_public = nat.outbound(Crossing::Udp, MS, x, remote_a()).unwrap();
         assert_eq!(
-            nat.hairpin(MS, x, y_public),
+            nat.hairpin(Crossing::Udp, MS, x, y_public),
             Err(NatDrop::Filtered),
             "X to Y before Y sent to X's public address"
         );
         assert_eq!(
-            nat.hairpin(MS, y, x_public),
+            nat.hairpin(Crossing::Udp, MS, y, x_public),
             Ok((y_public, x)),
             "Y to X: X already sent to Y's public address"
         );
         assert_eq!(
-            nat.hairpin(MS, x, y_public),
+            nat.hairpin(Crossing::Udp, MS, x, y_public),
             Ok((x_public, y)),
             "X to Y after Y sent to X's public address"
         );
         assert_eq!(
-            nat.hairpin(MS, x, addr("127.50.0.100:1")),
+            nat.hairpin(Crossing::Udp, MS, x, addr("127.50.0.100:1")),
             Err(NatDrop::NoBinding),
             "hairpin to a public port nobody holds"
         );
@@ -753,14 +811,16 @@ mod tests {
     #[test]
     fn reset_drops_every_binding() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::EndpointIndependent);
-        let public = nat.outbound(MS, host(), remote_a()).unwrap();
-        let other = nat.outbound(MS, addr("127.50.1.2:5000"), remote_a()).unwrap();
+        let public = nat.outbound(Crossing::Udp, MS, host(), remote_a()).unwrap();
+        let other = nat
+            .outbound(Crossing::Udp, MS, addr("127.50.1.2:5000"), remote_a())
+            .unwrap();
         assert_eq!(nat.binding_count(MS), 2, "bindings before reset");
         nat.reset();
         assert_eq!(nat.binding_count(MS), 0, "bindings after reset");
         for dst in [public, other] {
             assert_eq!(
-                nat.inbound(MS, remote_a(), dst),
+                nat.inbound(Crossing::Udp, MS, remote_a(), dst),
                 Err(NatDrop::NoBinding),
                 "inbound to {dst} after reset"
             );
@@ -770,31 +830,31 @@ mod tests {
     #[test]
     fn set_config_changes_filtering_of_existing_bindings() {
         let mut nat = nat(Mapping::EndpointIndependent, Filtering::EndpointIndependent);
-        let public = nat.outbound(MS, host(), remote_a()).unwrap();
+        let public = nat.outbound(Crossing::Udp, MS, host(), remote_a()).unwrap();
         assert_eq!(
-            nat.inbound(MS, remote_b(), public),
+            nat.inbound(Crossing::Udp, MS, remote_b(), public),
             Ok(host()),
             "B under full cone"
         );
         nat.set_config(NatConfig::port_restricted_cone());
         assert_eq!(
-            nat.inbound(MS, remote_b(), public),
+            nat.inbound(Crossing::Udp, MS, remote_b(), public),
             Err(NatDrop::Filtered),
             "B after switching to port-restricted"
         );
         assert_eq!(
-            nat.inbound(MS, remote_a(), public),
+            nat.inbound(Crossing::Udp, MS, remote_a(), public),
             Ok(host()),
             "A after switching to port-restricted"
         );
         assert_eq!(
-            nat.outbound(MS, host(), remote_a()),
+            nat.outbound(Crossing::Udp, MS, host(), remote_a()),
             Ok(public),
             "the binding survived the change"
         );
         nat.set_config(NatConfig::full_cone());
         assert_eq!(
-            nat.inbound(MS, remote_b(), public),
+            nat.inbound(Crossing::Udp, MS, remote_b(), public),
             Ok(host()),
             "B after switching back to full cone"
         );
@@ -836,27 +896,34 @@ mod tests {
     #[test]
     fn odd_inputs_do_not_panic() {
         let mut nat = nat(Mapping::AddressDependent, Filtering::AddressDependent);
-        let public = nat.outbound(MS, host(), remote_a()).unwrap();
+        let public = nat.outbound(Crossing::Udp, MS, host(), remote_a()).unwrap();
         assert_eq!(
-            nat.inbound(MS, remote_a(), SocketAddr::new(remote_b().ip(), public.port())),
+            nat.inbound(
+                Crossing::Udp,
+                MS,
+                remote_a(),
+                SocketAddr::new(remote_b().ip(), public.port())
+            ),
             Err(NatDrop::NoBinding),
             "inbound to another IP"
         );
         assert_eq!(
-            nat.inbound(MS, remote_a(), addr("127.50.0.100:1")),
+            nat.inbound(Crossing::Udp, MS, remote_a(), addr("127.50.0.100:1")),
             Err(NatDrop::NoBinding),
             "inbound to an unbound port"
         );
         assert_eq!(
-            nat.inbound(MS, remote_a(), addr("[::1]:5000")),
+            nat.inbound(Crossing::Udp, MS, remote_a(), addr("[::1]:5000")),
             Err(NatDrop::NoBinding),
             "inbound to an IPv6 address"
         );
-        let port_zero = nat.outbound(MS, addr("127.50.1.3:0"), remote_a()).unwrap();
+        let port_zero = nat
+            .outbound(Crossing::Udp, MS, addr("127.50.1.3:0"), remote_a())
+            .unwrap();
         assert_ne!(port_zero.port(), 0, "port 0 was preserved");
         // Time going backwards keeps the binding rather than panicking.
         assert_eq!(
-            nat.inbound(Duration::ZERO, remote_a(), public),
+            nat.inbound(Crossing::Udp, Duration::ZERO, remote_a(), public),
             Ok(host()),
             "inbound before the binding was made"
         );
@@ -868,9 +935,9 @@ mod tests {
             },
             1,
         );
-        let fleeting = instant.outbound(MS, host(), remote_a()).unwrap();
+        let fleeting = instant.outbound(Crossing::Udp, MS, host(), remote_a()).unwrap();
         assert_eq!(
-            instant.inbound(MS, remote_a(), fleeting),
+            instant.inbound(Crossing::Udp, MS, remote_a(), fleeting),
             Err(NatDrop::NoBinding),
             "zero lifetime"
         );

@@ -21,31 +21,78 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::link::{DropReason, Link, LinkConfig, Verdict};
-use super::nat::{Nat, NatConfig, NatDrop};
+use super::nat::{Crossing, Nat, NatConfig, NatDrop};
 use super::queue_delay::QueueDelays;
+use super::tcp;
 
 mod capture;
 use capture::CaptureSink;
 pub use capture::{Captured, capturing};
 
-/// One UDP datagram on the simulated wire.
+/// One IP packet on the simulated wire: a UDP datagram, or a TCP segment. Both kinds take
+/// the same hops, links, NATs and accounting; only what a NAT and a host do with them
+/// differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
     pub from: SocketAddr,
     pub to: SocketAddr,
+    pub transport: Transport,
+    /// A UDP datagram's payload; a TCP segment whole, its header (with the ports of `from`
+    /// and `to` and a valid checksum) included.
     pub payload: Vec<u8>,
+}
+
+/// The transport protocol of a [`Datagram`]: which port space it lives in at hosts and NATs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Transport {
+    Udp,
+    Tcp,
 }
 
 /// Bytes of the UDP header in front of every payload.
 const UDP_HEADER_BYTES: usize = 8;
 
 impl Datagram {
-    /// The bytes a link carries for this datagram: the payload, its UDP header and its IP
-    /// header (20 bytes for IPv4, 40 for IPv6). Rates, byte queues, trace opportunities
-    /// and the MTU count these, not the payload alone.
+    /// A UDP datagram.
+    pub fn udp(from: SocketAddr, to: SocketAddr, payload: Vec<u8>) -> Self {
+        Datagram {
+            from,
+            to,
+            transport: Transport::Udp,
+            payload,
+        }
+    }
+
+    /// The bytes a link carries for this packet: the payload, its UDP header (a TCP
+    /// segment's header is in its payload) and its IP header (20 bytes for IPv4, 40 for
+    /// IPv6). Rates, byte queues, trace opportunities and the MTU count these, not the
+    /// payload alone.
     pub fn wire_size(&self) -> usize {
         let ip_header = if self.to.is_ipv4() { 20 } else { 40 };
-        self.payload.len() + UDP_HEADER_BYTES + ip_header
+        let transport_header = match self.transport {
+            Transport::Udp => UDP_HEADER_BYTES,
+            Transport::Tcp => 0,
+        };
+        self.payload.len() + transport_header + ip_header
+    }
+
+    /// What the NAT it crosses needs to know of it.
+    fn crossing(&self) -> Crossing {
+        match self.transport {
+            Transport::Udp => Crossing::Udp,
+            Transport::Tcp => Crossing::Tcp {
+                syn: tcp::opens_connection(&self.payload),
+            },
+        }
+    }
+
+    /// Gives it the addresses a NAT translated it to; a TCP segment's header follows.
+    fn readdress(&mut self, from: SocketAddr, to: SocketAddr) {
+        if self.transport == Transport::Tcp {
+            tcp::readdress(&mut self.payload, from, to);
+        }
+        self.from = from;
+        self.to = to;
     }
 }
 
@@ -284,6 +331,12 @@ impl Network {
         self.nats.get_mut(&public_ip).map(|(_, nat)| nat)
     }
 
+    /// The seed the network was built with, for the hosts' own randomness (their TCP
+    /// stacks' initial sequence numbers) to derive from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Whether some interface owns `ip`.
     pub fn has_interface(&self, ip: IpAddr) -> bool {
         self.interfaces.contains_key(&ip)
@@ -350,6 +403,10 @@ impl Network {
                         capture.record(at, host, &datagram);
                     }
                     match self.servers.get_mut(&destination) {
+                        // The servers answer UDP only: no port of theirs listens for TCP.
+                        Some(_) if datagram.transport == Transport::Tcp => {
+                            self.port_unreachable(at, &datagram)
+                        }
                         Some(server) => {
                             let reply = server.receive(at, datagram);
                             self.answer(at, destination, reply);
@@ -372,17 +429,16 @@ impl Network {
                 .expect("interfaces sit behind known NATs");
             let hop = Hop::Nat(name.clone());
             if datagram.to.ip() == public_ip {
-                match nat.hairpin(at, datagram.from, datagram.to) {
+                match nat.hairpin(datagram.crossing(), at, datagram.from, datagram.to) {
                     Ok((source, destination)) => {
-                        datagram.from = source;
-                        datagram.to = destination;
+                        datagram.readdress(source, destination);
                         return self.forward_to_downlink(at, datagram);
                     }
                     Err(reason) => return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason)),
                 }
             }
-            match nat.outbound(at, datagram.from, datagram.to) {
-                Ok(source) => datagram.from = source,
+            match nat.outbound(datagram.crossing(), at, datagram.from, datagram.to) {
+                Ok(source) => datagram.readdress(source, datagram.to),
                 Err(reason) => return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason)),
             }
         }
@@ -406,8 +462,8 @@ impl Network {
     /// Out of the core: through the receiver's NAT, if the address is one, to its downlink.
     fn leave_core(&mut self, at: Duration, mut datagram: Datagram) {
         if let Some((name, nat)) = self.nats.get_mut(&datagram.to.ip()) {
-            match nat.inbound(at, datagram.from, datagram.to) {
-                Ok(destination) => datagram.to = destination,
+            match nat.inbound(datagram.crossing(), at, datagram.from, datagram.to) {
+                Ok(destination) => datagram.readdress(datagram.from, destination),
                 Err(reason) => {
                     let hop = Hop::Nat(name.clone());
                     return self.drop(at, &datagram, Some(hop), Undelivered::Nat(reason));

@@ -9,7 +9,7 @@ use rtc::stun::fingerprint::FINGERPRINT;
 use rtc::stun::message::{BINDING_REQUEST, BINDING_SUCCESS, Message, MessageType, Setter, is_stun_message};
 use rtc::stun::xoraddr::XorMappedAddress;
 
-use super::network::{Datagram, Reply, Server};
+use super::network::{Datagram, Reply, Server, Transport};
 
 /// The STUN server of a world. It has no state: every Binding request gets its answer.
 #[derive(Debug, Default)]
@@ -71,6 +71,7 @@ pub(crate) fn answer(request: &Datagram, payload: Vec<u8>) -> Datagram {
     Datagram {
         from: request.to,
         to: request.from,
+        transport: Transport::Udp,
         payload,
     }
 }
@@ -94,6 +95,7 @@ mod tests {
         let datagram = Datagram {
             from: client,
             to: server,
+            transport: Transport::Udp,
             payload: request.raw.clone(),
         };
 
@@ -114,6 +116,7 @@ mod tests {
         let datagram = Datagram {
             from: "127.3.0.1:1".parse().unwrap(),
             to: "127.3.0.200:3478".parse().unwrap(),
+            transport: Transport::Udp,
             payload: b"hello".to_vec(),
         };
         let reply = StunServer.receive(Duration::ZERO, datagram);

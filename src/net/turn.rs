@@ -33,7 +33,7 @@ use rtc::turn::proto::relayaddr::RelayedAddress;
 use rtc::turn::proto::reqtrans::RequestedTransport;
 use rtc::turn::proto::{PROTO_UDP, Protocol};
 
-use super::network::{Datagram, Reply, Server};
+use super::network::{Datagram, Reply, Server, Transport};
 use super::stun::{answer, binding_response, build, decode};
 
 /// The port TURN clients talk to.
@@ -367,6 +367,7 @@ impl TurnServer {
             Some(allocation) if allocation.permits(now, peer.ip()) => reply.datagrams.push(Datagram {
                 from: allocation.relay,
                 to: peer,
+                transport: Transport::Udp,
                 payload,
             }),
             Some(_) => reply
@@ -422,6 +423,7 @@ impl TurnServer {
         reply.datagrams.push(Datagram {
             from: self.address,
             to: allocation.client,
+            transport: Transport::Udp,
             payload,
         });
     }
@@ -519,6 +521,7 @@ mod tests {
         Datagram {
             from: CLIENT.parse().unwrap(),
             to: "127.4.0.201:3478".parse().unwrap(),
+            transport: Transport::Udp,
             payload: message.raw,
         }
     }
@@ -609,6 +612,7 @@ mod tests {
         let from_peer = || Datagram {
             from: peer,
             to: relay,
+            transport: Transport::Udp,
             payload: b"media".to_vec(),
         };
 

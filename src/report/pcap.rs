@@ -2,7 +2,8 @@
 //! host would show it, so Wireshark decodes the real STUN, DTLS, SRTP/SRTCP and SCTP inside.
 //!
 //! The simulation carries bare UDP payloads; the IPv4 and UDP headers around them are
-//! synthesised here (`pnet_packet`, checksums included). Link type RAW (101: a record starts
+//! synthesised here (`pnet_packet`, checksums included). A TCP segment travels with its real
+//! header, so it only gets the IPv4 header. Link type RAW (101: a record starts
 //! at the IP header); timestamps are virtual time since the world started, so a capture
 //! starts at 1970-01-01 00:00:00, with nanosecond resolution. Addresses are the simulation's
 //! own `127.K.x.y`, the ones STUN payloads and ICE candidates carry too (K differs from run
@@ -20,6 +21,7 @@ use pnet_packet::ipv4::{self, Ipv4Flags, MutableIpv4Packet};
 use pnet_packet::udp::{self, MutableUdpPacket};
 
 use super::{file_name, write_atomically};
+use crate::net::Transport;
 use crate::net::network::Captured;
 
 const IPV4_HEADER: usize = 20;
@@ -55,7 +57,10 @@ fn capture(records: &[&Captured]) -> io::Result<Vec<u8>> {
                 datagram.from, datagram.to
             )));
         };
-        let packet = ipv4_udp(from, to, &datagram.payload)?;
+        let packet = match datagram.transport {
+            Transport::Udp => ipv4_udp(from, to, &datagram.payload)?,
+            Transport::Tcp => ipv4(from, to, IpNextHeaderProtocols::Tcp, &datagram.payload)?,
+        };
         writer
             .write_packet(&PcapPacket::new(record.at, packet.len() as u32, &packet))
             .map_err(io::Error::other)?;
@@ -63,26 +68,40 @@ fn capture(records: &[&Captured]) -> io::Result<Vec<u8>> {
     Ok(writer.into_writer())
 }
 
-/// `payload` behind the IPv4 and UDP headers a kernel would have put in front of it.
+/// `payload` behind the UDP header a kernel would have put in front of it, in IPv4.
 fn ipv4_udp(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8]) -> io::Result<Vec<u8>> {
-    let total = u16::try_from(IPV4_HEADER + UDP_HEADER + payload.len())
-        .map_err(|_| io::Error::other(format!("a {}-byte datagram does not fit in IPv4", payload.len())))?;
-    let mut packet = vec![0; usize::from(total)];
-    let mut datagram = MutableUdpPacket::new(&mut packet[IPV4_HEADER..]).expect("room for the UDP header");
+    let length = u16::try_from(UDP_HEADER + payload.len())
+        .map_err(|_| io::Error::other(format!("a {}-byte datagram does not fit in UDP", payload.len())))?;
+    let mut bytes = vec![0; usize::from(length)];
+    let mut datagram = MutableUdpPacket::new(&mut bytes).expect("room for the UDP header");
     datagram.set_source(from.port());
     datagram.set_destination(to.port());
-    datagram.set_length(total - IPV4_HEADER as u16);
+    datagram.set_length(length);
     datagram.set_payload(payload);
     let checksum = udp::ipv4_checksum(&datagram.to_immutable(), from.ip(), to.ip());
     datagram.set_checksum(checksum);
+    ipv4(from, to, IpNextHeaderProtocols::Udp, &bytes)
+}
 
+/// `inner` (a UDP datagram, a TCP segment) behind the IPv4 header a kernel would have put
+/// in front of it.
+fn ipv4(
+    from: SocketAddrV4,
+    to: SocketAddrV4,
+    protocol: pnet_packet::ip::IpNextHeaderProtocol,
+    inner: &[u8],
+) -> io::Result<Vec<u8>> {
+    let total = u16::try_from(IPV4_HEADER + inner.len())
+        .map_err(|_| io::Error::other(format!("a {}-byte packet does not fit in IPv4", inner.len())))?;
+    let mut packet = vec![0; usize::from(total)];
+    packet[IPV4_HEADER..].copy_from_slice(inner);
     let mut ip = MutableIpv4Packet::new(&mut packet).expect("room for the IPv4 header");
     ip.set_version(4);
     ip.set_header_length((IPV4_HEADER / 4) as u8);
     ip.set_total_length(total);
     ip.set_flags(Ipv4Flags::DontFragment);
     ip.set_ttl(64);
-    ip.set_next_level_protocol(IpNextHeaderProtocols::Udp);
+    ip.set_next_level_protocol(protocol);
     ip.set_source(*from.ip());
     ip.set_destination(*to.ip());
     let checksum = ipv4::checksum(&ip.to_immutable());

@@ -3,56 +3,14 @@
 //! measured values spread when the seeded processing time settles webrtc-rs's races
 //! differently.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::Report;
 use crate::metrics::percentile;
+pub use crate::scenario::Seeds;
 use crate::scenario::expect::{Measured, Unit, Verdict};
-
-/// The seeds `A..B` of `netsim run --seeds`, both included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seeds {
-    pub first: u64,
-    pub last: u64,
-}
-
-impl Seeds {
-    /// Every seed, in order.
-    pub fn iter(self) -> impl Iterator<Item = u64> {
-        self.first..=self.last
-    }
-}
-
-impl FromStr for Seeds {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let (first, last) = text
-            .split_once("..")
-            .ok_or("expected A..B, as in 1..20: the seeds A to B, both included")?;
-        let number = |text: &str| {
-            text.parse::<u64>()
-                .map_err(|_| format!("`{text}` is not a whole number"))
-        };
-        let (first, last) = (number(first)?, number(last)?);
-        if first > last {
-            return Err(format!(
-                "the first seed must not be greater than the last (here {first} > {last})"
-            ));
-        }
-        Ok(Seeds { first, last })
-    }
-}
-
-impl fmt::Display for Seeds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}..{}", self.first, self.last)
-    }
-}
 
 /// How a measured number spread over the seeds: quantiles at the nearest rank
 /// ([`percentile`]), so each is a value some seed measured.
@@ -87,6 +45,8 @@ pub struct Expected {
     pub limit: String,
     /// The seeds on which it did not hold, a run that could not finish included.
     pub failed_on: Vec<u64>,
+    /// The share of the seeds it must hold on (its `share`; 1: every seed).
+    pub share: f64,
     /// Its measured value over the seeds that measured one, in the verdicts' unit.
     pub value: Option<(Unit, Distribution)>,
 }
@@ -96,6 +56,8 @@ pub struct Expected {
 pub struct OverSeeds {
     /// Every seed it was played with.
     pub seeds: Vec<u64>,
+    /// The seeds whose run could not finish.
+    pub unfinished: Vec<u64>,
     /// How many of them connected, and the whole call's connect time over those, in seconds.
     pub connected: usize,
     pub connect_time: Option<Distribution>,
@@ -109,6 +71,8 @@ pub struct Seeded<'a> {
     pub seed: u64,
     pub connect_time: Option<Duration>,
     pub verdicts: &'a [Verdict],
+    /// The run finished (it may still have failed expectations).
+    pub finished: bool,
 }
 
 impl<'a> From<&'a Report> for Seeded<'a> {
@@ -117,11 +81,39 @@ impl<'a> From<&'a Report> for Seeded<'a> {
             seed: report.scenario.seed,
             connect_time: report.metrics.as_ref().and_then(|metrics| metrics.connect_time),
             verdicts: &report.verdicts,
+            finished: report.error.is_none(),
+        }
+    }
+}
+
+impl Expected {
+    /// Whether it held on its share of `seeds` seeds.
+    pub fn held(&self, seeds: usize) -> bool {
+        let held = seeds - self.failed_on.len().min(seeds);
+        // In whole seeds, so that 90 % of 20 is 18 however the share rounds.
+        held as f64 >= (self.share * seeds as f64 - 1e-9).ceil()
+    }
+
+    /// `held on 18 of 20 seeds`, with the share it needed when that is not every seed.
+    pub fn held_text(&self, seeds: usize) -> String {
+        let held = seeds - self.failed_on.len().min(seeds);
+        match self.share {
+            1.0 => format!("held on {held} of {seeds} seeds"),
+            share => format!("held on {held} of {seeds} seeds, needs {}%", share * 100.0),
         }
     }
 }
 
 impl OverSeeds {
+    /// Whether every seed's run finished, and every expectation held on its share of them.
+    pub fn held(&self) -> bool {
+        self.unfinished.is_empty()
+            && self
+                .expectations
+                .iter()
+                .all(|expected| expected.held(self.seeds.len()))
+    }
+
     /// Of `reports`, one scenario's runs, one per seed. An expectation a run did not judge
     /// (it could not finish) counts as not held there.
     pub fn of<'a>(reports: &[Seeded<'a>]) -> OverSeeds {
@@ -158,6 +150,7 @@ impl OverSeeds {
                         .filter(|report| !verdict(report).is_some_and(|verdict| verdict.passed))
                         .map(|report| report.seed)
                         .collect(),
+                    share: first.share.unwrap_or(1.0),
                     value: measured
                         .first()
                         .and_then(|value| Some((value.unit, Distribution::of(&values)?))),
@@ -166,6 +159,11 @@ impl OverSeeds {
             .collect();
         OverSeeds {
             seeds: reports.iter().map(|report| report.seed).collect(),
+            unfinished: reports
+                .iter()
+                .filter(|report| !report.finished)
+                .map(|report| report.seed)
+                .collect(),
             connected: connect.len(),
             connect_time: Distribution::of(&connect),
             expectations,
@@ -177,7 +175,7 @@ impl OverSeeds {
 mod tests {
     use std::time::Duration;
 
-    use super::{Distribution, OverSeeds, Seeded, Seeds};
+    use super::{Distribution, OverSeeds, Seeded};
     use crate::scenario::expect::{Measured, Unit, Verdict};
 
     #[test]
@@ -197,6 +195,7 @@ mod tests {
 
     fn verdict(expectation: &str, passed: bool, measured: Option<f64>) -> Verdict {
         Verdict {
+            share: None,
             expectation: expectation.to_owned(),
             passed,
             measured: String::new(),
@@ -237,6 +236,7 @@ mod tests {
                 seed: index as u64 + 1,
                 connect_time: connect.map(Duration::from_secs_f64),
                 verdicts,
+                finished: !verdicts.is_empty(),
             })
             .collect();
         let over = OverSeeds::of(&seeded);
@@ -253,6 +253,38 @@ mod tests {
         assert_eq!((unit, values.min, values.max), (Unit::Seconds, 0.22, 0.42));
         assert_eq!(final_state.failed_on, [4]);
         assert_eq!(final_state.value, None, "no scale");
+        assert_eq!(over.unfinished, [4]);
+        assert!(
+            !over.held(),
+            "a seed did not finish, and connect_time failed on two"
+        );
+    }
+
+    #[test]
+    fn an_expectation_with_a_share_holds_on_that_many_whole_seeds() {
+        let passing = |passed: bool| {
+            let mut verdict = verdict("connect_time", passed, Some(0.24));
+            verdict.share = Some(0.9);
+            vec![verdict]
+        };
+        // 18 of 20 seeds pass: 90 %, enough; 17 of 20 is not.
+        for (failing, held) in [(2, true), (3, false)] {
+            let runs: Vec<Vec<Verdict>> = (0..20).map(|seed| passing(seed >= failing)).collect();
+            let seeded: Vec<Seeded> = runs
+                .iter()
+                .enumerate()
+                .map(|(index, verdicts)| Seeded {
+                    seed: index as u64 + 1,
+                    connect_time: None,
+                    verdicts,
+                    finished: true,
+                })
+                .collect();
+            let over = OverSeeds::of(&seeded);
+            assert_eq!(over.held(), held, "{failing} failing seeds");
+            let text = over.expectations[0].held_text(20);
+            assert_eq!(text, format!("held on {} of 20 seeds, needs 90%", 20 - failing));
+        }
     }
 
     #[test]
@@ -265,6 +297,7 @@ mod tests {
             seed: 1,
             connect_time: Some(Duration::from_millis(240)),
             verdicts: &verdicts,
+            finished: true,
         }];
         let over = OverSeeds::of(&runs);
         let failed: Vec<&[u64]> = over
@@ -273,23 +306,5 @@ mod tests {
             .map(|expected| &expected.failed_on[..])
             .collect();
         assert_eq!(failed, [&[][..], &[1][..]]);
-    }
-
-    #[test]
-    fn seeds_are_a_range_both_ends_included() {
-        let seeds: Seeds = "3..5".parse().expect("a range");
-        assert_eq!(seeds.iter().collect::<Vec<_>>(), [3, 4, 5]);
-        assert_eq!(seeds.to_string(), "3..5");
-        assert_eq!("7..7".parse::<Seeds>().map(|seeds| seeds.iter().count()), Ok(1));
-        for (text, error) in [
-            (
-                "5..3",
-                "the first seed must not be greater than the last (here 5 > 3)",
-            ),
-            ("5", "expected A..B, as in 1..20: the seeds A to B, both included"),
-            ("1..x", "`x` is not a whole number"),
-        ] {
-            assert_eq!(text.parse::<Seeds>(), Err(error.to_owned()), "{text}");
-        }
     }
 }

@@ -36,6 +36,7 @@ mod mdns;
 mod parking;
 pub mod processing;
 mod socket;
+mod tcp;
 mod tokio_time;
 mod wall;
 
@@ -52,7 +53,7 @@ use std::time::{Duration, Instant};
 use async_task::Runnable;
 use webrtc::runtime::{AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, Runtime};
 
-use crate::net::{Datagram, Network};
+use crate::net::{Datagram, Network, Transport};
 use clock::Clock;
 use host::OnHost;
 use mdns::InertMdnsSocket;
@@ -60,6 +61,7 @@ use parking::Parking;
 use processing::{Cpus, Processing};
 use socket::Inbox;
 pub use socket::SimUdpSocket;
+pub use tcp::{SimTcpListener, SimTcpStream};
 use tokio_time::TokioTime;
 use wall::Wall;
 
@@ -197,6 +199,8 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) network: Network,
     sockets: BTreeMap<SocketAddr, Inbox>,
+    /// The hosts' TCP stacks ([`tcp`]).
+    tcp: tcp::Stacks,
     /// Datagrams that reached their host at the current instant but are not in their
     /// socket's inbox yet: they go in one socket at a time.
     arrived: VecDeque<(Duration, Datagram)>,
@@ -253,6 +257,7 @@ impl SimRuntime {
                     clock,
                     network,
                     sockets: BTreeMap::new(),
+                    tcp: tcp::Stacks::default(),
                     arrived: VecDeque::new(),
                     bound: Vec::new(),
                     names: BTreeMap::new(),
@@ -553,6 +558,11 @@ impl SimRuntime {
         state.cpus.clear();
         state.arrived.clear();
         state.sockets.clear();
+        // Dropped unlocked: a waker they hold may be the last hold on a task, whose streams
+        // then release themselves, through the state.
+        let stacks = std::mem::take(&mut state.tcp);
+        drop(state);
+        drop(stacks);
     }
 
     pub(crate) fn send_datagram(&self, datagram: Datagram) {
@@ -570,28 +580,33 @@ impl State {
     /// simulated address, on `foreign`'s port if it is free there and on any port otherwise.
     /// The task binding it must run on a host ([`SimRuntime::spawn_on`]).
     fn rebind_on_current_host(&self, foreign: SocketAddr) -> io::Result<(std::net::UdpSocket, SocketAddr)> {
-        let refuse = |why: String| {
-            Err(io::Error::new(
+        let ip = self.current_host_ip().map_err(|why| {
+            io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
                 format!("{foreign} is not a simulated interface, and {why}"),
-            ))
-        };
-        let Some(host) = host::current() else {
-            return refuse("the task binding it runs on no simulated host".to_owned());
-        };
-        let Some(ip) = self.hosts.get(&*host).copied() else {
-            return refuse(format!("its host `{host}` has no address"));
-        };
-        if !self.network.has_interface(ip) {
-            return refuse(format!(
-                "its host `{host}`'s address {ip} is no simulated interface"
-            ));
-        }
+            )
+        })?;
         let socket = std::net::UdpSocket::bind((ip, foreign.port()))
             .or_else(|_| std::net::UdpSocket::bind((ip, 0)))?;
         socket.set_nonblocking(true)?;
         let local = socket.local_addr()?;
         Ok((socket, local))
+    }
+
+    /// The simulated address of the host the current task runs on; else why there is none.
+    fn current_host_ip(&self) -> Result<IpAddr, String> {
+        let Some(host) = host::current() else {
+            return Err("its task runs on no simulated host".to_owned());
+        };
+        let Some(ip) = self.hosts.get(&*host).copied() else {
+            return Err(format!("its host `{host}` has no address"));
+        };
+        if !self.network.has_interface(ip) {
+            return Err(format!(
+                "its host `{host}`'s address {ip} is no simulated interface"
+            ));
+        }
+        Ok(ip)
     }
 
     /// The wall-clock mode's delivery: moves the network to `now` and queues everything
@@ -618,13 +633,16 @@ enum Event {
     PollDone,
     /// A datagram reaching its next hop (which may be its host).
     Packet,
+    /// A TCP stack's own timer (retransmission, delayed ACK, close): smoltcp's `poll_at`.
+    TcpPoll,
     /// The earliest timer.
     Timer,
 }
 
 impl State {
     /// The next event and when it is due: arrivals waiting for their socket, then the end
-    /// of a poll, then a packet, then a timer (at one instant, in that order).
+    /// of a poll, then a packet, then a TCP stack's poll, then a timer (at one instant, in
+    /// that order).
     fn next_event(&self) -> Option<(Duration, Event)> {
         if !self.arrived.is_empty() {
             return Some((self.clock.now(), Event::Arrivals));
@@ -637,13 +655,15 @@ impl State {
     }
 
     fn next_packet_or_timer(&self) -> Option<(Duration, Event)> {
-        match (self.clock.next_deadline(), self.network.next_event()) {
-            (timer, Some(packet)) if timer.is_none_or(|timer| packet <= timer) => {
-                Some((packet, Event::Packet))
-            }
-            (Some(timer), _) => Some((timer, Event::Timer)),
-            (None, _) => None,
-        }
+        // `min_by_key` keeps the first of equals: the order of this list breaks ties.
+        [
+            self.network.next_event().map(|at| (at, Event::Packet)),
+            self.tcp.next_poll().map(|at| (at, Event::TcpPoll)),
+            self.clock.next_deadline().map(|at| (at, Event::Timer)),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(at, _)| *at)
     }
 
     /// Releases `event`, due at `at`, moving the clock there; returns the waker of the task
@@ -657,6 +677,11 @@ impl State {
                 let arrived = self.network.advance(at);
                 self.arrived.extend(arrived);
             }
+            Event::TcpPoll => {
+                // smoltcp wakes the tasks its timers concern itself.
+                self.tcp.poll_due(&mut self.network, at);
+                return Released::Wake(None);
+            }
             Event::Timer => return Released::Wake(self.clock.fire_next()),
         }
         Released::Wake(self.deliver_next_arrivals())
@@ -664,15 +689,27 @@ impl State {
 
     /// Puts the first waiting datagram, and every other one waiting for the same socket, in
     /// that socket's inbox (together, as a kernel would have queued them); returns the waker
-    /// of the task reading it.
+    /// of the task reading it. TCP segments go to their address's stack together, which
+    /// reads them one by one and wakes the tasks they concern itself.
     fn deliver_next_arrivals(&mut self) -> Option<Waker> {
         let (_, first) = self.arrived.front()?;
-        let to = first.to;
+        let (transport, to) = (first.transport, first.to);
+        let together = |datagram: &Datagram| {
+            datagram.transport == transport
+                && match transport {
+                    Transport::Udp => datagram.to == to,
+                    Transport::Tcp => datagram.to.ip() == to.ip(),
+                }
+        };
         let mut waker = None;
         let mut rest = VecDeque::with_capacity(self.arrived.len());
         for (at, datagram) in std::mem::take(&mut self.arrived) {
-            if datagram.to != to {
+            if !together(&datagram) {
                 rest.push_back((at, datagram));
+                continue;
+            }
+            if transport == Transport::Tcp {
+                self.tcp.arrive(&mut self.network, at, datagram);
                 continue;
             }
             match self.sockets.get_mut(&to) {
@@ -869,22 +906,27 @@ impl Runtime for SimRuntime {
         Ok(Arc::new(SimUdpSocket::new(self.clone(), local)))
     }
 
-    fn wrap_tcp_listener(&self, _listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "the simulated network carries UDP only",
-        ))
+    /// Takes the listener's address, as [`SimRuntime::wrap_udp_socket`] does a socket's,
+    /// and listens there on the simulated TCP stack ([`tcp`]); the real listener is closed.
+    fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
+        let local = listener.local_addr()?;
+        drop(listener);
+        if self.shared.wall.is_some() {
+            return Err(tcp_needs_the_virtual_clock());
+        }
+        self.listen_tcp(local)
     }
 
+    /// Connects from the current host's address through the simulated TCP stack ([`tcp`]).
     fn connect_tcp<'a>(
         &'a self,
-        _remote_addr: SocketAddr,
+        remote_addr: SocketAddr,
     ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
-        Box::pin(async {
-            Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the simulated network carries UDP only",
-            ))
+        Box::pin(async move {
+            if self.shared.wall.is_some() {
+                return Err(tcp_needs_the_virtual_clock());
+            }
+            self.open_tcp(remote_addr).await
         })
     }
 
@@ -962,6 +1004,14 @@ impl Runtime for SimRuntime {
             None => "webrtc-netsim virtual time",
         }
     }
+}
+
+/// The wall-clock mode has no TCP: its stack's timers run on the virtual clock's events.
+fn tcp_needs_the_virtual_clock() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "the simulated TCP runs on the virtual clock only, not in the wall-clock mode",
+    )
 }
 
 impl SimRuntime {

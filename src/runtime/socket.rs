@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use webrtc::runtime::{AsyncUdpSocket, RecvMeta, Transmit};
 
 use super::SimRuntime;
-use crate::net::Datagram;
+use crate::net::{Datagram, Transport};
 
 /// A bound address: the real socket that reserves it in the kernel, the datagrams that
 /// arrived for it, and the task waiting for them.
@@ -77,6 +77,7 @@ impl AsyncUdpSocket for SimUdpSocket {
             self.runtime.send_datagram(Datagram {
                 from: self.local,
                 to: transmit.destination,
+                transport: Transport::Udp,
                 payload: chunk.to_vec(),
             });
         }

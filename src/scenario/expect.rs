@@ -130,6 +130,10 @@ pub struct Verdict {
     /// nothing could be measured (a call that never connected) or the check has no scale
     /// (`final_state`, `data_channel`).
     pub value: Option<Measured>,
+    /// Of a file's `seeds`, the share on which it must hold (its `[[expect]]`'s `share`);
+    /// absent: every seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
 }
 
 /// A measured value and its limits as plain numbers in one [`Unit`].
@@ -224,6 +228,7 @@ impl Expectation {
                     .last()
                     .unwrap_or("none");
                 Verdict {
+                    share: None,
                     expectation: format!("final_state of {peer} at {}", at.show()),
                     passed: last == state,
                     measured: last.to_owned(),
@@ -425,6 +430,7 @@ impl StreamMetric {
             },
             StreamMetric::Freezes(bounds) => bounds.verdict(expectation, m.freezes),
             StreamMetric::DataChannel => Verdict {
+                share: None,
                 expectation,
                 passed: m.lost == 0 && m.duplicates == 0 && m.out_of_order == 0 && m.received > 0,
                 measured: format!(
@@ -464,6 +470,7 @@ impl<T: PartialOrd + Copy + Show + Number> Bounds<T> {
 
     fn verdict(&self, expectation: String, value: T) -> Verdict {
         Verdict {
+            share: None,
             expectation,
             passed: self.holds(value),
             measured: value.show(),
@@ -480,6 +487,7 @@ impl<T: PartialOrd + Copy + Show + Number> Bounds<T> {
     /// Nothing to hold to the limits: `why`.
     fn failed(&self, expectation: String, why: &str) -> Verdict {
         Verdict {
+            share: None,
             expectation,
             passed: false,
             measured: why.to_owned(),

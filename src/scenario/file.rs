@@ -23,15 +23,15 @@ use schemars::schema::RootSchema;
 use toml::Spanned;
 
 use self::format::{
-    CheckText, CongestionControlText, CredentialsText, DirectionText, IceServerText, LinkText, MediaText,
-    NameOrTable, NatName, NatTableText, NatText, PeerText, ProcessingText, QueueDelayCheckText,
+    CheckText, CongestionControlText, CredentialsText, DirectionText, ExpectText, IceServerText, LinkText,
+    MediaText, NameOrTable, NatName, NatTableText, NatText, PeerText, ProcessingText, QueueDelayCheckText,
     ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName, ServersText, SignalingName,
     TargetBitrateCheckText, TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
 use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
-use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Servers, TURN};
+use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Seeds, Servers, TURN};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, CongestionControl, RestartPolicy};
@@ -50,6 +50,12 @@ pub struct ScenarioFile {
     pub description: String,
     pub scenario: Scenario,
     pub expectations: Vec<Expectation>,
+    /// Of `seeds`, the share each expectation must hold on, by index (its `[[expect]]`'s
+    /// `share`); `None`: every seed.
+    pub shares: Vec<Option<f64>>,
+    /// The seeds it is played with, one run each (its `seeds`); `None`: once, with the
+    /// scenario's seed.
+    pub seeds: Option<Seeds>,
     /// The settings its `[sweep]` point gives, in file order; empty without a sweep.
     pub point: Vec<Swept>,
 }
@@ -64,7 +70,10 @@ impl ScenarioFile {
     /// it as [`ScenarioFile::play`] does.
     pub fn play_with(&self, apps: &Apps) -> Result<(Run, Vec<Verdict>), RunError> {
         let run = self.scenario.run_with(apps)?;
-        let verdicts = expect::judge(&self.expectations, &run);
+        let mut verdicts = expect::judge(&self.expectations, &run);
+        for (verdict, share) in verdicts.iter_mut().zip(&self.shares) {
+            verdict.share = *share;
+        }
         Ok((run, verdicts))
     }
 
@@ -304,13 +313,15 @@ impl Source<'_> {
     fn read_error(&self, error: serde_path_to_error::Error<toml::de::Error>) -> FileError {
         let field = field_path(error.path());
         let error = error.into_inner();
+        let mut span = error.span().unwrap_or(0..0);
         let message = error.message();
         let message = if message.starts_with("unknown field") || message.starts_with("unknown variant") {
+            // A check's name is read from its `[[expect]]` table as a whole, whose place the
+            // error carries: point at the name itself.
+            if let Some(name) = message.split('`').nth(1) {
+                span = self.key_within(span, name);
+            }
             unknown_name(message)
-        } else if message.starts_with("wanted exactly 1 element") {
-            "each [[expect]] holds exactly one check, such as `delivered = { ... }`; \
-             give every check its own [[expect]]"
-                .to_owned()
         } else if let Some((found, expected)) = message
             .strip_prefix("invalid type: ")
             .and_then(|rest| rest.rsplit_once(", expected "))
@@ -324,7 +335,23 @@ impl Source<'_> {
         } else {
             message.trim().replace('\n', "; ")
         };
-        self.error(error.span().unwrap_or(0..0), &field, message)
+        self.error(span, &field, message)
+    }
+
+    /// Where `name` starts a line within `span` (a table's), as a key; `span` itself if it
+    /// does not.
+    fn key_within(&self, span: Range<usize>, name: &str) -> Range<usize> {
+        let text = self.text.get(span.clone()).unwrap_or_default();
+        let mut line_start = 0;
+        for line in text.split_inclusive('\n') {
+            let key = line.trim_start();
+            if key.starts_with(name) && key[name.len()..].trim_start().starts_with('=') {
+                let at = span.start + line_start + (line.len() - key.len());
+                return at..at + name.len();
+            }
+            line_start += line.len();
+        }
+        span
     }
 
     /// What serde calls a map, as the text at `span` writes it: a table, or a TOML date or
@@ -352,6 +379,7 @@ impl Source<'_> {
         let mut scenario = Scenario::new(text.name.as_deref().unwrap_or(&default_name));
         scenario.world.duration = duration;
         scenario.world.seed = text.seed.unwrap_or(scenario.world.seed);
+        let seeds = self.seeds(text)?;
         scenario.world.core = self.link_config(&text.core, "core")?;
         if let Some(delay) = text.signaling.delay {
             scenario.world.signaling_delay = delay.0;
@@ -370,17 +398,62 @@ impl Source<'_> {
         self.check_commands(&text.timeline, &scenario)?;
 
         let call = Call::new(&scenario);
-        let mut expectations = Vec::new();
-        for (index, check) in text.expect.iter().enumerate() {
-            expectations.extend(self.expectations(index, check, &call)?);
+        let (mut expectations, mut shares) = (Vec::new(), Vec::new());
+        for (index, entry) in text.expect.iter().enumerate() {
+            let share = self.share(index, entry, seeds)?;
+            let judged = self.expectations(index, entry, &call)?;
+            shares.extend(judged.iter().map(|_| share));
+            expectations.extend(judged);
         }
         Ok(ScenarioFile {
             path: self.path.to_owned(),
             description: text.description.trim().to_owned(),
             scenario,
             expectations,
+            shares,
+            seeds,
             point: Vec::new(),
         })
+    }
+
+    /// The file's `seeds`, which replace its `seed`.
+    fn seeds(&self, text: &ScenarioText) -> Result<Option<Seeds>, FileError> {
+        let Some(range) = &text.seeds else {
+            return Ok(None);
+        };
+        if text.seed.is_some() {
+            let message = "a file is played with one `seed` or over `seeds`, not both".to_owned();
+            return Err(self.error_at(range, "seeds", message));
+        }
+        let seeds = range
+            .get_ref()
+            .parse()
+            .map_err(|message| self.error_at(range, "seeds", message))?;
+        Ok(Some(seeds))
+    }
+
+    /// The share of the seeds `[[expect]]` number `index` must hold on, if it gives one:
+    /// above 0, and only in a file played over `seeds`.
+    fn share(
+        &self,
+        index: usize,
+        entry: &Spanned<ExpectText>,
+        seeds: Option<Seeds>,
+    ) -> Result<Option<f64>, FileError> {
+        let Some(share) = &entry.get_ref().share else {
+            return Ok(None);
+        };
+        let field = format!("expect[{index}].share");
+        if seeds.is_none() {
+            let message =
+                "a share of seeds needs a file played over `seeds`, such as `seeds = \"1..20\"`".to_owned();
+            return Err(self.error_at(share, &field, message));
+        }
+        let value = share.get_ref().0.0;
+        if value <= 0.0 {
+            return Err(self.error_at(share, &field, "a share of seeds is above 0%".to_owned()));
+        }
+        Ok(Some(value))
     }
 
     fn peers(
@@ -992,16 +1065,16 @@ impl Source<'_> {
     fn expectations(
         &self,
         index: usize,
-        check: &Spanned<CheckText>,
+        check: &Spanned<ExpectText>,
         call: &Call,
     ) -> Result<Vec<Expectation>, FileError> {
-        let field = format!("expect[{index}].{}", check.get_ref().name());
+        let field = format!("expect[{index}].{}", check.get_ref().check.name());
         let bad_bounds = |message: &str| self.error_at(check, &field, message.to_owned());
         let duration = |limit: Option<WithUnit<Duration>>| limit.map(|limit| limit.0);
         let ratio = |limit: Option<WithUnit<Share>>| limit.map(|limit| Ratio(limit.0.0));
         let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
         let any = &ANY_MEDIUM[..];
-        let (scope, kinds, metric) = match check.get_ref() {
+        let (scope, kinds, metric) = match &check.get_ref().check {
             CheckText::ConnectTime(c) => {
                 let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
                 return Ok(vec![Expectation::ConnectTime(bounds)]);

@@ -4,9 +4,11 @@
 pub mod expect;
 pub mod file;
 mod play;
+mod seeds;
 
 use std::time::Duration;
 
+pub use self::seeds::Seeds;
 use crate::net::{LinkConfig, NatConfig};
 pub use crate::peer::CongestionControl;
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy};

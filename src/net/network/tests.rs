@@ -28,6 +28,7 @@ impl Server for Echo {
             datagrams: vec![Datagram {
                 from: datagram.to,
                 to: datagram.from,
+                transport: Transport::Udp,
                 payload: datagram.payload,
             }],
             notes: vec!["echoed".to_owned()],
@@ -73,6 +74,7 @@ fn a_reply_comes_back_through_the_nat_that_translated_the_request() {
         Datagram {
             from: alice,
             to: at(ip(200, 0), 3478),
+            transport: Transport::Udp,
             payload: b"ping".to_vec(),
         },
     );
@@ -98,6 +100,7 @@ fn an_unsolicited_datagram_is_dropped_by_the_nat_with_its_reason() {
         Datagram {
             from: at(ip(2, 0), 5000),
             to: at(ip(100, 0), 5000),
+            transport: Transport::Udp,
             payload: vec![1],
         },
     );
@@ -120,6 +123,7 @@ fn a_private_address_is_not_routable_from_the_core() {
         Datagram {
             from: at(ip(2, 0), 5000),
             to: at(ip(1, 1), 5000),
+            transport: Transport::Udp,
             payload: vec![1],
         },
     );
@@ -136,6 +140,7 @@ fn after_alice_writes_to_bob_bob_can_answer_through_the_mapping() {
         Datagram {
             from: alice,
             to: bob,
+            transport: Transport::Udp,
             payload: b"hi".to_vec(),
         },
     );
@@ -147,6 +152,7 @@ fn after_alice_writes_to_bob_bob_can_answer_through_the_mapping() {
         Datagram {
             from: bob,
             to: mapped,
+            transport: Transport::Udp,
             payload: b"hello".to_vec(),
         },
     );
@@ -162,6 +168,7 @@ fn a_datagram_for_a_host_that_moved_away_meanwhile_finds_no_route() {
         Datagram {
             from: at(ip(200, 0), 3478),
             to: at(ip(2, 0), 6000),
+            transport: Transport::Udp,
             payload: vec![1],
         },
     );
@@ -184,6 +191,7 @@ fn datagram(from: SocketAddr, to: SocketAddr, payload_bytes: usize) -> Datagram 
     Datagram {
         from,
         to,
+        transport: Transport::Udp,
         payload: vec![0; payload_bytes],
     }
 }
@@ -265,5 +273,80 @@ fn a_host_sending_to_itself_goes_through_its_loopback() {
     let arrived = run(&mut network, Duration::from_secs(1));
     assert_eq!(arrived.len(), 1);
     assert_eq!(arrived[0].0, ms(5) + LOOPBACK_DELAY);
+    assert!(network.counters().balanced());
+}
+
+// TCP segments take the same hops; NATs map them on SYN and rewrite their headers.
+
+use crate::net::tcp::testing::{TcpControl, addressed, segment};
+
+fn tcp(from: SocketAddr, to: SocketAddr, control: TcpControl, ack: bool) -> Datagram {
+    Datagram {
+        from,
+        to,
+        transport: Transport::Tcp,
+        payload: segment(from, to, control, ack),
+    }
+}
+
+#[test]
+fn a_tcp_segment_is_charged_its_ip_header_on_top_of_its_own() {
+    let (alice, bob) = (at(ip(1, 1), 5000), at(ip(2, 0), 443));
+    let syn = tcp(alice, bob, TcpControl::Syn, false);
+    assert_eq!(syn.wire_size(), syn.payload.len() + 20, "no UDP header");
+    assert_eq!(syn.payload.len(), 20 + 4, "TCP header and 4 bytes of data");
+}
+
+#[test]
+fn a_syn_through_a_nat_maps_and_the_answer_comes_back_with_valid_headers_both_ways() {
+    let mut network = network();
+    let (alice, bob) = (at(ip(1, 1), 5000), at(ip(2, 0), 443));
+    network.send(ms(0), tcp(alice, bob, TcpControl::Syn, false));
+    let arrived = run(&mut network, ms(100));
+    let (_, syn) = &arrived[0];
+    let mapped = syn.from;
+    assert_eq!(mapped.ip(), ip(100, 0), "bob sees the NAT's public address");
+    assert!(
+        addressed(&syn.payload, mapped, bob),
+        "the header follows the translation"
+    );
+
+    network.send(ms(100), tcp(bob, mapped, TcpControl::Syn, true));
+    let arrived = run(&mut network, ms(200));
+    let (_, syn_ack) = &arrived[0];
+    assert_eq!(syn_ack.to, alice, "translated back to the private address");
+    assert!(addressed(&syn_ack.payload, bob, alice));
+    assert!(network.counters().balanced());
+}
+
+#[test]
+fn a_nat_drops_an_unsolicited_syn_and_a_segment_of_a_connection_it_never_saw_open() {
+    let mut network = network();
+    let (alice, bob) = (at(ip(1, 1), 5000), at(ip(2, 0), 443));
+    // A UDP mapping for the same private port admits no TCP: the port spaces are apart.
+    network.send(ms(0), Datagram::udp(alice, bob, vec![1]));
+    run(&mut network, ms(100));
+    network.send(ms(100), tcp(bob, at(ip(100, 0), 5000), TcpControl::Syn, false));
+    network.send(ms(100), tcp(alice, bob, TcpControl::None, true));
+    assert!(run(&mut network, ms(200)).is_empty());
+    let drops = network.take_drops();
+    assert_eq!(drops.len(), 2, "{drops:?}");
+    for drop in &drops {
+        assert_eq!(drop.hop, Some(Hop::Nat("nat-alice".into())));
+        assert_eq!(drop.reason, Undelivered::Nat(NatDrop::NoBinding));
+    }
+    assert!(network.counters().balanced());
+}
+
+#[test]
+fn a_tcp_segment_to_a_server_finds_no_port() {
+    let mut network = network();
+    network.send(
+        ms(0),
+        tcp(at(ip(2, 0), 5000), at(ip(200, 0), 3478), TcpControl::Syn, false),
+    );
+    assert!(run(&mut network, ms(100)).is_empty());
+    assert!(network.take_notes().is_empty(), "the echo server never saw it");
+    assert_eq!(network.take_drops()[0].reason, Undelivered::PortUnreachable);
     assert!(network.counters().balanced());
 }

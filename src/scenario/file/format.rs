@@ -45,6 +45,10 @@ pub struct ScenarioText {
     pub duration: Spanned<WithUnit<Duration>>,
     /// Seeds every random choice; the same seed gives the same run. Default 1.
     pub seed: Option<u64>,
+    /// Plays the scenario once per seed of "A..B" (both included, e.g. "1..20") instead of
+    /// once with `seed`: each expectation must hold on every seed, or on its `share` of them.
+    #[schemars(with = "Option<String>")]
+    pub seeds: Option<Spanned<String>>,
     /// The internet between the access networks (the same both ways).
     #[serde(default)]
     pub core: LinkText,
@@ -65,10 +69,11 @@ pub struct ScenarioText {
     #[serde(default)]
     #[schemars(schema_with = "timeline_schema")]
     pub timeline: Vec<Spanned<TimelineText>>,
-    /// What must hold about the call; each `[[expect]]` holds one check.
+    /// What must hold about the call; each `[[expect]]` holds one check, and a `share`
+    /// if it need not hold on every seed.
     #[serde(default)]
-    #[schemars(with = "Vec<CheckText>")]
-    pub expect: Vec<Spanned<CheckText>>,
+    #[schemars(with = "Vec<ExpectText>")]
+    pub expect: Vec<Spanned<ExpectText>>,
     /// Plays the scenario once per combination of these values (at most 64): each key the
     /// dotted path of one setting of this file, in quotes, each value the list of values
     /// it takes, e.g. `"peers.alice.link.loss" = ["0%", "2%", "5%"]`.
@@ -792,6 +797,108 @@ pub struct SetIceServersText {
     /// As a peer's `ice_servers`.
     #[schemars(with = "Vec<IceServerText>")]
     pub servers: Vec<Spanned<IceServerText>>,
+}
+
+/// What an `[[expect]]` holds when it holds more than one check, or none.
+pub const ONE_CHECK: &str = "each [[expect]] holds exactly one check, such as `delivered = { ... }`, \
+     and a `share` if it need not hold on every seed; give every check its own [[expect]]";
+
+/// One `[[expect]]`: a check, and the share of the file's seeds it must hold on.
+#[derive(Debug)]
+pub struct ExpectText {
+    pub check: CheckText,
+    /// Of the file's `seeds`, the share on which the check must hold, e.g. "90%". Default
+    /// "100%": every seed.
+    pub share: Option<Spanned<WithUnit<Share>>>,
+}
+
+impl<'de> Deserialize<'de> for ExpectText {
+    /// The check's key, whichever it is, and `share`, in either order. The check's value is
+    /// read straight from the file's own deserializer, so its errors keep their place.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+
+        impl<'de> Visitor<'de> for Entry {
+            type Value = ExpectText;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a check such as `delivered = { ... }`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExpectText, A::Error> {
+                let (mut check, mut share) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "share" {
+                        if share.is_some() {
+                            return Err(de::Error::duplicate_field("share"));
+                        }
+                        share = Some(map.next_value()?);
+                    } else if check.is_some() {
+                        return Err(de::Error::custom(ONE_CHECK));
+                    } else {
+                        let entry = OneEntry {
+                            key: Some(key),
+                            map: &mut map,
+                        };
+                        check = Some(CheckText::deserialize(de::value::MapAccessDeserializer::new(
+                            entry,
+                        ))?);
+                    }
+                }
+                let check = check.ok_or_else(|| de::Error::custom(ONE_CHECK))?;
+                Ok(ExpectText { check, share })
+            }
+        }
+
+        deserializer.deserialize_map(Entry)
+    }
+}
+
+/// One entry of a map being read, as a map of its own: what an externally tagged enum is
+/// read from.
+struct OneEntry<'a, A> {
+    key: Option<String>,
+    map: &'a mut A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for OneEntry<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        self.key
+            .take()
+            .map(|key| seed.deserialize(key.into_deserializer()))
+            .transpose()
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+impl JsonSchema for ExpectText {
+    fn schema_name() -> String {
+        "Expect".to_owned()
+    }
+
+    /// A check's schema, each of its alternatives taking `share` too.
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut share = generator.subschema_for::<WithUnit<Share>>().into_object();
+        share.metadata().description = Some(
+            "Of the file's `seeds`, the share on which the check must hold, e.g. \"90%\". Default \"100%\"."
+                .to_owned(),
+        );
+        let mut check = CheckText::json_schema(generator).into_object();
+        for alternative in check.subschemas().one_of.iter_mut().flatten() {
+            if let Schema::Object(alternative) = alternative {
+                alternative
+                    .object()
+                    .properties
+                    .insert("share".to_owned(), share.clone().into());
+            }
+        }
+        Schema::Object(check)
+    }
 }
 
 /// One check on the call.
