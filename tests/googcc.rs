@@ -12,6 +12,8 @@ use webrtc_netsim::scenario::file;
 /// last target is set before 30 s, while the queue passes its send history's 2 s horizon
 /// (measured: 706.5 kbit/s set at 21.56 s, none after). FINDING, pinned: this fails once
 /// the estimator keeps setting targets in steady state; the 15 % then judges it for real.
+/// It would not hold today: with the queue held to 1 s (by hand), the estimator keeps
+/// moving, 363 to 684 kbit/s from 30 s to 50 s.
 #[test]
 fn the_stable_estimate_varies_by_less_than_15_percent_because_it_stopped_moving() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/googcc-stable-estimate.toml");
