@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::trace::{Event, What};
 
+mod bitrate;
 mod recovery;
+pub use bitrate::StreamBitrate;
 pub use recovery::{NETWORK_EVENTS, OBSERVED_RESTART, Reconnect, Restart, reconnect_time};
 
 /// The metrics of a whole run.
@@ -58,6 +60,8 @@ pub struct StreamMetrics {
     pub one_way_delay: Option<DelayStats>,
     /// Video freezes (W3C `freezeCount`, as libwebrtc counts them); 0 for other media.
     pub freezes: u64,
+    /// Bits per second the sender wrote and the receiver got within the window.
+    pub bitrate: StreamBitrate,
 }
 
 /// One-way delay percentiles.
@@ -96,11 +100,11 @@ pub struct MediaIndex<'a> {
     horizon: Duration,
 }
 
-/// One stream's packets: sent `(at, seq, frame)` and received `(at, seq, sent_at)`, each in
-/// time order.
+/// One stream's packets: sent `(at, seq, frame, size)` and received `(at, seq, sent_at)`,
+/// each in time order.
 #[derive(Debug, Default)]
 struct StreamEvents {
-    sent: Vec<(Duration, u64, Option<u64>)>,
+    sent: Vec<(Duration, u64, Option<u64>, usize)>,
     arrivals: Vec<(Duration, u64, Duration)>,
     /// The slowest arrival of the whole stream, whatever the window: a packet sent at least
     /// this long before the horizon had all the time any packet of the stream needed.
@@ -115,10 +119,13 @@ impl<'a> MediaIndex<'a> {
             horizon = horizon.max(event.at);
             match &event.what {
                 What::MediaSent {
-                    stream, seq, frame, ..
+                    stream,
+                    seq,
+                    frame,
+                    size,
                 } => {
                     let events = streams.entry(stream.as_str()).or_default();
-                    events.sent.push((event.at, *seq, *frame));
+                    events.sent.push((event.at, *seq, *frame, *size));
                 }
                 What::MediaReceived {
                     stream, seq, sent_at, ..
@@ -187,7 +194,7 @@ impl StreamEvents {
         let last = self.sent.partition_point(|(at, ..)| *at < window.to);
         let sent: BTreeMap<u64, (Duration, Option<u64>)> = self.sent[first..last]
             .iter()
-            .map(|(at, seq, frame)| (*seq, (*at, *frame)))
+            .map(|(at, seq, frame, _)| (*seq, (*at, *frame)))
             .collect();
         let arrivals: Vec<(Duration, u64, Duration)> = self
             .arrivals
@@ -244,6 +251,7 @@ impl StreamEvents {
             },
             one_way_delay: delay_stats(delays),
             freezes: count_freezes(&frame_render_times(&sent, &first_arrival)),
+            bitrate: self.bitrate(window),
         }
     }
 }

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use webrtc::runtime::Runtime;
 
 use crate::metrics::Metrics;
-use crate::net::{Counters, FirewallConfig, LinkConfig, Network, StunServer, TurnServer, sub_seed};
+use crate::net::{
+    Counters, FirewallConfig, Hop, LinkConfig, Network, QueueDelay, QueueDelays, StunServer, TurnServer,
+    sub_seed,
+};
 use crate::runtime::processing::Processing;
 use crate::runtime::{Limits, SimRuntime, Stuck};
 use crate::servers::{IceServer, STUN, Servers, TURN, dns_name, rtc_ice_servers};
@@ -96,6 +99,9 @@ pub struct Run {
     pub metrics: Metrics,
     /// The network's packet accounting at the end.
     pub counters: Counters,
+    /// How long datagrams waited in each access link's queue (a moved peer's old interface
+    /// first): kept beside the trace, not in it, as a histogram per time bin per link.
+    pub queues: Vec<(Hop, QueueDelays)>,
     /// Every address a simulated socket bound.
     pub bound_addresses: Vec<SocketAddr>,
     /// Whether any real socket found a datagram in the kernel (it never should).
@@ -105,6 +111,32 @@ pub struct Run {
 }
 
 impl Run {
+    /// The queueing delay of the datagrams that entered `peer`'s access link in `direction`
+    /// (both: either) within `[from, to)`, in whole bins (see [`crate::net::queue_delay`]),
+    /// over every interface the peer had; `None` if none entered.
+    pub fn queue_delay(
+        &self,
+        peer: &str,
+        direction: Direction,
+        from: Duration,
+        to: Duration,
+    ) -> Option<QueueDelay> {
+        // A moved peer's interfaces are `alice`, `alice#2`, …
+        let peer_host = |host: &str| host.split('#').next() == Some(peer);
+        let mut merged = QueueDelays::default();
+        for (hop, delays) in &self.queues {
+            let chosen = match (hop, direction) {
+                (Hop::Uplink(host), Direction::Up | Direction::Both) => peer_host(host),
+                (Hop::Downlink(host), Direction::Down | Direction::Both) => peer_host(host),
+                _ => false,
+            };
+            if chosen {
+                merged.absorb(delays);
+            }
+        }
+        merged.within(from, to)
+    }
+
     /// The last state `peer`'s connection reported before the call was hung up
     /// (`connected`, `failed`...), if it reported any.
     pub fn final_state(&self, peer: &str) -> Option<&str> {
@@ -327,6 +359,7 @@ impl World {
             metrics: Metrics::from_trace(&trace, config.duration),
             trace,
             counters: self.runtime.with_network(|network| network.counters()),
+            queues: self.runtime.with_network(|network| network.queue_delays()),
             bound_addresses: self.runtime.bound_addresses(),
             kernel_received_anything,
             wall_time: started.elapsed(),

@@ -706,6 +706,79 @@ one_way_delay = { stream = "bob<-alice:video", percentile = "max", max = "1s" }"
     }
 }
 
+// bitrate
+
+/// Alice sends 500 kbit/s of video payload (no congestion control) over a 10 ms link whose
+/// uplink carries `rate`, behind a 200 ms queue, for 5 s.
+fn fixed_video(rate: &str, rest: &str) -> Vec<Verdict> {
+    verdicts(&call(
+        "5s",
+        &format!(
+            r#"media = ["video"]
+video_bitrate = "500kbps"
+link = {{ delay = "10ms" }}
+uplink = {{ rate = "{rate}", queue = "200ms" }}"#
+        ),
+        rest,
+    ))
+}
+
+/// On a free link Bob gets the 500 kbit/s Alice writes (measured 499.92 kbit/s received
+/// and sent from 1 s to 5 s: 2083-byte frames). A 300 kbit/s uplink carries whole packets,
+/// so less than 300 kbit/s of payload reaches Bob, whatever she writes: each packet has its
+/// RTP header and extensions, SRTP's tag, UDP and IP around it, and NACK retransmissions of
+/// what the full queue dropped share the link (measured 268.8 kbit/s).
+#[test]
+fn bitrate_fails_below_its_min_when_the_uplink_carries_less_than_the_video() {
+    let check = r#"
+[[expect]]
+bitrate = { stream = "bob<-alice:video", from = "1s", min = "450kbps", max = "550kbps" }"#;
+    holds(&fixed_video("unlimited", check)[0]);
+    let narrow = fixed_video(
+        "300kbps",
+        &format!(
+            r#"{check}
+[[expect]]
+bitrate = {{ stream = "bob<-alice:video", from = "1s", max = "300kbps" }}"#
+        ),
+    );
+    assert!(!narrow[0].passed, "{}", narrow[0]);
+    assert!(value(&narrow[0]) < 300_000.0, "{}", narrow[0]);
+    assert!(
+        narrow[0].measured.ends_with("received (499.92kbps sent)"),
+        "{}",
+        narrow[0]
+    );
+    holds(&narrow[1]);
+}
+
+// queue_delay
+
+/// 500 kbit/s of video into a 300 kbit/s uplink: its 200 ms queue fills and stays full, so
+/// from 2 s on most datagrams wait close to 200 ms, and none longer (the limit bounds the
+/// wait before serialization); the unlimited link never queues (measured: p95 and max
+/// 199.9 ms; 0 s on the free link).
+#[test]
+fn queue_delay_fails_above_its_max_when_the_uplink_is_overloaded_and_below_its_min_when_free() {
+    let check = r#"
+[[expect]]
+queue_delay = { peer = "alice", direction = "up", percentile = "p95", from = "2s", max = "100ms" }
+[[expect]]
+queue_delay = { peer = "alice", direction = "up", percentile = "max", max = "200ms" }
+[[expect]]
+queue_delay = { peer = "alice", percentile = "p50", from = "2s", min = "1ms" }"#;
+    let narrow = fixed_video("300kbps", check);
+    assert!(!narrow[0].passed, "{}", narrow[0]);
+    assert!(value(&narrow[0]) > 0.15, "{}", narrow[0]);
+    holds(&narrow[1]);
+    holds(&narrow[2]);
+    let free = fixed_video("unlimited", check);
+    holds(&free[0]);
+    holds(&free[1]);
+    assert!(!free[2].passed, "{}", free[2]);
+    assert!(free[2].measured.starts_with("0s ("), "{}", free[2]);
+}
+
 // target_bitrate
 
 /// Alice sends video with congestion control on (GCC from 300 kbit/s) over a 10 ms link

@@ -127,6 +127,14 @@ fn report_json_holds_the_run() {
 
     assert_eq!(json["metrics"], as_json(&run.metrics));
     assert_eq!(json["counters"], as_json(&run.counters));
+    // Both peers' uplinks and downlinks carried the call, and each says how long it queued.
+    let queues = json["queues"].as_array().expect("queues");
+    assert_eq!(queues.len(), 4, "{queues:?}");
+    assert!(
+        queues
+            .iter()
+            .all(|queue| queue["datagrams"].as_u64() > Some(0) && queue["max"].is_object())
+    );
     assert_eq!(json["verdicts"], as_json(&played.report.verdicts));
     let connect = &json["metrics"]["connect_time"];
     assert_eq!(

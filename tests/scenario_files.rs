@@ -1440,6 +1440,40 @@ fn target_bitrate_names_a_peer_with_congestion_control() {
 }
 
 #[test]
+fn queue_delay_names_a_peer_of_the_call_and_takes_a_direction() {
+    let delivered = r#"delivered = { stream = "bob<-alice:audio", from = "1s", min = "90%" }"#;
+    let error = parse_error(&breaking(
+        delivered,
+        r#"queue_delay = { peer = "alcie", percentile = "p95", max = "50ms" }"#,
+    ));
+    assert_error(
+        &error,
+        "14:24",
+        "expect[0].queue_delay.peer",
+        &["no peer is called `alcie`; did you mean `alice`?"],
+    );
+    let error = parse_error(&breaking(
+        delivered,
+        r#"queue_delay = { peer = "alice", direction = "sideways", percentile = "p95", max = "50ms" }"#,
+    ));
+    assert_error(
+        &error,
+        "14:45",
+        "expect[0].queue_delay.direction",
+        &["unknown name `sideways`"],
+    );
+    let file = file::parse(
+        Path::new("good.toml"),
+        &GOOD.replace(
+            delivered,
+            r#"queue_delay = { peer = "alice", direction = "up", percentile = "max", from = "1s", max = "50ms" }"#,
+        ),
+    )
+    .expect("a queue_delay check on alice's uplink");
+    assert_eq!(file.expectations.len(), 1);
+}
+
+#[test]
 fn a_file_over_seeds_gives_each_expectation_its_share() {
     let text = breaking("duration = \"5s\"\n", "duration = \"5s\"\nseeds = \"3..7\"\n").replace(
         "[[expect]]\ndelivered",

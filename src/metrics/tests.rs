@@ -325,3 +325,50 @@ fn an_offer_with_new_credentials_that_no_app_recorded_is_an_observed_restart() {
     ];
     assert!(recovery::restarts(&renegotiation).is_empty());
 }
+
+/// 100-byte packets: four sent in the first second, three arriving in it (one twice), one
+/// in the next second; the late one counts where it arrived, the copy not at all.
+#[test]
+fn bitrate_counts_payload_sent_by_send_time_and_received_once_by_arrival_time() {
+    let trace = vec![
+        sent(0, 0, None),
+        sent(200, 1, None),
+        sent(400, 2, None),
+        received(250, 0, 0, None),
+        received(450, 1, 200, None),
+        sent(600, 3, None),
+        received(650, 2, 400, None),
+        received(700, 2, 400, None),
+        received(1_100, 3, 600, None),
+    ];
+    let second = |from, to| {
+        StreamMetrics::compute(
+            &trace,
+            "s",
+            Window {
+                from: ms(from),
+                to: ms(to),
+            },
+        )
+        .bitrate
+    };
+    assert_eq!(
+        second(0, 1_000),
+        StreamBitrate {
+            sent_bps: 4 * 100 * 8,
+            received_bps: 3 * 100 * 8,
+        }
+    );
+    assert_eq!(
+        second(1_000, 2_000),
+        StreamBitrate {
+            sent_bps: 0,
+            received_bps: 100 * 8,
+        }
+    );
+    assert_eq!(
+        second(500, 1_000).received_bps,
+        100 * 8 * 2,
+        "the copy at 700 ms is not counted"
+    );
+}

@@ -44,6 +44,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::mahimahi::{DeliveryTrace, OPPORTUNITY_BYTES};
+use super::queue_delay::QueueDelays;
 
 /// Settings of one link direction; every field changeable while a call runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -177,6 +178,8 @@ pub struct Link {
     last_arrival: Duration,
     /// Previous `now`, to catch callers that go back in time.
     last_now: Duration,
+    /// How long the accepted packets waited in the queue.
+    queue_delays: QueueDelays,
 }
 
 impl Link {
@@ -201,6 +204,7 @@ impl Link {
             trace_slot: None,
             last_arrival: Duration::ZERO,
             last_now: Duration::ZERO,
+            queue_delays: QueueDelays::default(),
         }
     }
 
@@ -215,6 +219,11 @@ impl Link {
 
     pub fn config(&self) -> &LinkConfig {
         &self.config
+    }
+
+    /// How long the packets it accepted waited in its queue, by when they entered.
+    pub fn queue_delays(&self) -> &QueueDelays {
+        &self.queue_delays
     }
 
     /// Applies from the next packet on; packets already accepted keep their
@@ -309,6 +318,8 @@ impl Link {
             return None;
         }
 
+        // Until the packets ahead have left: what a time limit bounds.
+        self.queue_delays.record(now, self.busy_until.saturating_sub(now));
         let departure = if self.config.trace.is_some() {
             self.trace_departure(now, size)
         } else {
@@ -1049,5 +1060,44 @@ mod tests {
             .count();
         println!("walk trace: {} verdicts, {full} queue drops", a.len());
         assert!(full > 0, "3.2 Mbit/s offered never overflowed the walk trace");
+    }
+
+    /// 1250-byte packets every 5 ms (2 Mbit/s) into a 1 Mbit/s link with a 60 ms queue for
+    /// 2 s, then every 20 ms (0.5 Mbit/s): the queue fills to its limit and stays there
+    /// while overloaded, so the waits of the accepted packets reach 60 ms (less one packet's
+    /// 10 ms of serialization at most) and never pass it; once the load is under the rate
+    /// the backlog drains, and then each packet finds the queue empty.
+    #[test]
+    fn queue_delays_reach_a_time_limit_under_overload_and_fall_to_zero_once_it_drains() {
+        let config = LinkConfig {
+            rate_bps: Some(1_000_000),
+            queue: QueueLimit::Time(60 * MS),
+            ..LinkConfig::default()
+        };
+        let mut link = Link::new(config, 1);
+        let mut now = Duration::ZERO;
+        while now < Duration::from_secs(4) {
+            link.transmit(now, 1250);
+            now += if now < Duration::from_secs(2) {
+                5 * MS
+            } else {
+                20 * MS
+            };
+        }
+        let delays = link.queue_delays();
+        let overloaded = delays
+            .within(Duration::from_secs(1), Duration::from_secs(2))
+            .unwrap();
+        println!("overloaded: {overloaded:?}");
+        assert!(overloaded.max <= 60 * MS, "{overloaded:?}");
+        assert!(overloaded.p50 >= 50 * MS, "{overloaded:?}");
+        let drained = delays
+            .within(Duration::from_secs(3), Duration::from_secs(4))
+            .unwrap();
+        assert_eq!(
+            (drained.datagrams, drained.max),
+            (50, Duration::ZERO),
+            "{drained:?}"
+        );
     }
 }

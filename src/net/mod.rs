@@ -5,6 +5,7 @@ pub mod link;
 pub mod mahimahi;
 pub mod nat;
 pub mod network;
+pub mod queue_delay;
 pub mod stun;
 pub mod tcp;
 pub mod turn;
@@ -16,5 +17,6 @@ pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};
 pub use network::{
     Counters, Datagram, Drop, Hop, Network, Reply, Server, ServerNote, Transport, Undelivered, sub_seed,
 };
+pub use queue_delay::{QueueDelay, QueueDelays};
 pub use stun::StunServer;
 pub use turn::{TURN_PORT, TurnServer};

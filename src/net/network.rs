@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::firewall::{Firewall, FirewallConfig, FirewallDrop};
 use super::link::{DropReason, Link, LinkConfig, Verdict};
 use super::nat::{Crossing, Nat, NatConfig, NatDrop};
+use super::queue_delay::QueueDelays;
 use super::tcp;
 
 mod capture;
@@ -233,6 +234,8 @@ pub struct Network {
     counters: Counters,
     drops: Vec<Drop>,
     notes: Vec<ServerNote>,
+    /// The queueing delays of the access links of interfaces taken away.
+    retired_queues: Vec<(Hop, QueueDelays)>,
     seed: u64,
     /// Set when built inside [`capturing`].
     capture: Option<CaptureSink>,
@@ -252,6 +255,7 @@ impl Network {
             counters: Counters::default(),
             drops: Vec::new(),
             notes: Vec::new(),
+            retired_queues: Vec::new(),
             seed,
             capture: CaptureSink::current(),
         }
@@ -333,8 +337,11 @@ impl Network {
     /// Takes the interface at `ip` away (a host leaving a network): datagrams from or to
     /// it find no route from now on. Its NAT goes too if nothing else sits behind it.
     pub fn remove_interface(&mut self, ip: IpAddr) {
-        if let Some(interface) = self.interfaces.remove(&ip)
-            && let Some(public_ip) = interface.behind
+        let Some(interface) = self.interfaces.remove(&ip) else {
+            return;
+        };
+        self.retired_queues.extend(access_queues(&interface));
+        if let Some(public_ip) = interface.behind
             && !self
                 .interfaces
                 .values()
@@ -552,6 +559,13 @@ impl Network {
         }
     }
 
+    /// How long datagrams waited in each access link's queue, uplinks and downlinks of the
+    /// interfaces taken away first (in the order they went), then of the others.
+    pub fn queue_delays(&self) -> Vec<(Hop, QueueDelays)> {
+        let current = self.interfaces.values().flat_map(access_queues);
+        self.retired_queues.iter().cloned().chain(current).collect()
+    }
+
     /// Takes the drops recorded since the last call.
     pub fn take_drops(&mut self) -> Vec<Drop> {
         std::mem::take(&mut self.drops)
@@ -597,6 +611,20 @@ impl Network {
             reason,
         });
     }
+}
+
+/// The queueing delays of an interface's uplink and downlink, named by hop.
+fn access_queues(interface: &Interface) -> [(Hop, QueueDelays); 2] {
+    [
+        (
+            Hop::Uplink(interface.host.clone()),
+            interface.uplink.queue_delays().clone(),
+        ),
+        (
+            Hop::Downlink(interface.host.clone()),
+            interface.downlink.queue_delays().clone(),
+        ),
+    ]
 }
 
 /// The counters of `host`, created on its first datagram (without copying its name on

@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::metrics::Metrics;
-use crate::net::{Counters, Hop, LinkConfig, NatConfig, Undelivered};
+use crate::net::{Counters, Hop, LinkConfig, NatConfig, QueueDelay, Undelivered};
 use crate::runtime::processing::Processing;
 use crate::scenario::expect::Verdict;
 use crate::scenario::file::{ScenarioFile, Swept};
@@ -67,12 +67,39 @@ pub struct Report {
     /// The network's packet accounting at the end.
     pub counters: Option<Counters>,
     pub packets: Packets,
+    /// How long datagrams waited in each access link's queue over the whole call.
+    pub queues: Vec<LinkQueue>,
     /// The trace without its per-packet events, in time order.
     pub events: Vec<Event>,
     /// Wall-clock time the run took: in JUnit, not in `report.json`, so that a report depends
     /// on its seed and not on the machine.
     #[serde(skip)]
     pub wall_time: Option<Duration>,
+}
+
+/// The queueing delay of one access link over the whole call, for a link some datagram
+/// entered.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkQueue {
+    pub hop: Hop,
+    #[serde(flatten)]
+    pub delay: QueueDelay,
+}
+
+impl LinkQueue {
+    /// Every link of `run` that carried a datagram, in the run's order.
+    fn of(run: &Run) -> Vec<LinkQueue> {
+        run.queues
+            .iter()
+            .filter_map(|(hop, delays)| {
+                let delay = delays.within(Duration::ZERO, Duration::MAX)?;
+                Some(LinkQueue {
+                    hop: hop.clone(),
+                    delay,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What produced the report.
@@ -213,6 +240,7 @@ impl Report {
                 metrics: Some(run.metrics.clone()),
                 counters: Some(run.counters.clone()),
                 packets: Packets::from_trace(&run.trace),
+                queues: LinkQueue::of(run),
                 events: run
                     .trace
                     .iter()
@@ -231,6 +259,7 @@ impl Report {
                 metrics: None,
                 counters: None,
                 packets: Packets::default(),
+                queues: Vec::new(),
                 events: Vec::new(),
                 wall_time: None,
             },

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{MediaIndex, Restart, StreamMetrics, Window};
+use crate::timeline::Direction;
 use crate::trace::What;
 use crate::world::Run;
 
@@ -53,6 +54,15 @@ pub enum Expectation {
         window: Window,
         bounds: Bounds<Bitrate>,
     },
+    /// A statistic of how long the datagrams that entered `peer`'s access link in
+    /// `direction` within `window` waited in its queue (the run's `queues`).
+    QueueDelay {
+        peer: String,
+        direction: Direction,
+        percentile: Percentile,
+        window: Window,
+        bounds: Bounds<Duration>,
+    },
 }
 
 /// What is checked on a stream.
@@ -65,6 +75,8 @@ pub enum StreamMetric {
     Freezes(Bounds<u64>),
     /// Nothing lost, duplicated or out of order, and something arrived.
     DataChannel,
+    /// Payload bits per second that arrived within the window (by arrival time).
+    Bitrate(Bounds<Bitrate>),
 }
 
 /// A statistic of the one-way delay.
@@ -76,6 +88,17 @@ pub enum Percentile {
     P95,
     /// The largest.
     Max,
+}
+
+impl Percentile {
+    /// Its name in scenario files and verdicts.
+    fn name(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P95 => "p95",
+            Percentile::Max => "max",
+        }
+    }
 }
 
 /// Inclusive limits; `None` is no limit on that side.
@@ -132,7 +155,7 @@ pub enum Unit {
     Share,
     /// Events or packets (`freezes`, `restarts`).
     Count,
-    /// Bits per second (`target_bitrate`).
+    /// Bits per second (`target_bitrate`, `bitrate`).
     Bps,
 }
 
@@ -237,6 +260,13 @@ impl Expectation {
                 bounds.verdict("restarts".to_owned(), run.metrics.restarts.len() as u64)
             }
             Expectation::TargetBitrate { peer, window, bounds } => target_bitrate(run, peer, *window, bounds),
+            Expectation::QueueDelay {
+                peer,
+                direction,
+                percentile,
+                window,
+                bounds,
+            } => queue_delay(run, peer, *direction, *percentile, *window, bounds),
         }
     }
 }
@@ -272,6 +302,39 @@ fn target_bitrate(run: &Run, peer: &str, window: Window, bounds: &Bounds<Bitrate
         highest.show(),
         held.len()
     );
+    verdict
+}
+
+/// Judges `percentile` of the queueing delay on `peer`'s access link in `direction`.
+fn queue_delay(
+    run: &Run,
+    peer: &str,
+    direction: Direction,
+    percentile: Percentile,
+    window: Window,
+    bounds: &Bounds<Duration>,
+) -> Verdict {
+    let link = match direction {
+        Direction::Up => "uplink",
+        Direction::Down => "downlink",
+        Direction::Both => "links",
+    };
+    let expectation = format!(
+        "queue_delay of {peer}'s {link} [{}, {}) {}",
+        window.from.show(),
+        window.to.show(),
+        percentile.name()
+    );
+    let Some(delay) = run.queue_delay(peer, direction, window.from, window.to) else {
+        return bounds.failed(expectation, "no datagram entered the link in the window");
+    };
+    let value = match percentile {
+        Percentile::P50 => delay.p50,
+        Percentile::P95 => delay.p95,
+        Percentile::Max => delay.max,
+    };
+    let mut verdict = bounds.verdict(expectation, value);
+    verdict.measured += &format!(" ({} datagrams)", delay.datagrams);
     verdict
 }
 
@@ -329,6 +392,7 @@ impl StreamMetric {
             StreamMetric::OneWayDelay(..) => "one_way_delay",
             StreamMetric::Freezes(_) => "freezes",
             StreamMetric::DataChannel => "data_channel",
+            StreamMetric::Bitrate(_) => "bitrate",
         }
     }
 
@@ -341,6 +405,12 @@ impl StreamMetric {
             StreamMetric::MediaGap(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
             StreamMetric::OneWayDelay(_, bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
             StreamMetric::Freezes(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::Bitrate(bounds) if m.sent == 0 => bounds.failed(expectation, nothing_sent),
+            StreamMetric::Bitrate(bounds) => {
+                let mut verdict = bounds.verdict(expectation, Bitrate(m.bitrate.received_bps));
+                verdict.measured += &format!(" received ({} sent)", Bitrate(m.bitrate.sent_bps).show());
+                verdict
+            }
             StreamMetric::Delivered(bounds) => {
                 let mut verdict = bounds.verdict(expectation, Ratio(m.delivered));
                 verdict.measured += &format!(" ({} of {} sent)", m.received, m.sent);
@@ -349,12 +419,12 @@ impl StreamMetric {
             StreamMetric::MediaGap(bounds) => bounds.verdict(expectation, m.media_gap),
             StreamMetric::OneWayDelay(percentile, bounds) => match m.one_way_delay {
                 Some(delay) => {
-                    let (name, value) = match percentile {
-                        Percentile::P50 => ("p50", delay.p50),
-                        Percentile::P95 => ("p95", delay.p95),
-                        Percentile::Max => ("max", delay.max),
+                    let value = match percentile {
+                        Percentile::P50 => delay.p50,
+                        Percentile::P95 => delay.p95,
+                        Percentile::Max => delay.max,
                     };
-                    bounds.verdict(format!("{expectation} {name}"), value)
+                    bounds.verdict(format!("{expectation} {}", percentile.name()), value)
                 }
                 None => bounds.failed(expectation, "nothing arrived"),
             },

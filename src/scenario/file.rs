@@ -25,8 +25,8 @@ use toml::Spanned;
 use self::format::{
     CheckText, CongestionControlText, CredentialsText, DirectionText, ExpectText, FirewallText,
     IceServerText, LinkText, MediaText, NameOrTable, NatName, NatTableText, NatText, PeerText,
-    ProcessingText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope, ServerName, ServersText,
-    SignalingName, TargetBitrateCheckText, TimelineText, TransportPolicyText,
+    ProcessingText, QueueDelayCheckText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope,
+    ServerName, ServersText, SignalingName, TargetBitrateCheckText, TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
@@ -875,11 +875,7 @@ impl Source<'_> {
         Ok(if let Some(change) = &text.link {
             Action::Link {
                 peer: peer(&change.peer, "link")?,
-                direction: match change.direction {
-                    None | Some(DirectionText::Both) => Direction::Both,
-                    Some(DirectionText::Up) => Direction::Up,
-                    Some(DirectionText::Down) => Direction::Down,
-                },
+                direction: direction(change.direction),
                 change: self.link_change(&change.keys(), &format!("{field}.link"))?,
             }
         } else if let Some(outage) = &text.outage {
@@ -1083,6 +1079,7 @@ impl Source<'_> {
         let bad_bounds = |message: &str| self.error_at(check, &field, message.to_owned());
         let duration = |limit: Option<WithUnit<Duration>>| limit.map(|limit| limit.0);
         let ratio = |limit: Option<WithUnit<Share>>| limit.map(|limit| Ratio(limit.0.0));
+        let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
         let any = &ANY_MEDIUM[..];
         let (scope, kinds, metric) = match &check.get_ref().check {
             CheckText::ConnectTime(c) => {
@@ -1130,9 +1127,16 @@ impl Source<'_> {
             }
             CheckText::DataChannel(c) => (c.scope(), &[MediaKind::Data][..], StreamMetric::DataChannel),
             CheckText::TargetBitrate(c) => {
-                let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
                 let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
                 return self.target_bitrates(&field, c, check.span(), bounds, call);
+            }
+            CheckText::QueueDelay(c) => {
+                let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
+                return self.queue_delay(&field, c, bounds, call);
+            }
+            CheckText::Bitrate(c) => {
+                let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
+                (c.scope(), any, StreamMetric::Bitrate(bounds))
             }
         };
         self.per_stream(&field, scope, kinds, call, metric)
@@ -1238,6 +1242,33 @@ impl Source<'_> {
             .into_iter()
             .map(|peer| Expectation::TargetBitrate { peer, window, bounds })
             .collect())
+    }
+
+    /// A `queue_delay` expectation on the access link of the peer the check names.
+    fn queue_delay(
+        &self,
+        field: &str,
+        check: &QueueDelayCheckText,
+        bounds: Bounds<Duration>,
+        call: &Call,
+    ) -> Result<Vec<Expectation>, FileError> {
+        let scope = Scope {
+            stream: &check.peer,
+            after: &check.after,
+            from: &check.from,
+            to: &check.to,
+        };
+        let window = self.window(field, &scope, call)?;
+        let names: Vec<&str> = call.peers.iter().map(String::as_str).collect();
+        known_peer(check.peer.get_ref(), &names)
+            .map_err(|message| self.error_at(&check.peer, &format!("{field}.peer"), message))?;
+        Ok(vec![Expectation::QueueDelay {
+            peer: check.peer.get_ref().clone(),
+            direction: direction(check.direction),
+            percentile: check.percentile,
+            window,
+            bounds,
+        }])
     }
 
     /// The window of a stream check: from `from` or the `after` event, to `to`.
@@ -1511,6 +1542,15 @@ fn restart_policy(text: RestartPolicyText) -> RestartPolicy {
     RestartPolicy {
         delay: text.restart_ice.0,
         max_attempts: text.max_attempts.map_or(3, |attempts| attempts.get()),
+    }
+}
+
+/// A link's direction as written; both by default.
+fn direction(text: Option<DirectionText>) -> Direction {
+    match text {
+        None | Some(DirectionText::Both) => Direction::Both,
+        Some(DirectionText::Up) => Direction::Up,
+        Some(DirectionText::Down) => Direction::Down,
     }
 }
 

@@ -999,6 +999,10 @@ pub enum CheckText {
     /// effect at its start and each it set before its end): the highest at most `max`, the
     /// lowest at least `min`.
     TargetBitrate(TargetBitrateCheckText),
+    /// Payload bits per second a stream's receiver got within a window (by arrival time).
+    Bitrate(StreamCheckText<WithUnit<Bps>>),
+    /// A percentile of how long datagrams waited in a peer's access link's queue.
+    QueueDelay(QueueDelayCheckText),
 }
 
 impl CheckText {
@@ -1016,6 +1020,8 @@ impl CheckText {
             CheckText::RestartTime(_) => "restart_time",
             CheckText::Restarts(_) => "restarts",
             CheckText::TargetBitrate(_) => "target_bitrate",
+            CheckText::Bitrate(_) => "bitrate",
+            CheckText::QueueDelay(_) => "queue_delay",
         }
     }
 }
@@ -1106,25 +1112,57 @@ stream_check! {
     pub struct StreamWindowText {}
 }
 
-/// Limits on the target bitrates of peers' congestion control within a window.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "TargetBitrateCheck")]
-#[serde(deny_unknown_fields)]
-pub struct TargetBitrateCheckText {
-    /// Whose: a peer with `congestion_control`. Default "*": every such peer.
-    #[schemars(with = "Option<String>")]
-    pub peer: Option<Spanned<String>>,
-    /// Start the window at a timeline event instead of `from`, as for the stream checks.
-    #[schemars(with = "Option<String>")]
-    pub after: Option<Spanned<String>>,
-    /// Start of the window. Default "0s".
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub from: Option<Spanned<WithUnit<Duration>>>,
-    /// End of the window. Default: the end of the call.
-    #[schemars(with = "Option<WithUnit<Duration>>")]
-    pub to: Option<Spanned<WithUnit<Duration>>>,
-    pub min: Option<WithUnit<Bps>>,
-    pub max: Option<WithUnit<Bps>>,
+/// Declares a check on a window of the call that names no stream: its own keys, then the
+/// window, as the stream checks write it.
+macro_rules! window_check {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($own)*
+            /// Start the window at a timeline event instead of `from`, as for the stream checks.
+            #[schemars(with = "Option<String>")]
+            pub after: Option<Spanned<String>>,
+            /// Start of the window. Default "0s".
+            #[schemars(with = "Option<WithUnit<Duration>>")]
+            pub from: Option<Spanned<WithUnit<Duration>>>,
+            /// End of the window. Default: the end of the call.
+            #[schemars(with = "Option<WithUnit<Duration>>")]
+            pub to: Option<Spanned<WithUnit<Duration>>>,
+        }
+    };
+}
+
+window_check! {
+    /// Limits on the target bitrates of peers' congestion control within a window.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "TargetBitrateCheck")]
+    #[serde(deny_unknown_fields)]
+    pub struct TargetBitrateCheckText {
+        /// Whose: a peer with `congestion_control`. Default "*": every such peer.
+        #[schemars(with = "Option<String>")]
+        pub peer: Option<Spanned<String>>,
+        pub min: Option<WithUnit<Bps>>,
+        pub max: Option<WithUnit<Bps>>,
+    }
+}
+
+window_check! {
+    /// Limits on one statistic of how long the datagrams that entered a peer's access link
+    /// within a window (in whole 100 ms bins) waited in its queue.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "QueueDelayCheck")]
+    #[serde(deny_unknown_fields)]
+    pub struct QueueDelayCheckText {
+        /// Whose access link.
+        #[schemars(with = "String")]
+        pub peer: Spanned<String>,
+        /// "up" (towards the core), "down", or "both" (the default: the datagrams of both).
+        pub direction: Option<DirectionText>,
+        /// Which statistic the limits apply to.
+        pub percentile: Percentile,
+        pub min: Option<WithUnit<Duration>>,
+        pub max: Option<WithUnit<Duration>>,
+    }
 }
 
 /// Limits on the time from a network event to the first packet sent after it that
