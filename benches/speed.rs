@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
+use webrtc_netsim::scenario::{CongestionControl, Processing};
 use webrtc_netsim::{MediaKind, Scenario};
 
 const ALL_MEDIA: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Data];
@@ -17,17 +18,38 @@ const CHILD_PAIRS: &str = "NETSIM_BENCH_CHILD_PAIRS";
 /// The length of each call in the pairs benchmark.
 const PAIR_CALL: Duration = Duration::from_secs(10);
 
+/// The standard call's length.
+const CALL: Duration = Duration::from_secs(60);
+
 fn standard_call(c: &mut Criterion) {
-    let call = Duration::from_secs(60);
-    let scenario = common::call(20, false, &ALL_MEDIA, call);
+    timed_call(c, "speed/60s_call", common::call(20, false, &ALL_MEDIA, CALL));
+}
+
+/// The standard call with the processing-time model on (issue 14 wants it ≥ 270×).
+fn call_with_processing(c: &mut Criterion) {
+    let scenario = common::call(20, false, &ALL_MEDIA, CALL).processing(Processing::Measured);
+    timed_call(c, "speed/60s_call_processing", scenario);
+}
+
+/// The standard call with webrtc-rs's GCC on both senders, the video following its target.
+fn call_with_congestion_control(c: &mut Criterion) {
+    let mut scenario = common::call(20, false, &ALL_MEDIA, CALL);
+    for peer in &mut scenario.peers {
+        peer.media.congestion_control = Some(CongestionControl::default());
+    }
+    timed_call(c, "speed/60s_call_gcc", scenario);
+}
+
+/// Benchmarks `scenario` as `name` and prints its speed factor from the median run.
+fn timed_call(c: &mut Criterion, name: &str, scenario: Scenario) {
     let mut walls = Vec::new();
-    c.bench_function("speed/60s_call", |b| {
+    c.bench_function(name, |b| {
         b.iter_custom(|iterations| common::run_timed(&scenario, iterations, |run| walls.push(run.wall_time)))
     });
     if let Some(median) = common::median(walls) {
         println!(
-            "speed/60s_call: {:.0}x real time (median {median:?} wall)",
-            call.as_secs_f64() / median.as_secs_f64()
+            "{name}: {:.0}x real time (median {median:?} wall)",
+            scenario.world.duration.as_secs_f64() / median.as_secs_f64()
         );
     }
 }
@@ -97,7 +119,7 @@ fn peak_rss_bytes() -> Option<u64> {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(10));
-    targets = standard_call, concurrent_pairs
+    targets = standard_call, call_with_processing, call_with_congestion_control, concurrent_pairs
 }
 
 fn main() {
