@@ -35,7 +35,12 @@ pub use congestion::{CongestionControl, Estimate};
 /// After its senders stop, the app waits this long so that packets in flight arrive, then
 /// hangs up; what is still in flight after it counts as lost.
 pub const DRAIN: Duration = Duration::from_secs(1);
-/// Virtual time a call's end allows for hanging up, after the drain.
+/// How long the app waits for its connection to close at the call's end before it gives up
+/// (as an app on a real phone is killed): a close can wait on a TCP connection that loss has
+/// stalled, and the call's results should not depend on it.
+pub const HANG_UP_LIMIT: Duration = Duration::from_secs(4);
+/// Virtual time a call's end allows for hanging up, after the drain: the app's own limit,
+/// and a second for the world to see it return.
 pub const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
 /// What a peer sends, and how.
@@ -134,7 +139,10 @@ pub async fn run(context: Context, setup: PeerSetup) {
             Either::Right(_) => break,
         }
     }
-    peer.close().await;
+    let closed = future::select(Box::pin(peer.close()), runtime.sleep(HANG_UP_LIMIT)).await;
+    if let Either::Right(_) = closed {
+        error(format!("the connection did not close within {HANG_UP_LIMIT:?}: the app gave up"));
+    }
 }
 
 /// A running peer.
