@@ -307,3 +307,35 @@ fn behind_a_udp_blocking_firewall_the_call_selects_a_tcp_pair_that_carries_the_m
     let (blocked, _) = through_firewall(false);
     assert_eq!(blocked.metrics.connect_time, None);
 }
+
+#[test]
+fn a_video_call_over_lossy_tcp_stalls_and_its_app_gives_up_hanging_up_instead_of_wedging_the_run() {
+    let lossy = webrtc_netsim::LinkConfig {
+        delay: Duration::from_millis(20),
+        loss: webrtc_netsim::Loss::Random(0.02),
+        ..Default::default()
+    };
+    let firewall = webrtc_netsim::net::FirewallConfig {
+        block_udp: true,
+        tcp_ports: Some(vec![webrtc_netsim::sim::ICE_TCP_PORT]),
+    };
+    let run = Scenario::new("video over lossy tcp")
+        .duration(Duration::from_secs(20))
+        .peer(PeerSpec::caller("alice").ice_tcp().link(lossy).firewall(firewall))
+        .peer(PeerSpec::callee("bob").ice_tcp().link(webrtc_netsim::LinkConfig {
+            delay: Duration::from_millis(20),
+            ..Default::default()
+        }))
+        .run()
+        .expect("the run ends, though the connection cannot close");
+    let gave_up = run.trace.iter().any(|event| {
+        matches!(&event.what, What::Error { message, .. } if message.contains("did not close within"))
+    });
+    assert!(gave_up, "the close waits on the stalled TCP connection");
+    // The senders were held up by TCP's full send buffer: far fewer than 50 audio packets a
+    // second left, and the ones that did waited seconds.
+    let audio = &run.metrics.streams["bob<-alice:audio"];
+    assert!(audio.sent < 700, "{audio:?}");
+    let delay = audio.one_way_delay.expect("some audio arrived");
+    assert!(delay.p95 > Duration::from_secs(1), "{audio:?}");
+}

@@ -141,7 +141,9 @@ pub async fn run(context: Context, setup: PeerSetup) {
     }
     let closed = future::select(Box::pin(peer.close()), runtime.sleep(HANG_UP_LIMIT)).await;
     if let Either::Right(_) = closed {
-        error(format!("the connection did not close within {HANG_UP_LIMIT:?}: the app gave up"));
+        error(format!(
+            "the connection did not close within {HANG_UP_LIMIT:?}: the app gave up"
+        ));
     }
 }
 
