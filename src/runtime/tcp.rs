@@ -297,7 +297,9 @@ impl Stacks {
                     ));
                 };
                 let v4 = ipv4(ip)?;
-                let seed = sub_seed(network.seed(), u64::from(v4.to_bits()));
+                // From the address within the world's 127.K block, not the block: which K a
+                // world gets depends on what else runs on the machine, and its run must not.
+                let seed = sub_seed(network.seed(), u64::from(v4.to_bits() & 0xffff));
                 Ok(entry.insert(Stack::new(v4, uplink.mtu, seed, now)))
             }
         }
