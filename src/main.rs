@@ -317,7 +317,7 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
     }
 
     // After the check of the folder names: a scenario's seeds' folders end in their seed.
-    files = files.iter().flat_map(per_seed).collect();
+    files = files.iter().flat_map(ScenarioFile::per_seed).collect();
     stop_on_ctrl_c();
     let jobs = options
         .jobs
@@ -460,12 +460,7 @@ fn play(file: &ScenarioFile, output: Option<Output>) -> (Report, bool) {
     if interrupted {
         return (report, false);
     }
-    let folder = if file.seeds.is_some() {
-        report::seed_folder(&file.path, &file.point, file.scenario.world.seed)
-    } else {
-        report::folder(&file.path, &file.point)
-    };
-    let dir = output.dir.join(folder);
+    let dir = output.dir.join(report::run_folder(file));
     let written = report.write(&dir).and_then(|()| {
         if output.pcap {
             report::pcap::write(&dir, &captured)
@@ -629,21 +624,6 @@ fn write_junit(out: &Path, reports: &[Report]) -> bool {
         .map(String::into_bytes)
         .map_err(std::io::Error::other);
     write_suite_file(out, "junit.xml", xml)
-}
-
-/// `file` once per seed of its `seeds`, or once.
-fn per_seed(file: &ScenarioFile) -> Vec<ScenarioFile> {
-    let Some(seeds) = file.seeds else {
-        return vec![file.clone()];
-    };
-    seeds
-        .iter()
-        .map(|seed| {
-            let mut seeded = file.clone();
-            seeded.scenario.world.seed = seed;
-            seeded
-        })
-        .collect()
 }
 
 /// Per scenario (its runs are side by side in `reports`, one per seed): the share of seeds

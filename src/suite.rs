@@ -154,12 +154,10 @@ fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
 /// fails with each expectation that did not hold on its share of them.
 fn play_over(file: &ScenarioFile, seeds: Seeds, apps: &Apps) -> Result<(), Failed> {
     let mut reports = Vec::new();
-    for seed in seeds.iter() {
-        let mut seeded = file.clone();
-        seeded.scenario.world.seed = seed;
+    for seeded in file.per_seed() {
         let report = Report::new(&seeded, &seeded.play_with(apps));
         write_report(&seeded, &report)?;
-        if seed == seeds.first {
+        if seeded.scenario.world.seed == seeds.first {
             same_report_when_replayed(&seeded, apps, &report)?;
         }
         reports.push(report);
@@ -201,12 +199,10 @@ fn play_over(file: &ScenarioFile, seeds: Seeds, apps: &Apps) -> Result<(), Faile
         .min()
         .copied()
         .unwrap_or(seeds.first);
-    let mut replayed = file.clone();
-    replayed.scenario.world.seed = first_failed;
     Err(format!(
         "over seeds {seeds}:\n{}\nreplay: {}",
         failed.join("\n"),
-        replay(&replayed)
+        replay(&file.with_seed(first_failed))
     )
     .into())
 }
@@ -257,11 +253,7 @@ fn write_report(file: &ScenarioFile, report: &Report) -> Result<(), Failed> {
     let Some(dir) = std::env::var_os(REPORTS_ENV) else {
         return Ok(());
     };
-    let folder = match file.seeds {
-        Some(_) => report::seed_folder(&file.path, &file.point, file.scenario.world.seed),
-        None => report::folder(&file.path, &file.point),
-    };
-    let dir = PathBuf::from(dir).join(folder);
+    let dir = PathBuf::from(dir).join(report::run_folder(file));
     report
         .write(&dir)
         .map_err(|error| format!("cannot write the report in {}: {error}", dir.display()).into())

@@ -373,6 +373,15 @@ pub fn seed_folder(path: &Path, point: &[Swept], seed: u64) -> String {
     file_name(&format!("{}_seed-{seed}", folder_name(path, point)), "")
 }
 
+/// Where one run of `file` leaves its reports: [`folder`], or [`seed_folder`] for a file
+/// played over seeds.
+pub fn run_folder(file: &ScenarioFile) -> String {
+    match file.seeds {
+        Some(_) => seed_folder(&file.path, &file.point, file.scenario.world.seed),
+        None => folder(&file.path, &file.point),
+    }
+}
+
 /// [`folder`] before it is made a [`file_name`].
 fn folder_name(path: &Path, point: &[Swept]) -> String {
     let mut folder = path

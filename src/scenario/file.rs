@@ -61,6 +61,21 @@ pub struct ScenarioFile {
 }
 
 impl ScenarioFile {
+    /// The same file, played with `seed`.
+    pub fn with_seed(&self, seed: u64) -> ScenarioFile {
+        let mut seeded = self.clone();
+        seeded.scenario.world.seed = seed;
+        seeded
+    }
+
+    /// The file once per seed of its `seeds`, or once as it is.
+    pub fn per_seed(&self) -> Vec<ScenarioFile> {
+        match self.seeds {
+            Some(seeds) => seeds.iter().map(|seed| self.with_seed(seed)).collect(),
+            None => vec![self.clone()],
+        }
+    }
+
     /// Runs the call with the built-in app and judges every expectation on it.
     pub fn play(&self) -> Result<(Run, Vec<Verdict>), RunError> {
         self.play_with(&Apps::NONE)
