@@ -601,7 +601,7 @@ impl Stack {
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
     ) -> Arc<dyn PeerConnectionEventHandler> {
-        let observer = Observer::new(&self.name, self.runtime.clone(), self.trace.clone(), handler);
+        let observer = Observer::new(&self.name, self.trace.clone(), handler);
         *self.observed.lock().expect("observed poisoned") = Some(observer.connection_slot());
         Arc::new(observer)
     }

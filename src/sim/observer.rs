@@ -79,7 +79,7 @@ pub(super) type ConnectionSlot = Arc<OnceLock<Weak<dyn PeerConnection>>>;
 /// ICE credentials, and the selected pair.
 pub(super) struct Observer {
     peer: String,
-    runtime: SimRuntime,
+    /// The trace, and the world's runtime it reads the time from, which runs the reads.
     trace: TraceHandle,
     inner: Arc<dyn PeerConnectionEventHandler>,
     connection: ConnectionSlot,
@@ -88,15 +88,9 @@ pub(super) struct Observer {
 }
 
 impl Observer {
-    pub(super) fn new(
-        peer: &str,
-        runtime: SimRuntime,
-        trace: TraceHandle,
-        inner: Arc<dyn PeerConnectionEventHandler>,
-    ) -> Self {
+    pub(super) fn new(peer: &str, trace: TraceHandle, inner: Arc<dyn PeerConnectionEventHandler>) -> Self {
         Observer {
             peer: peer.to_owned(),
-            runtime,
             trace,
             inner,
             connection: Default::default(),
@@ -123,7 +117,7 @@ impl Observer {
             return;
         };
         let task = read(connection, self.peer.clone(), self.trace.clone());
-        self.runtime.spawn(Box::pin(task));
+        self.trace.runtime.spawn(Box::pin(task));
     }
 
     /// Records the local description if its type or ICE credentials are new.
