@@ -244,3 +244,35 @@ fn sockets_bind_only_loopback_and_no_datagram_goes_through_the_kernel() {
     );
     assert_every_datagram_accounted_for(&run);
 }
+
+/// Which of four ready branches `futures::select!` takes, 32 times over.
+fn select_choices() -> Vec<usize> {
+    use futures::future::ready;
+    (0..32)
+        .map(|_| {
+            futures::executor::block_on(async {
+                futures::select! {
+                    _ = ready(()) => 0,
+                    _ = ready(()) => 1,
+                    _ = ready(()) => 2,
+                    _ = ready(()) => 3,
+                }
+            })
+        })
+        .collect()
+}
+
+/// webrtc-rs's driver waits in `futures::select!`, so its branch order is part of a world's
+/// history. futures-util seeds that order from a process-wide counter; vendor/futures-util
+/// seeds it from the thread's OS randomness, which a world's thread draws from its seed.
+/// Without that patch the second world below takes other branches than the first.
+#[test]
+fn select_takes_the_same_branches_on_a_seeded_thread_whatever_ran_before_it() {
+    use webrtc_netsim::runtime::entropy::run_seeded;
+    let first = run_seeded(7, select_choices);
+    std::thread::spawn(select_choices)
+        .join()
+        .expect("an unseeded thread selects too");
+    assert_eq!(first, run_seeded(7, select_choices));
+    assert_ne!(first, run_seeded(8, select_choices), "the seed decides");
+}

@@ -4,8 +4,10 @@
 //! decide the order in which it sends RTCP reports, NACKs and TURN requests due at the same
 //! instant. A `HashMap`'s order comes from random keys that std draws once per thread, so
 //! two runs sent those packets in different orders, the links' loss and jitter draws fell
-//! on different packets, and the same seed gave different metrics. (`futures::select!`'s
-//! branch order and `rand::rng()` are seeded per thread the same way.)
+//! on different packets, and the same seed gave different metrics. (`rand::rng()` is seeded
+//! per thread the same way; `futures::select!`'s branch order is too, but only with the
+//! workspace's patched futures-util: upstream seeds it from a process-wide counter, so the
+//! n-th world of a process took other branches than the first. See vendor/futures-util.)
 //!
 //! So, like madsim, we answer `getrandom(2)` ourselves: on a thread started by
 //! [`run_seeded`], every request for OS randomness (std's hash keys, `rand`'s and `ring`'s
