@@ -11,6 +11,7 @@
 //! | [`servers`] | the STUN/TURN servers of a world's core, and the ICE servers a peer is given | `net` |
 //! | [`runtime`] | webrtc-rs's `Runtime` (and tokio's clock) on one thread and one virtual clock, sockets on the network | `net` |
 //! | [`signaling`] | the relay that joins peers by token and forwards what it cannot read | `net`, `runtime`, `trace` |
+//! | [`cross`] | cross traffic: other devices' flows on a peer's access link (constant and on-off UDP, bulk TCP), metered into the trace | `runtime`, `trace` |
 //! | [`timeline`] | what changes during a call: links, outages, address moves, NATs, signaling, ICE restarts | `net`, `servers` |
 //! | [`metrics`] | connect time, delivery, gaps, delay, freezes — computed from the trace | `trace` |
 //! | [`tap`] | the wire tap: any app's RTP, recorded in its interceptor chain, joined into media events | `metrics`, `runtime`, `trace` |
@@ -35,6 +36,7 @@
 //! println!("connected after {:?}", run.metrics.connect_time);
 //! ```
 
+pub mod cross;
 pub mod metrics;
 pub mod net;
 pub mod peer;

@@ -8,8 +8,10 @@ use serde::Serialize;
 use crate::trace::{Event, What};
 
 mod bitrate;
+mod cross;
 mod recovery;
 pub use bitrate::StreamBitrate;
+pub use cross::{CrossFlowMetrics, cross_traffic};
 pub use recovery::{NETWORK_EVENTS, OBSERVED_RESTART, Reconnect, Restart, reconnect_time};
 
 /// The metrics of a whole run.
@@ -23,6 +25,9 @@ pub struct Metrics {
     pub restarts: Vec<Restart>,
     /// Reconnection after every network event of the timeline.
     pub reconnects: Vec<Reconnect>,
+    /// Per flow of cross traffic, over the whole run (absent from `report.json` without any).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cross_traffic: BTreeMap<String, CrossFlowMetrics>,
 }
 
 /// A half-open window of virtual time, `[from, to)`.
@@ -88,6 +93,7 @@ impl Metrics {
                 .collect(),
             restarts: recovery::restarts(trace),
             reconnects: recovery::reconnects(trace),
+            cross_traffic: cross::cross_traffic(trace, window),
         }
     }
 }

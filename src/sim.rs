@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceServer, Registry};
 use webrtc::runtime::{Receiver, Runtime};
 
+use crate::cross::{CrossKind, CrossTraffic};
 use crate::net::{FirewallConfig, LinkConfig, NatConfig, Network, sub_seed};
 use crate::runtime::entropy;
 use crate::runtime::processing::Processing;
@@ -139,6 +140,13 @@ impl SimBuilder {
     /// seeds settle the stack's timing races differently (see [`crate::runtime::processing`]).
     pub fn processing(mut self, processing: Processing) -> Self {
         self.config.processing = processing;
+        self
+    }
+
+    /// A flow of other traffic on a peer's access link: a device on the peer's network
+    /// uploading or downloading (see [`crate::cross`]).
+    pub fn cross_traffic(mut self, flow: CrossTraffic) -> Self {
+        self.config.cross_traffic.push(flow);
         self
     }
 
@@ -328,6 +336,7 @@ fn check(
             )));
         }
     }
+    check_cross_traffic(&config.cross_traffic, &names).map_err(invalid)?;
     let mut roles = BTreeMap::new();
     for (caller, callee) in calls {
         for (peer, role) in [(caller, Role::Caller), (callee, Role::Callee)] {
@@ -340,6 +349,35 @@ fn check(
         }
     }
     Ok(roles)
+}
+
+/// Refuses flows of cross traffic on a peer not in the world, named like a peer or another
+/// flow, or that would send nothing.
+fn check_cross_traffic(flows: &[CrossTraffic], peers: &BTreeSet<&str>) -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    for flow in flows {
+        let name = &flow.name;
+        if !peers.contains(flow.peer.as_str()) {
+            return Err(format!(
+                "cross traffic `{name}` is on `{}`, who is not in the world",
+                flow.peer
+            ));
+        }
+        if peers.contains(name.as_str()) || !names.insert(name.as_str()) {
+            return Err(format!(
+                "cross traffic `{name}`: another peer or flow has that name"
+            ));
+        }
+        let silent = match flow.kind {
+            CrossKind::Constant { rate_bps } => rate_bps == 0,
+            CrossKind::OnOff { rate_bps, on, .. } => rate_bps == 0 || on.is_zero(),
+            CrossKind::Tcp => false,
+        };
+        if silent || flow.to.is_some_and(|to| to <= flow.from) {
+            return Err(format!("cross traffic `{name}` would send nothing"));
+        }
+    }
+    Ok(())
 }
 
 fn play(
@@ -365,6 +403,7 @@ fn play(
             Context::new(&world, &name, role, bind, &host.ice_servers, config.seed).map_err(setup)?;
         contexts.push((name, app, context));
     }
+    world.start_cross_traffic(&config.cross_traffic).map_err(setup)?;
     // Every app is on the relay before any session: the callee's mailbox must exist.
     for (caller, callee) in calls {
         let token = world.relay.create_session(caller);

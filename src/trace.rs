@@ -162,6 +162,13 @@ pub enum What {
         peer: String,
         bps: u64,
     },
+    /// What a flow of cross traffic moved in the 100 ms meter bin that ends here: bytes its
+    /// sending end sent, bytes that reached its receiving end.
+    CrossTraffic {
+        flow: String,
+        sent_bytes: u64,
+        received_bytes: u64,
+    },
     /// The network dropped a datagram.
     NetworkDrop {
         from: String,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use webrtc::runtime::Runtime;
 
+use crate::cross::{self, CrossTraffic, Ends};
 use crate::metrics::Metrics;
 use crate::net::{
     Counters, FirewallConfig, Hop, LinkConfig, Network, QueueDelay, QueueDelays, StunServer, TurnServer,
@@ -28,6 +29,16 @@ const PEER_PORT: u16 = 5000;
 /// ones in name order). Peers take 1 up, the NATs in front of them 101 up.
 const STUN_HOST: u8 = 200;
 const TURN_HOSTS: std::ops::RangeInclusive<u8> = 201..=250;
+/// Cross traffic: the servers of its flows are core hosts 151 up; a flow's device is core
+/// host 175 up when the peer whose link it shares is public, host 2 up of the peer's
+/// network when it is behind a NAT.
+const CROSS_SERVER_HOSTS: u8 = 151;
+const CROSS_PUBLIC_DEVICES: u8 = 175;
+const CROSS_PRIVATE_DEVICES: u8 = 2;
+/// How many flows of cross traffic a world has room for.
+pub const MAX_CROSS_FLOWS: usize = 24;
+/// The port every flow of cross traffic uses, on its device and its server.
+const CROSS_PORT: u16 = 9000;
 
 /// What a world is built from, whoever builds it (a simulation in code, a scenario's
 /// call): the network and servers around the peers, and how its run is kept honest.
@@ -52,6 +63,8 @@ pub struct WorldConfig {
     /// Whether the virtual clock charges the hosts' processing time (see
     /// [`crate::runtime::processing`]); ignored on the wall clock, where it is real.
     pub processing: Processing,
+    /// Other devices' flows on the peers' access links.
+    pub cross_traffic: Vec<CrossTraffic>,
 }
 
 impl WorldConfig {
@@ -67,6 +80,7 @@ impl WorldConfig {
             watchdog: Duration::from_secs(300),
             realtime: false,
             processing: Processing::None,
+            cross_traffic: Vec::new(),
         }
     }
 }
@@ -482,6 +496,49 @@ impl World {
             }
         });
         (ip, nat_ip)
+    }
+
+    /// Starts each flow of cross traffic between a device sharing its peer's access link
+    /// (and NAT) and a server of its own in the core; the trace names the device after the
+    /// flow and the server `<flow>.server`. Call it once the peers are attached.
+    pub(crate) fn start_cross_traffic(&self, flows: &[CrossTraffic]) -> Result<(), String> {
+        if flows.len() > MAX_CROSS_FLOWS {
+            return Err(format!(
+                "{} flows of cross traffic; the world has room for {MAX_CROSS_FLOWS}",
+                flows.len()
+            ));
+        }
+        for (index, flow) in (0u8..).zip(flows) {
+            let (peer_ip, behind_nat) = {
+                let attachments = self.attachments.lock().expect("attachments poisoned");
+                let attachment = &attachments[&flow.peer];
+                (attachment.ip, attachment.nat.is_some())
+            };
+            let device_ip = match peer_ip {
+                IpAddr::V4(ip) if behind_nat => {
+                    let [a, b, network, _] = ip.octets();
+                    IpAddr::V4(Ipv4Addr::new(a, b, network, CROSS_PRIVATE_DEVICES + index))
+                }
+                _ => self.block.address(0, CROSS_PUBLIC_DEVICES + index),
+            };
+            let server = format!("{}.server", flow.name);
+            let server_ip = self.block.address(0, CROSS_SERVER_HOSTS + index);
+            self.runtime.with_network(|network| {
+                network.add_interface_sharing(&flow.name, device_ip, peer_ip);
+                network.add_interface(&server, server_ip, LinkConfig::default(), LinkConfig::default());
+            });
+            for (host, ip) in [(&flow.name, device_ip), (&server, server_ip)] {
+                self.runtime.set_host_address(host, ip);
+                self.book.name(ip, host.clone());
+            }
+            let ends = Ends {
+                device: (&flow.name, device_ip),
+                server: (&server, server_ip),
+                port: CROSS_PORT,
+            };
+            cross::start(&self.runtime, &self.recorder, flow, ends);
+        }
+        Ok(())
     }
 
     /// Carries out `timeline` at its times, in time order (entries at one time in order).

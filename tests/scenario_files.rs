@@ -1564,3 +1564,101 @@ fn a_firewall_and_ice_tcp_are_read_from_the_peer_and_the_timeline() {
         &["`dropped`", "`allowed` or `blocked`"],
     );
 }
+
+/// `GOOD` with a `[cross_traffic.family]` flow of `keys`, and `expect` appended.
+fn with_cross_traffic(keys: &str, expect: &str) -> String {
+    format!("{GOOD}\n[cross_traffic.family]\n{keys}\n\n[[expect]]\n{expect}\n")
+}
+
+#[test]
+fn a_cross_traffic_flow_builds_with_its_kind_and_is_checked_by_name() {
+    let text = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"down\"\nkind = \"on-off\"\nrate = \"500kbps\"\non = \"1s\"\noff = \"2s\"\nfrom = \"1s\"\nto = \"4s\"",
+        "throughput = { flow = \"family\", from = \"2s\", min = \"100kbps\" }",
+    );
+    let file = file::parse(Path::new("good.toml"), &text).expect("the flow parses");
+    let flow = &file.scenario.world.cross_traffic[0];
+    assert_eq!(flow.peer, "alice");
+    assert_eq!(flow.direction, webrtc_netsim::cross::CrossDirection::Down);
+    assert_eq!(
+        flow.kind,
+        webrtc_netsim::cross::CrossKind::OnOff {
+            rate_bps: 500_000,
+            on: Duration::from_secs(1),
+            off: Duration::from_secs(2),
+        }
+    );
+    assert_eq!(
+        (flow.from, flow.to),
+        (Duration::from_secs(1), Some(Duration::from_secs(4)))
+    );
+    assert!(matches!(&file.expectations[1], Expectation::Throughput { flow, .. } if flow == "family"));
+}
+
+#[test]
+fn a_cross_traffic_flow_with_the_wrong_keys_for_its_kind_is_refused_at_the_key() {
+    let tcp_with_rate = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"up\"\nkind = \"tcp\"\nrate = \"1mbps\"",
+        "connect_time = { max = \"1s\" }",
+    );
+    assert_error(
+        &parse_error(&tcp_with_rate),
+        "20:8",
+        "cross_traffic.family.rate",
+        &["a tcp flow takes no `rate`"],
+    );
+    let constant_without_rate = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"up\"\nkind = \"constant\"",
+        "connect_time = { max = \"1s\" }",
+    );
+    assert_error(
+        &parse_error(&constant_without_rate),
+        "16:1",
+        "cross_traffic.family",
+        &["needs a `rate`"],
+    );
+    let on_for_constant = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"up\"\nkind = \"constant\"\nrate = \"1mbps\"\non = \"1s\"",
+        "connect_time = { max = \"1s\" }",
+    );
+    assert_error(
+        &parse_error(&on_for_constant),
+        "21:6",
+        "cross_traffic.family.on",
+        &["for on-off flows only"],
+    );
+    let after_the_end = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"up\"\nkind = \"tcp\"\nfrom = \"5s\"",
+        "connect_time = { max = \"1s\" }",
+    );
+    assert_error(
+        &parse_error(&after_the_end),
+        "20:8",
+        "cross_traffic.family.from",
+        &["not before the end of the call (5s)"],
+    );
+    let unknown_peer = with_cross_traffic(
+        "peer = \"alicia\"\ndirection = \"up\"\nkind = \"tcp\"",
+        "connect_time = { max = \"1s\" }",
+    );
+    assert_error(
+        &parse_error(&unknown_peer),
+        "17:8",
+        "cross_traffic.family.peer",
+        &["did you mean `alice`?"],
+    );
+}
+
+#[test]
+fn a_throughput_check_names_a_flow_of_the_file() {
+    let text = with_cross_traffic(
+        "peer = \"alice\"\ndirection = \"up\"\nkind = \"tcp\"",
+        "throughput = { flow = \"familly\", min = \"1kbps\" }",
+    );
+    assert_error(
+        &parse_error(&text),
+        "22:23",
+        "expect[1].throughput.flow",
+        &["no flow `familly`", "did you mean `family`?"],
+    );
+}

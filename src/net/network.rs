@@ -13,6 +13,10 @@
 //! the two directions of a call never share a queue, a rate or a random draw (a real path
 //! is full duplex). A host sending to its own address goes through its loopback, which
 //! takes [`LOOPBACK_DELAY`] and nothing else.
+//!
+//! An interface may have no access link of its own and use another's
+//! ([`Network::add_interface_sharing`]): another device on the same home or office network,
+//! whose datagrams queue with the first one's on the same uplink and downlink.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -191,16 +195,26 @@ pub struct ServerNote {
     pub note: String,
 }
 
-/// A network interface of a simulated host: its access link, and the NAT (by public
+/// A network interface of a simulated host: how it reaches the core, and the NAT (by public
 /// address) it sits behind, if any.
 #[derive(Debug)]
 struct Interface {
     host: String,
-    uplink: Link,
-    downlink: Link,
+    access: Access,
     behind: Option<IpAddr>,
     /// The firewall between it and the rest of the network, if its network has one.
     firewall: Option<Firewall>,
+}
+
+/// How an interface reaches the core. Unboxed although its variants differ in size: a world
+/// has a handful of interfaces, and every datagram reads one.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Access {
+    /// Over an access link of its own.
+    Own { uplink: Link, downlink: Link },
+    /// Over the access link of the interface at this address.
+    SharedWith(IpAddr),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -268,9 +282,27 @@ impl Network {
             ip,
             Interface {
                 host: host.to_owned(),
-                uplink: Link::new(uplink, sub_seed(self.seed, 2 * index)),
-                downlink: Link::new(downlink, sub_seed(self.seed, 2 * index + 1)),
+                access: Access::Own {
+                    uplink: Link::new(uplink, sub_seed(self.seed, 2 * index)),
+                    downlink: Link::new(downlink, sub_seed(self.seed, 2 * index + 1)),
+                },
                 behind: None,
+                firewall: None,
+            },
+        );
+    }
+
+    /// Adds an interface at `ip` for `host` that reaches the core over the access link of
+    /// the interface at `with`, behind the same NAT: another device on its network (its
+    /// firewall is the first one's alone). Once that interface is gone, it has no route.
+    pub fn add_interface_sharing(&mut self, host: &str, ip: IpAddr, with: IpAddr) {
+        let behind = self.interfaces.get(&with).and_then(|owner| owner.behind);
+        self.interfaces.insert(
+            ip,
+            Interface {
+                host: host.to_owned(),
+                access: Access::SharedWith(with),
+                behind,
                 firewall: None,
             },
         );
@@ -319,19 +351,20 @@ impl Network {
         uplink: LinkConfig,
         downlink: LinkConfig,
     ) -> bool {
-        let Some(interface) = self.interfaces.get_mut(&ip) else {
+        let Some(carrier) = carrier(&mut self.interfaces, ip) else {
             return false;
         };
-        interface.uplink.set_config_at(now, uplink);
-        interface.downlink.set_config_at(now, downlink);
+        carrier.uplink.set_config_at(now, uplink);
+        carrier.downlink.set_config_at(now, downlink);
         true
     }
 
-    /// The access link settings of the interface at `ip`: (uplink, downlink).
+    /// The settings of the access link the interface at `ip` uses: (uplink, downlink).
     pub fn access_link(&self, ip: IpAddr) -> Option<(LinkConfig, LinkConfig)> {
-        self.interfaces
-            .get(&ip)
-            .map(|i| (i.uplink.config().clone(), i.downlink.config().clone()))
+        match &self.interfaces.get(&carrier_ip(&self.interfaces, ip)?)?.access {
+            Access::Own { uplink, downlink } => Some((uplink.config().clone(), downlink.config().clone())),
+            Access::SharedWith(_) => None,
+        }
     }
 
     /// Takes the interface at `ip` away (a host leaving a network): datagrams from or to
@@ -382,7 +415,7 @@ impl Network {
             );
             return;
         }
-        let Some(interface) = self.interfaces.get_mut(&datagram.from.ip()) else {
+        let Some(interface) = self.interfaces.get(&datagram.from.ip()) else {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
         };
@@ -390,8 +423,13 @@ impl Network {
         if let Some(capture) = &self.capture {
             capture.record(now, &interface.host, &datagram);
         }
-        let hop = Hop::Uplink(interface.host.clone());
-        let verdicts = interface.uplink.transmit(now, datagram.wire_size());
+        let Some(carrier) = carrier(&mut self.interfaces, datagram.from.ip()) else {
+            // The device whose access link it shared has left.
+            self.drop(now, &datagram, None, Undelivered::NoRoute);
+            return;
+        };
+        let hop = Hop::Uplink(carrier.host.to_owned());
+        let verdicts = carrier.uplink.transmit(now, datagram.wire_size());
         self.schedule(now, datagram, verdicts, hop, Next::Core);
     }
 
@@ -521,11 +559,14 @@ impl Network {
                 let hop = Hop::Firewall(interface.host.clone());
                 self.drop(at, &datagram, Some(hop), Undelivered::Firewall(reason));
             }
-            Some(interface) => {
-                let hop = Hop::Downlink(interface.host.clone());
-                let verdicts = interface.downlink.transmit(at, datagram.wire_size());
-                self.schedule(at, datagram, verdicts, hop, Next::Arrive);
-            }
+            Some(_) => match carrier(&mut self.interfaces, datagram.to.ip()) {
+                None => self.drop(at, &datagram, None, Undelivered::NoRoute),
+                Some(carrier) => {
+                    let hop = Hop::Downlink(carrier.host.to_owned());
+                    let verdicts = carrier.downlink.transmit(at, datagram.wire_size());
+                    self.schedule(at, datagram, verdicts, hop, Next::Arrive);
+                }
+            },
         }
     }
 
@@ -613,18 +654,50 @@ impl Network {
     }
 }
 
-/// The queueing delays of an interface's uplink and downlink, named by hop.
-fn access_queues(interface: &Interface) -> [(Hop, QueueDelays); 2] {
-    [
-        (
-            Hop::Uplink(interface.host.clone()),
-            interface.uplink.queue_delays().clone(),
-        ),
-        (
-            Hop::Downlink(interface.host.clone()),
-            interface.downlink.queue_delays().clone(),
-        ),
-    ]
+/// The queueing delays of an interface's own uplink and downlink, named by hop (none for
+/// one that shares another's).
+fn access_queues(interface: &Interface) -> Vec<(Hop, QueueDelays)> {
+    match &interface.access {
+        Access::Own { uplink, downlink } => vec![
+            (Hop::Uplink(interface.host.clone()), uplink.queue_delays().clone()),
+            (
+                Hop::Downlink(interface.host.clone()),
+                downlink.queue_delays().clone(),
+            ),
+        ],
+        Access::SharedWith(_) => Vec::new(),
+    }
+}
+
+/// The address of the interface whose access link carries the datagrams of the one at `ip`.
+fn carrier_ip(interfaces: &BTreeMap<IpAddr, Interface>, ip: IpAddr) -> Option<IpAddr> {
+    match interfaces.get(&ip)?.access {
+        Access::Own { .. } => Some(ip),
+        Access::SharedWith(owner) => Some(owner),
+    }
+}
+
+/// The access link that carries the datagrams of the interface at `ip`, with the name of
+/// the host that owns it: its own, or the one it shares (if that is still there).
+struct Carrier<'a> {
+    host: &'a str,
+    uplink: &'a mut Link,
+    downlink: &'a mut Link,
+}
+
+fn carrier(interfaces: &mut BTreeMap<IpAddr, Interface>, ip: IpAddr) -> Option<Carrier<'_>> {
+    match interfaces.get_mut(&carrier_ip(interfaces, ip)?)? {
+        Interface {
+            host,
+            access: Access::Own { uplink, downlink },
+            ..
+        } => Some(Carrier {
+            host,
+            uplink,
+            downlink,
+        }),
+        _ => None,
+    }
 }
 
 /// The counters of `host`, created on its first datagram (without copying its name on

@@ -435,6 +435,14 @@ pub(super) fn describe(what: &What) -> Shown {
             Kind::Media,
             format!("{peer}'s congestion control targets {}", rate(*bps)),
         ),
+        What::CrossTraffic {
+            flow,
+            sent_bytes,
+            received_bytes,
+        } => plain(
+            Kind::Network,
+            format!("cross traffic {flow}: {sent_bytes} B sent, {received_bytes} B arrived in 100 ms"),
+        ),
         What::MediaSent { stream, seq, .. } => plain(Kind::Media, format!("{stream} #{seq} sent")),
         What::MediaReceived { stream, seq, .. } => plain(Kind::Media, format!("{stream} #{seq} received")),
     }

@@ -292,11 +292,15 @@ impl PeerInfo {
     }
 }
 
-/// Whether `what` is one of the per-packet events [`Packets`] counts.
+/// Whether `what` is one of the per-packet events [`Packets`] counts, or a cross-traffic
+/// meter reading (its flow's totals are in the metrics).
 fn per_packet(what: &What) -> bool {
     matches!(
         what,
-        What::MediaSent { .. } | What::MediaReceived { .. } | What::NetworkDrop { .. }
+        What::MediaSent { .. }
+            | What::MediaReceived { .. }
+            | What::NetworkDrop { .. }
+            | What::CrossTraffic { .. }
     )
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{MediaIndex, Restart, StreamMetrics, Window};
+use crate::metrics::{MediaIndex, Restart, StreamMetrics, Window, cross_traffic};
 use crate::timeline::Direction;
 use crate::trace::What;
 use crate::world::Run;
@@ -51,6 +51,12 @@ pub enum Expectation {
     /// effect at its start and each it set before its end (the `TargetBitrate` events).
     TargetBitrate {
         peer: String,
+        window: Window,
+        bounds: Bounds<Bitrate>,
+    },
+    /// What the cross-traffic flow `flow` delivered within `window` (its meter's bins).
+    Throughput {
+        flow: String,
         window: Window,
         bounds: Bounds<Bitrate>,
     },
@@ -267,6 +273,7 @@ impl Expectation {
                 window,
                 bounds,
             } => queue_delay(run, peer, *direction, *percentile, *window, bounds),
+            Expectation::Throughput { flow, window, bounds } => throughput(run, flow, *window, bounds),
         }
     }
 }
@@ -303,6 +310,24 @@ fn target_bitrate(run: &Run, peer: &str, window: Window, bounds: &Bounds<Bitrate
         held.len()
     );
     verdict
+}
+
+/// Judges what `flow` delivered within `window`, in bits per second.
+fn throughput(run: &Run, flow: &str, window: Window, bounds: &Bounds<Bitrate>) -> Verdict {
+    let expectation = format!(
+        "throughput of {flow} [{}, {})",
+        window.from.show(),
+        window.to.show()
+    );
+    match cross_traffic(&run.trace, window).get(flow) {
+        None => bounds.failed(expectation, "the flow moved nothing in the window"),
+        Some(metrics) => {
+            let mut verdict = bounds.verdict(expectation, Bitrate(metrics.throughput_bps));
+            let sent = metrics.sent_bytes as f64 * 8.0 / (window.to - window.from).as_secs_f64();
+            verdict.measured += &format!(" ({} sent)", Bitrate(sent.round() as u64).show());
+            verdict
+        }
+    }
 }
 
 /// Judges `percentile` of the queueing delay on `peer`'s access link in `direction`.

@@ -23,15 +23,17 @@ use schemars::schema::RootSchema;
 use toml::Spanned;
 
 use self::format::{
-    CheckText, CongestionControlText, CredentialsText, DirectionText, ExpectText, FirewallText,
-    IceServerText, LinkText, MediaText, NameOrTable, NatName, NatTableText, NatText, PeerText,
-    ProcessingText, QueueDelayCheckText, ReconnectCheckText, RestartPolicyText, ScenarioText, Scope,
-    ServerName, ServersText, SignalingName, TargetBitrateCheckText, TimelineText, TransportPolicyText,
+    CheckText, CongestionControlText, CredentialsText, CrossDirectionText, CrossKindText, CrossTrafficText,
+    DirectionText, ExpectText, FirewallText, IceServerText, LinkText, MediaText, NameOrTable, NatName,
+    NatTableText, NatText, PeerText, ProcessingText, QueueDelayCheckText, ReconnectCheckText,
+    RestartPolicyText, ScenarioText, Scope, ServerName, ServersText, SignalingName, TargetBitrateCheckText,
+    ThroughputCheckText, TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
 use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
 use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Seeds, Servers, TURN};
+use crate::cross::{CrossDirection, CrossKind, CrossTraffic};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, CongestionControl, RestartPolicy};
@@ -39,6 +41,7 @@ use crate::sim::Role;
 use crate::sim::{Apps, CommandKind};
 use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
+use crate::world::MAX_CROSS_FLOWS;
 use crate::world::{Run, RunError};
 
 /// A scenario read from a file, with what must hold about its run.
@@ -405,6 +408,7 @@ impl Source<'_> {
         };
         scenario.world.servers = self.servers(&text.servers, &text.peers)?;
         scenario.peers = self.peers(&text.peers, &scenario.world.servers)?;
+        scenario.world.cross_traffic = self.cross_traffic(&text.cross_traffic, &scenario)?;
         for (index, entry) in text.timeline.iter().enumerate() {
             let action = self.timed_action(index, entry, &scenario)?;
             scenario.timeline.push(action);
@@ -479,7 +483,7 @@ impl Source<'_> {
         let mut specs = Vec::new();
         for (name, peer) in peers {
             let field = format!("peers.{name}");
-            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+            if !is_name(name) {
                 let message = format!("`{name}` cannot name a peer: use letters, digits, `-` and `_`");
                 return Err(self.error_at(peer, &field, message));
             }
@@ -505,6 +509,109 @@ impl Source<'_> {
         }
         self.check_not_mixed(peers)?;
         Ok(specs)
+    }
+
+    /// The `[cross_traffic.<name>]` flows, on peers of the call, each with the keys its kind
+    /// takes.
+    fn cross_traffic(
+        &self,
+        flows: &BTreeMap<String, Spanned<CrossTrafficText>>,
+        scenario: &Scenario,
+    ) -> Result<Vec<CrossTraffic>, FileError> {
+        let mut built = Vec::new();
+        if flows.len() > MAX_CROSS_FLOWS {
+            let span = flows.values().last().map_or(0..0, Spanned::span);
+            let message = format!("{} flows; a world has room for {MAX_CROSS_FLOWS}", flows.len());
+            return Err(self.error(span, "cross_traffic", message));
+        }
+        for (name, entry) in flows {
+            let field = format!("cross_traffic.{name}");
+            let flow = entry.get_ref();
+            if !is_name(name) {
+                let message = format!("`{name}` cannot name a flow: use letters, digits, `-` and `_`");
+                return Err(self.error_at(entry, &field, message));
+            }
+            if scenario.peers.iter().any(|peer| peer.name == *name) {
+                let message = format!("`{name}` is a peer; a flow's device needs a name of its own");
+                return Err(self.error_at(entry, &field, message));
+            }
+            let peer = self.peer_name(&flow.peer, &format!("{field}.peer"), &scenario.peers)?;
+            let on_off = [("on", &flow.on), ("off", &flow.off)];
+            let kind = match (flow.kind, &flow.rate) {
+                (CrossKindText::Tcp, Some(rate)) => {
+                    let message = "a tcp flow takes no `rate`: TCP finds its own".to_owned();
+                    return Err(self.error_at(rate, &format!("{field}.rate"), message));
+                }
+                (CrossKindText::Tcp, None) => CrossKind::Tcp,
+                (_, None) => {
+                    let message =
+                        "a constant or on-off flow needs a `rate`, e.g. rate = \"500kbps\"".to_owned();
+                    return Err(self.error_at(entry, &field, message));
+                }
+                (_, Some(rate)) if rate.get_ref().0.0 == 0 => {
+                    let message = "a flow's rate is above 0".to_owned();
+                    return Err(self.error_at(rate, &format!("{field}.rate"), message));
+                }
+                (CrossKindText::Constant, Some(rate)) => CrossKind::Constant {
+                    rate_bps: rate.get_ref().0.0,
+                },
+                (CrossKindText::OnOff, Some(rate)) => {
+                    let mut periods = [Duration::ZERO; 2];
+                    for ((key, value), period) in on_off.iter().zip(&mut periods) {
+                        let Some(value) = value else {
+                            let message = format!("an on-off flow needs `{key}`, e.g. {key} = \"1s\"");
+                            return Err(self.error_at(entry, &field, message));
+                        };
+                        *period = value.get_ref().0;
+                    }
+                    if let Some(on) = flow.on.as_ref().filter(|on| on.get_ref().0.is_zero()) {
+                        let message = "an on period is longer than 0s".to_owned();
+                        return Err(self.error_at(on, &format!("{field}.on"), message));
+                    }
+                    CrossKind::OnOff {
+                        rate_bps: rate.get_ref().0.0,
+                        on: periods[0],
+                        off: periods[1],
+                    }
+                }
+            };
+            if flow.kind != CrossKindText::OnOff
+                && let Some((key, Some(value))) = on_off.iter().find(|(_, value)| value.is_some())
+            {
+                let message = format!("`{key}` is for on-off flows only");
+                return Err(self.error_at(value, &format!("{field}.{key}"), message));
+            }
+            let from = flow.from.as_ref().map_or(Duration::ZERO, |from| from.get_ref().0);
+            if let Some(from_text) = &flow.from
+                && from >= scenario.world.duration
+            {
+                let message = format!(
+                    "a flow starting at {} is not before the end of the call ({})",
+                    from.show(),
+                    scenario.world.duration.show()
+                );
+                return Err(self.error_at(from_text, &format!("{field}.from"), message));
+            }
+            let to = flow.to.as_ref().map(|to| to.get_ref().0);
+            if let Some(to_text) = &flow.to
+                && to.is_some_and(|to| to <= from)
+            {
+                let message = format!("a flow stops after it starts (at {})", from.show());
+                return Err(self.error_at(to_text, &format!("{field}.to"), message));
+            }
+            built.push(CrossTraffic {
+                name: name.clone(),
+                peer,
+                direction: match flow.direction {
+                    CrossDirectionText::Up => CrossDirection::Up,
+                    CrossDirectionText::Down => CrossDirection::Down,
+                },
+                kind,
+                from,
+                to,
+            });
+        }
+        Ok(built)
     }
 
     /// Both peers run the built-in app, or both registered ones: each app signals in its own
@@ -1153,6 +1260,10 @@ impl Source<'_> {
                 let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
                 (c.scope(), any, StreamMetric::Bitrate(bounds))
             }
+            CheckText::Throughput(c) => {
+                let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
+                return self.throughput(&field, c, bounds, call);
+            }
         };
         self.per_stream(&field, scope, kinds, call, metric)
     }
@@ -1281,6 +1392,38 @@ impl Source<'_> {
             peer: check.peer.get_ref().clone(),
             direction: direction(check.direction),
             percentile: check.percentile,
+            window,
+            bounds,
+        }])
+    }
+
+    /// `throughput` of a flow the file declares, within its window.
+    fn throughput(
+        &self,
+        field: &str,
+        check: &ThroughputCheckText,
+        bounds: Bounds<Bitrate>,
+        call: &Call,
+    ) -> Result<Vec<Expectation>, FileError> {
+        let scope = Scope {
+            stream: &check.flow,
+            after: &check.after,
+            from: &check.from,
+            to: &check.to,
+        };
+        let window = self.window(field, &scope, call)?;
+        let flow = check.flow.get_ref();
+        if !call.flows.contains(flow) {
+            let names: Vec<&str> = call.flows.iter().map(String::as_str).collect();
+            let message = match closest(flow, &names) {
+                Some(near) => format!("no flow `{flow}` under [cross_traffic]; did you mean `{near}`?"),
+                None if names.is_empty() => format!("no flow `{flow}`: the file has no [cross_traffic]"),
+                None => format!("no flow `{flow}` under [cross_traffic]: name {}", list(&names)),
+            };
+            return Err(self.error_at(&check.flow, &format!("{field}.flow"), message));
+        }
+        Ok(vec![Expectation::Throughput {
+            flow: flow.clone(),
             window,
             bounds,
         }])
@@ -1421,6 +1564,8 @@ impl Source<'_> {
 
 /// What the expectations of a file can refer to.
 struct Call {
+    /// The flows of cross traffic, by name.
+    flows: Vec<String>,
     duration: Duration,
     peers: Vec<String>,
     /// The peers with congestion control on.
@@ -1457,6 +1602,12 @@ impl Call {
         }
         events.sort_by_key(|(_, at)| *at);
         Call {
+            flows: scenario
+                .world
+                .cross_traffic
+                .iter()
+                .map(|flow| flow.name.clone())
+                .collect(),
             duration: scenario.world.duration,
             peers: peers.iter().map(|peer| peer.name.clone()).collect(),
             controlled: peers
@@ -1644,6 +1795,11 @@ fn unknown_app(name: &str, apps: &Apps) -> String {
 }
 
 /// Whether `name` is one of `peers`; if not, which one it may have meant.
+/// Whether `name` can name a peer or a flow: letters of any alphabet, digits, `-`, `_`.
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+}
+
 fn known_peer(name: &str, peers: &[&str]) -> Result<(), String> {
     if peers.contains(&name) {
         return Ok(());

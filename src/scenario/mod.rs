@@ -9,6 +9,7 @@ mod seeds;
 use std::time::Duration;
 
 pub use self::seeds::Seeds;
+use crate::cross::CrossTraffic;
 use crate::net::{FirewallConfig, LinkConfig, NatConfig};
 pub use crate::peer::CongestionControl;
 use crate::peer::{AppPolicy, MediaPlan, RestartPolicy};
@@ -117,6 +118,12 @@ impl Scenario {
 
     pub fn peer(mut self, peer: PeerSpec) -> Self {
         self.peers.push(peer);
+        self
+    }
+
+    /// A flow of other traffic on a peer's access link (see [`crate::cross`]).
+    pub fn cross_traffic(mut self, flow: CrossTraffic) -> Self {
+        self.world.cross_traffic.push(flow);
         self
     }
 

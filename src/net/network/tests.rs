@@ -350,3 +350,52 @@ fn a_tcp_segment_to_a_server_finds_no_port() {
     assert_eq!(network.take_drops()[0].reason, Undelivered::PortUnreachable);
     assert!(network.counters().balanced());
 }
+
+#[test]
+fn a_device_sharing_an_access_link_queues_with_its_owner_both_ways() {
+    let slow = LinkConfig {
+        rate_bps: Some(1_000_000),
+        ..LinkConfig::default()
+    };
+    let (mut network, bob, carol) = across(LinkConfig::default(), slow);
+    let device = at(ip(4, 0), 9000);
+    network.add_interface_sharing("device", device.ip(), bob.ip());
+    network.send(ms(0), datagram(bob, carol, 972)); // 8 ms on each 1 Mbit/s link
+    network.send(ms(0), datagram(device, carol, 972));
+    network.send(ms(0), datagram(carol, device, 972));
+    let arrived = run(&mut network, Duration::from_secs(1));
+    let when = |to: SocketAddr, from: SocketAddr| {
+        arrived
+            .iter()
+            .find(|(_, d)| d.to == to && d.from == from)
+            .map(|(at, _)| *at)
+    };
+    assert_eq!(when(carol, bob), Some(ms(16)));
+    assert_eq!(
+        when(carol, device),
+        Some(ms(24)),
+        "behind bob's datagram on bob's uplink"
+    );
+    assert_eq!(
+        when(device, carol),
+        Some(ms(16)),
+        "through carol's uplink and bob's downlink"
+    );
+    let hosts: Vec<String> = network.counters().hosts.into_keys().collect();
+    assert_eq!(
+        hosts,
+        ["bob", "carol", "device"],
+        "the device counts its own datagrams"
+    );
+    let queues: Vec<Hop> = network.queue_delays().into_iter().map(|(hop, _)| hop).collect();
+    assert!(
+        !queues.iter().any(|hop| format!("{hop:?}").contains("device")),
+        "{queues:?}"
+    );
+
+    network.remove_interface(bob.ip());
+    network.send(ms(100), datagram(device, carol, 10));
+    run(&mut network, Duration::from_secs(1));
+    assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);
+    assert!(network.counters().balanced());
+}

@@ -65,6 +65,11 @@ pub struct ScenarioText {
     /// The two peers, by name: one `role = "caller"`, one `role = "callee"`.
     #[schemars(with = "BTreeMap<String, PeerText>")]
     pub peers: BTreeMap<String, Spanned<PeerText>>,
+    /// Other devices' traffic on the peers' access links, by flow name: a device on a
+    /// peer's network uploading or downloading beside the call.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, CrossTrafficText>")]
+    pub cross_traffic: BTreeMap<String, Spanned<CrossTrafficText>>,
     /// What happens during the call: each `[[timeline]]` holds `at` and one action.
     #[serde(default)]
     #[schemars(schema_with = "timeline_schema")]
@@ -161,6 +166,58 @@ pub enum ProcessingText {
     None,
     /// Each poll of a host's task takes a measured, seeded duration.
     Measured,
+}
+
+/// One flow of cross traffic: a device sharing a peer's access link and NAT, and a server in
+/// the core, the device opening the flow.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "CrossTraffic")]
+#[serde(deny_unknown_fields)]
+pub struct CrossTrafficText {
+    /// Whose access link (and NAT) the flow's device shares.
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// "up" (from the device towards the core: an upload) or "down" (a download).
+    pub direction: CrossDirectionText,
+    /// "constant" (UDP at `rate`), "on-off" (UDP at `rate` for `on`, silent for `off`,
+    /// repeated) or "tcp" (a bulk transfer as fast as TCP goes).
+    pub kind: CrossKindText,
+    /// The UDP kinds' rate, of whole IP datagrams of 1200 bytes, e.g. "500kbps".
+    #[schemars(with = "Option<WithUnit<Bps>>")]
+    pub rate: Option<Spanned<WithUnit<Bps>>>,
+    /// "on-off": how long each burst lasts, e.g. "500ms".
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub on: Option<Spanned<WithUnit<Duration>>>,
+    /// "on-off": how long each silence lasts, e.g. "2s".
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub off: Option<Spanned<WithUnit<Duration>>>,
+    /// When it starts, before the call's end. Default "0s".
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub from: Option<Spanned<WithUnit<Duration>>>,
+    /// When it stops. Default: it runs to the call's end.
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub to: Option<Spanned<WithUnit<Duration>>>,
+}
+
+/// Which way a flow of cross traffic goes.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[schemars(rename = "CrossDirection")]
+#[serde(rename_all = "lowercase")]
+pub enum CrossDirectionText {
+    /// From the device towards the core, on the peer's uplink.
+    Up,
+    /// From the core to the device, on the peer's downlink.
+    Down,
+}
+
+/// What a flow of cross traffic sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "CrossKind")]
+#[serde(rename_all = "kebab-case")]
+pub enum CrossKindText {
+    Constant,
+    OnOff,
+    Tcp,
 }
 
 /// The STUN and TURN servers in the core. Peers use the ones their `ice_servers` name.
@@ -1003,6 +1060,8 @@ pub enum CheckText {
     Bitrate(StreamCheckText<WithUnit<Bps>>),
     /// A percentile of how long datagrams waited in a peer's access link's queue.
     QueueDelay(QueueDelayCheckText),
+    /// Bits per second a flow of cross traffic delivered within a window.
+    Throughput(ThroughputCheckText),
 }
 
 impl CheckText {
@@ -1022,6 +1081,7 @@ impl CheckText {
             CheckText::TargetBitrate(_) => "target_bitrate",
             CheckText::Bitrate(_) => "bitrate",
             CheckText::QueueDelay(_) => "queue_delay",
+            CheckText::Throughput(_) => "throughput",
         }
     }
 }
@@ -1141,6 +1201,21 @@ window_check! {
         /// Whose: a peer with `congestion_control`. Default "*": every such peer.
         #[schemars(with = "Option<String>")]
         pub peer: Option<Spanned<String>>,
+        pub min: Option<WithUnit<Bps>>,
+        pub max: Option<WithUnit<Bps>>,
+    }
+}
+
+window_check! {
+    /// Limits on what a flow of cross traffic delivered within a window, in bits per second
+    /// over its length (in whole 100 ms bins).
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "ThroughputCheck")]
+    #[serde(deny_unknown_fields)]
+    pub struct ThroughputCheckText {
+        /// Which flow: a name under `[cross_traffic]`.
+        #[schemars(with = "String")]
+        pub flow: Spanned<String>,
         pub min: Option<WithUnit<Bps>>,
         pub max: Option<WithUnit<Bps>>,
     }
