@@ -188,6 +188,8 @@ pub struct Host {
     nat: Option<NatConfig>,
     firewall: Option<FirewallConfig>,
     ice_servers: Vec<IceServer>,
+    /// The peer whose network it is on, if not one of its own.
+    network_of: Option<String>,
 }
 
 impl Host {
@@ -228,6 +230,17 @@ impl Host {
     pub fn firewall(self, firewall: FirewallConfig) -> Self {
         Host {
             firewall: Some(firewall),
+            ..self
+        }
+    }
+
+    /// On the network of the peer `owner` instead of one of its own: a second device at
+    /// home or in the office, sharing the owner's access link (its queue, its rate, its
+    /// outages), its NAT and its firewall's settings. It then takes no link, NAT or firewall
+    /// of its own; `owner` must have its own network.
+    pub fn on_network_of(self, owner: &str) -> Self {
+        Host {
+            network_of: Some(owner.to_owned()),
             ..self
         }
     }
@@ -337,6 +350,7 @@ fn check(
         }
     }
     check_cross_traffic(&config.cross_traffic, &names).map_err(invalid)?;
+    check_networks(peers).map_err(invalid)?;
     let mut roles = BTreeMap::new();
     for (caller, callee) in calls {
         for (peer, role) in [(caller, Role::Caller), (callee, Role::Callee)] {
@@ -349,6 +363,38 @@ fn check(
         }
     }
     Ok(roles)
+}
+
+/// Refuses a host on the network of a peer not in the world, or of one that is itself on
+/// another's, or that sets a link, NAT or firewall of its own.
+fn check_networks(peers: &[(String, Host, App)]) -> Result<(), String> {
+    for (name, host, _) in peers {
+        let Some(owner) = &host.network_of else { continue };
+        match peers.iter().find(|(other, ..)| other == owner) {
+            None => {
+                return Err(format!(
+                    "`{name}` is on the network of `{owner}`, who is not in the world"
+                ));
+            }
+            Some((_, owner_host, _)) if owner_host.network_of.is_some() => {
+                return Err(format!(
+                    "`{name}` is on the network of `{owner}`, who is on another's: name that one"
+                ));
+            }
+            Some(_) => {}
+        }
+        let defaults = Host::new();
+        if host.uplink != defaults.uplink
+            || host.downlink != defaults.downlink
+            || host.nat.is_some()
+            || host.firewall.is_some()
+        {
+            return Err(format!(
+                "`{name}` is on the network of `{owner}` and uses its link, NAT and firewall: it sets none of its own"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses flows of cross traffic on a peer not in the world, named like a peer or another
@@ -395,9 +441,30 @@ fn play(
         scenario: config.name.clone(),
         message,
     };
+    // Peers with networks of their own first: the others join theirs.
+    let mut binds = BTreeMap::new();
+    for (name, host, _) in peers.iter().filter(|(_, host, _)| host.network_of.is_none()) {
+        let bind = world.attach(
+            name,
+            host.nat.clone(),
+            host.firewall.clone(),
+            host.uplink.clone(),
+            host.downlink.clone(),
+        );
+        binds.insert(name.clone(), bind);
+    }
+    for (name, host, _) in &peers {
+        if let Some(owner) = &host.network_of {
+            let firewall = peers
+                .iter()
+                .find(|(other, ..)| other == owner)
+                .and_then(|(_, owner_host, _)| owner_host.firewall.clone());
+            binds.insert(name.clone(), world.attach_on_network_of(name, owner, firewall));
+        }
+    }
     let mut contexts = Vec::new();
     for (name, host, app) in peers {
-        let bind = world.attach(&name, host.nat, host.firewall, host.uplink, host.downlink);
+        let bind = binds.remove(&name).expect("every peer was attached above");
         let role = roles.get(&name).copied();
         let context =
             Context::new(&world, &name, role, bind, &host.ice_servers, config.seed).map_err(setup)?;

@@ -35,6 +35,8 @@ const TURN_HOSTS: std::ops::RangeInclusive<u8> = 201..=250;
 const CROSS_SERVER_HOSTS: u8 = 151;
 const CROSS_PUBLIC_DEVICES: u8 = 175;
 const CROSS_PRIVATE_DEVICES: u8 = 2;
+/// Peers on another peer's private network: host 100 up of that network.
+const NEIGHBOUR_HOSTS: u8 = 100;
 /// How many flows of cross traffic a world has room for.
 pub const MAX_CROSS_FLOWS: usize = 24;
 /// The port every flow of cross traffic uses, on its device and its server.
@@ -438,6 +440,12 @@ impl World {
             self.runtime
                 .with_network(|network| network.set_firewall(ip, firewall));
         }
+        self.settle(peer, ip, nat)
+    }
+
+    /// Makes `ip` the first interface of `peer`, behind the NAT at `nat` if any: its tasks'
+    /// host address, and the address it binds, which it returns.
+    fn settle(&self, peer: &str, ip: IpAddr, nat: Option<IpAddr>) -> BindAddress {
         self.runtime.set_host_address(peer, ip);
         let bind = BindAddress::new(SocketAddr::new(ip, PEER_PORT));
         let attachment = Attachment {
@@ -451,6 +459,44 @@ impl World {
             .expect("attachments poisoned")
             .insert(peer.to_owned(), attachment);
         bind
+    }
+
+    /// Gives `peer` its first interface on the network of `owner`, attached before it: a
+    /// second device at home, sharing the owner's access link and NAT, behind a firewall of
+    /// `firewall`'s settings (the owner's). Returns the address it binds.
+    pub(crate) fn attach_on_network_of(
+        &self,
+        peer: &str,
+        owner: &str,
+        firewall: Option<FirewallConfig>,
+    ) -> BindAddress {
+        let (owner_ip, nat, attached) = {
+            let attachments = self.attachments.lock().expect("attachments poisoned");
+            (
+                attachments[owner].ip,
+                attachments[owner].nat,
+                attachments.len() as u8,
+            )
+        };
+        let ip = match owner_ip {
+            IpAddr::V4(ip) if nat.is_some() => {
+                let [a, b, network, _] = ip.octets();
+                IpAddr::V4(Ipv4Addr::new(a, b, network, NEIGHBOUR_HOSTS + attached))
+            }
+            _ => {
+                let mut networks = self.networks.lock().expect("networks poisoned");
+                *networks += 1;
+                self.block.address(0, *networks)
+            }
+        };
+        self.book.name(ip, peer.to_owned());
+        self.runtime.with_network(|network| {
+            network.add_interface_sharing(peer, ip, owner_ip);
+            if firewall.is_some() {
+                network.set_firewall(ip, firewall);
+            }
+        });
+        self.settle(peer, ip, nat)
     }
 
     /// Adds an interface for `peer` on a network of its own: public, or private behind a new

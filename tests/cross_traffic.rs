@@ -153,3 +153,53 @@ fn downloads_reach_a_device_behind_the_peers_nat() {
         }
     }
 }
+
+/// Alice calls Bob with 1.2 Mbit/s of video over a 1 Mbit/s uplink with a 200 ms queue;
+/// Carol calls Dave with audio, on Alice's network or on one of her own.
+fn neighbours(carol_at_alices: bool) -> Run {
+    let home = LinkConfig {
+        rate_bps: Some(1_000_000),
+        queue: QueueLimit::Time(ms(200)),
+        ..LinkConfig::default()
+    };
+    let mut carol = PeerSpec::caller("carol").calls("dave").media(&[MediaKind::Audio]);
+    if carol_at_alices {
+        carol = carol.on_network_of("alice");
+    }
+    let mut alice = PeerSpec::caller("alice").calls("bob").media(&[MediaKind::Video]);
+    alice.uplink = home;
+    alice.media.video_bitrate_bps = 1_200_000;
+    let run = Scenario::new("neighbours")
+        .duration(Duration::from_secs(8))
+        .peer(alice)
+        .peer(PeerSpec::callee("bob").media(&[]))
+        .peer(carol)
+        .peer(PeerSpec::callee("dave").media(&[MediaKind::Audio]))
+        .run()
+        .expect("both calls run");
+    assert!(run.counters.balanced(), "{:?}", run.counters);
+    run
+}
+
+#[test]
+fn a_peer_on_anothers_network_queues_behind_its_traffic_on_the_shared_uplink() {
+    let apart = neighbours(false);
+    let together = neighbours(true);
+    let carol_out = |run: &Run| {
+        run.metrics.streams["dave<-carol:audio"]
+            .one_way_delay
+            .unwrap()
+            .p95
+    };
+    // Apart, Carol's audio crosses ideal links; together, it waits behind Alice's video
+    // (more than the 1 Mbit/s uplink carries) in the 200 ms queue.
+    assert!(carol_out(&apart) < ms(5), "{:?}", carol_out(&apart));
+    assert!(carol_out(&together) > ms(100), "{:?}", carol_out(&together));
+    // Both calls connected, and no stream crosses from one call to the other.
+    assert!(together.metrics.connect_time.is_some());
+    assert!(together.metrics.streams.keys().all(|stream| {
+        ["bob<-alice", "alice<-bob", "dave<-carol", "carol<-dave"]
+            .iter()
+            .any(|call| stream.starts_with(call))
+    }));
+}

@@ -20,7 +20,6 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::sample::{Index, select, subsequence};
 use proptest::test_runner::{RngAlgorithm, RngSeed};
-use webrtc_netsim::Role;
 use webrtc_netsim::scenario::file::{self, FileError, ScenarioFile};
 
 /// Cases and seed fixed, no failure files: the same cases on every run and machine.
@@ -1239,11 +1238,9 @@ fn assert_placed(error: &FileError, path: &Path, bytes: &[u8]) {
 /// What every loaded scenario holds, whatever its file said.
 fn holds_together(file: &ScenarioFile, text: &str) {
     let scenario = &file.scenario;
-    let roles: Vec<Role> = scenario.peers.iter().map(|peer| peer.role).collect();
-    assert!(
-        roles.len() == 2 && roles.contains(&Role::Caller) && roles.contains(&Role::Callee),
-        "not one caller and one callee: {roles:?}\n--- the file:\n{text}"
-    );
+    if let Err(error) = scenario.calls() {
+        panic!("the peers make no calls: {error}\n--- the file:\n{text}");
+    }
     assert!(!scenario.world.duration.is_zero(), "a call of 0s:\n{text}");
     for timed in &scenario.timeline {
         assert!(

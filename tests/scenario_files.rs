@@ -195,12 +195,7 @@ fn a_bad_swept_value_is_placed_at_itself() {
     );
 
     let error = sweep_error("\"peers.bob.role\" = [\"callee\", \"caller\"]");
-    assert_error(
-        &error,
-        "17:31",
-        "peers.bob.role",
-        &["`alice` is already the caller"],
-    );
+    assert_error(&error, "17:31", "peers.bob.role", &["no callee"]);
 
     let error = sweep_error("\"core.delay\" = [\"20ms\", \"20ms\"]");
     assert_error(
@@ -1039,12 +1034,7 @@ fn out_of_range_values_are_refused() {
 #[test]
 fn a_call_has_one_caller_and_one_callee() {
     let error = parse_error(&breaking("role = \"callee\"", "role = \"caller\""));
-    assert_error(
-        &error,
-        "10:8",
-        "peers.bob.role",
-        &["`alice` is already the caller"],
-    );
+    assert_error(&error, "10:8", "peers.bob.role", &["no callee"]);
 
     let error = parse_error(&breaking("role = \"callee\"", "role = \"calee\""));
     assert_error(&error, "10:8", "peers.bob.role", &["did you mean `callee`?"]);
@@ -1660,5 +1650,98 @@ fn a_throughput_check_names_a_flow_of_the_file() {
         "22:23",
         "expect[1].throughput.flow",
         &["no flow `familly`", "did you mean `family`?"],
+    );
+}
+
+/// Two calls: Alice calls Bob, Carol (on Alice's network) calls Dave; `carol` is Carol's
+/// table's extra keys.
+fn two_calls(carol: &str) -> String {
+    format!(
+        r#"duration = "5s"
+
+[peers.alice]
+role = "caller"
+calls = "bob"
+uplink = {{ rate = "1mbps" }}
+
+[peers.bob]
+role = "callee"
+
+[peers.carol]
+role = "caller"
+{carol}
+
+[peers.dave]
+role = "callee"
+
+[[expect]]
+delivered = {{ stream = "*:audio", min = "90%" }}
+"#
+    )
+}
+
+#[test]
+fn two_calls_pair_each_caller_with_the_callee_it_names_and_streams_stay_within_a_call() {
+    let text = two_calls("calls = \"dave\"\nsame_network_as = \"alice\"");
+    let file = file::parse(Path::new("good.toml"), &text).expect("two calls parse");
+    let calls: Vec<(String, String)> = file
+        .scenario
+        .calls()
+        .expect("they pair up")
+        .into_iter()
+        .map(|(caller, callee)| (caller.name.clone(), callee.name.clone()))
+        .collect();
+    assert_eq!(
+        calls,
+        [("alice".into(), "bob".into()), ("carol".into(), "dave".into())]
+    );
+    assert_eq!(file.scenario.peers[2].network_of.as_deref(), Some("alice"));
+    // `*:audio` is the four streams of the two calls, none across them.
+    let streams: Vec<String> = file
+        .expectations
+        .iter()
+        .map(|expectation| match expectation {
+            Expectation::Stream { stream, .. } => stream.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            "bob<-alice:audio",
+            "alice<-bob:audio",
+            "dave<-carol:audio",
+            "carol<-dave:audio"
+        ]
+    );
+}
+
+#[test]
+fn calls_that_do_not_pair_up_are_refused_at_the_key() {
+    assert_error(
+        &parse_error(&two_calls("")),
+        "12:8",
+        "peers.carol.role",
+        &["with more than one callee, the caller `carol` names whom it `calls`"],
+    );
+    assert_error(
+        &parse_error(&two_calls("calls = \"bob\"")),
+        "13:9",
+        "peers.carol.calls",
+        &["`bob` is already called by `alice`"],
+    );
+    assert_error(
+        &parse_error(&two_calls("calls = \"dvae\"")),
+        "13:9",
+        "peers.carol.calls",
+        &["did you mean `dave`?"],
+    );
+    assert_error(
+        &parse_error(&two_calls(
+            "calls = \"dave\"\nsame_network_as = \"alice\"\nnat = \"symmetric\"",
+        )),
+        "14:19",
+        "peers.carol.same_network_as",
+        &["drop its `nat`"],
     );
 }

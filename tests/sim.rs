@@ -261,3 +261,26 @@ fn an_app_that_panics_is_an_error_in_the_trace() {
         run.trace
     );
 }
+
+#[test]
+fn a_host_on_another_peers_network_must_name_one_with_its_own_and_set_no_link() {
+    let refused = |carol: Host| {
+        let mut sim = Sim::builder().build();
+        sim.peer("alice", Host::new(), |_| async {});
+        sim.peer("bob", Host::new().on_network_of("alice"), |_| async {});
+        sim.peer("carol", carol, |_| async {});
+        match sim.run_for(Duration::from_secs(1)) {
+            Err(webrtc_netsim::RunError::Invalid { message, .. }) => message,
+            other => panic!("accepted: {other:?}"),
+        }
+    };
+    let nobody = refused(Host::new().on_network_of("dave"));
+    assert!(nobody.contains("`dave`, who is not in the world"), "{nobody}");
+    let chained = refused(Host::new().on_network_of("bob"));
+    assert!(chained.contains("who is on another's"), "{chained}");
+    let with_link = refused(Host::new().on_network_of("alice").link(LinkConfig {
+        delay: ms(5),
+        ..LinkConfig::default()
+    }));
+    assert!(with_link.contains("sets none of its own"), "{with_link}");
+}

@@ -296,6 +296,8 @@ impl Network {
     /// the interface at `with`, behind the same NAT: another device on its network (its
     /// firewall is the first one's alone). Once that interface is gone, it has no route.
     pub fn add_interface_sharing(&mut self, host: &str, ip: IpAddr, with: IpAddr) {
+        // Sharing with a sharer is sharing with the interface whose link it uses.
+        let with = carrier_ip(&self.interfaces, with).unwrap_or(with);
         let behind = self.interfaces.get(&with).and_then(|owner| owner.behind);
         self.interfaces.insert(
             ip,

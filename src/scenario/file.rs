@@ -32,12 +32,11 @@ use self::format::{
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
 use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
-use super::{Credentials, IceServer, PeerSpec, Processing, Scenario, Seeds, Servers, TURN};
+use super::{CallsError, Credentials, IceServer, PeerSpec, Processing, Scenario, Seeds, Servers, TURN};
 use crate::cross::{CrossDirection, CrossKind, CrossTraffic};
 use crate::metrics::{NETWORK_EVENTS, Window};
 use crate::net::{DeliveryTrace, LinkConfig, Loss, NatConfig};
 use crate::peer::{AppPolicy, CongestionControl, RestartPolicy};
-use crate::sim::Role;
 use crate::sim::{Apps, CommandKind};
 use crate::timeline::{Action, Direction, LinkChange, SignalingChange, TimedAction};
 use crate::trace::{MediaKind, StreamId};
@@ -487,26 +486,10 @@ impl Source<'_> {
                 let message = format!("`{name}` cannot name a peer: use letters, digits, `-` and `_`");
                 return Err(self.error_at(peer, &field, message));
             }
-            let role = *peer.get_ref().role.get_ref();
-            if let Some(other) = specs.iter().find(|spec: &&PeerSpec| spec.role == role) {
-                let message = format!(
-                    "`{}` is already the {}; a call has one caller and one callee",
-                    other.name,
-                    role_name(role)
-                );
-                return Err(self.error_at(&peer.get_ref().role, &format!("{field}.role"), message));
-            }
             specs.push(self.peer(name, peer, &field, servers)?);
         }
-        if specs.len() != 2 {
-            let message = format!(
-                "a call has two peers, one with role = \"caller\" and one with role = \"callee\"; found {}",
-                specs.len()
-            );
-            // At the lone peer, or at the top of the file when there is none.
-            let span = peers.values().last().map_or(0..0, Spanned::span);
-            return Err(self.error(span, "peers", message));
-        }
+        self.check_calls(peers, &specs)?;
+        self.check_networks(peers, &specs)?;
         self.check_not_mixed(peers)?;
         Ok(specs)
     }
@@ -614,6 +597,79 @@ impl Source<'_> {
         Ok(built)
     }
 
+    /// The peers pair up into calls ([`Scenario::calls`]); an error is placed at the key
+    /// that breaks the pairing.
+    fn check_calls(
+        &self,
+        peers: &BTreeMap<String, Spanned<PeerText>>,
+        specs: &[PeerSpec],
+    ) -> Result<(), FileError> {
+        let scenario = Scenario {
+            peers: specs.to_vec(),
+            ..Scenario::new("calls")
+        };
+        let Err(error) = scenario.calls() else {
+            return Ok(());
+        };
+        let role = |peer: &str| {
+            let field = format!("peers.{peer}.role");
+            self.error_at(&peers[peer].get_ref().role, &field, error.to_string())
+        };
+        let calls_with = |peer: &str, message: String| match &peers[peer].get_ref().calls {
+            Some(calls) => self.error_at(calls, &format!("peers.{peer}.calls"), message),
+            None => role(peer),
+        };
+        let calls = |peer: &str| calls_with(peer, error.to_string());
+        Err(match &error {
+            // At the last peer, or at the top of the file when there is none.
+            CallsError::NoCaller | CallsError::NoCallee => match peers.keys().last() {
+                Some(last) => role(last),
+                None => self.error(0..0, "peers", error.to_string()),
+            },
+            CallsError::CalleeCalls { peer } => calls(peer),
+            CallsError::NotACallee { caller, named } => {
+                // Naming nobody at all is the likelier slip: suggest a name.
+                let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+                calls_with(
+                    caller,
+                    known_peer(named, &names)
+                        .err()
+                        .unwrap_or_else(|| error.to_string()),
+                )
+            }
+            CallsError::WhomToCall { caller } => role(caller),
+            CallsError::CalledTwice { second, .. } => calls(second),
+            CallsError::Uncalled { callee } => role(callee),
+        })
+    }
+
+    /// A `same_network_as` names another peer that has a network of its own.
+    fn check_networks(
+        &self,
+        peers: &BTreeMap<String, Spanned<PeerText>>,
+        specs: &[PeerSpec],
+    ) -> Result<(), FileError> {
+        for spec in specs {
+            let (Some(owner), Some(text)) = (&spec.network_of, &peers[&spec.name].get_ref().same_network_as)
+            else {
+                continue;
+            };
+            let field = format!("peers.{}.same_network_as", spec.name);
+            let others: Vec<&str> = specs
+                .iter()
+                .filter(|other| other.name != spec.name)
+                .map(|other| other.name.as_str())
+                .collect();
+            known_peer(owner, &others).map_err(|message| self.error_at(text, &field, message))?;
+            let owner_spec = specs.iter().find(|other| other.name == *owner);
+            if let Some(theirs) = owner_spec.and_then(|owner| owner.network_of.as_ref()) {
+                let message = format!("`{owner}` is on the network of `{theirs}`: name `{theirs}`");
+                return Err(self.error_at(text, &field, message));
+            }
+        }
+        Ok(())
+    }
+
     /// Both peers run the built-in app, or both registered ones: each app signals in its own
     /// protocol, so the built-in app and a registered one cannot call each other.
     fn check_not_mixed(&self, peers: &BTreeMap<String, Spanned<PeerText>>) -> Result<(), FileError> {
@@ -711,6 +767,26 @@ impl Source<'_> {
             on_disconnected: text.on_disconnected.map(restart_policy),
             on_failed: text.on_failed.map(restart_policy),
         };
+        spec.calls = text.calls.as_ref().map(|callee| callee.get_ref().clone());
+        if let Some(owner) = &text.same_network_as {
+            let own = [
+                (
+                    "link",
+                    spec.uplink != LinkConfig::default() || spec.downlink != LinkConfig::default(),
+                ),
+                ("nat", text.nat.is_some()),
+                ("firewall", text.firewall.is_some()),
+            ];
+            if let Some((key, _)) = own.iter().find(|(_, given)| *given) {
+                let message = format!(
+                    "`{name}` is on the network of `{}` and uses its access link, NAT and firewall: \
+                     drop its `{key}` (or `uplink`/`downlink`)",
+                    owner.get_ref()
+                );
+                return Err(self.error_at(owner, &format!("{field}.same_network_as"), message));
+            }
+            spec.network_of = Some(owner.get_ref().clone());
+        }
         Ok(spec)
     }
 
@@ -1580,16 +1656,25 @@ struct Call {
 impl Call {
     fn new(scenario: &Scenario) -> Call {
         let peers = &scenario.peers;
+        // The file's calls were checked before its expectations are read.
+        let calls = scenario.calls().unwrap_or_default();
+        let partner = |peer: &PeerSpec| {
+            calls
+                .iter()
+                .find_map(|(caller, callee)| match peer.name.as_str() {
+                    name if name == caller.name => Some(callee.name.clone()),
+                    name if name == callee.name => Some(caller.name.clone()),
+                    _ => None,
+                })
+        };
         let streams = peers
             .iter()
-            .flat_map(|sender| {
-                let receivers = peers.iter().filter(move |peer| peer.name != sender.name);
-                receivers.flat_map(move |receiver| {
-                    sender.media.kinds.iter().map(move |kind| StreamId {
-                        from: sender.name.clone(),
-                        to: receiver.name.clone(),
-                        kind: *kind,
-                    })
+            .filter_map(|sender| Some((sender, partner(sender)?)))
+            .flat_map(|(sender, receiver)| {
+                sender.media.kinds.iter().map(move |kind| StreamId {
+                    from: sender.name.clone(),
+                    to: receiver.clone(),
+                    kind: *kind,
                 })
             })
             .collect();
@@ -1725,13 +1810,6 @@ fn media_kind(medium: MediaText) -> MediaKind {
         MediaText::Audio => MediaKind::Audio,
         MediaText::Video => MediaKind::Video,
         MediaText::Data => MediaKind::Data,
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Caller => "caller",
-        Role::Callee => "callee",
     }
 }
 

@@ -53,6 +53,34 @@ pub struct PeerSpec {
     pub firewall: Option<FirewallConfig>,
     /// What its app does when ICE goes bad.
     pub policy: AppPolicy,
+    /// A caller's callee; needed when the scenario has more than one callee.
+    pub calls: Option<String>,
+    /// The peer whose network it is on, sharing that peer's access link, NAT and firewall
+    /// (see [`crate::sim::Host::on_network_of`]); its own link, NAT and firewall are unused.
+    pub network_of: Option<String>,
+}
+
+/// Why a scenario's peers do not pair up into calls.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallsError {
+    #[error("no caller: a call has a peer with role = \"caller\" and one with role = \"callee\"")]
+    NoCaller,
+    #[error("no callee: a call has a peer with role = \"caller\" and one with role = \"callee\"")]
+    NoCallee,
+    #[error("`{peer}` is a callee; only a caller names whom it `calls`")]
+    CalleeCalls { peer: String },
+    #[error("`{caller}` calls `{named}`, who is not a callee")]
+    NotACallee { caller: String, named: String },
+    #[error("with more than one callee, the caller `{caller}` names whom it `calls`")]
+    WhomToCall { caller: String },
+    #[error("`{callee}` is already called by `{first}`; a callee is in one call")]
+    CalledTwice {
+        callee: String,
+        first: String,
+        second: String,
+    },
+    #[error("nobody calls `{callee}`: give a caller `calls = \"{callee}\"`")]
+    Uncalled { callee: String },
 }
 
 impl Scenario {
@@ -127,6 +155,64 @@ impl Scenario {
         self
     }
 
+    /// Its calls, `(caller, callee)` in the peers' order: with one caller and one callee,
+    /// theirs; otherwise each caller's `calls`, each callee in exactly one.
+    pub fn calls(&self) -> Result<Vec<(&PeerSpec, &PeerSpec)>, CallsError> {
+        let with_role = |role: Role| self.peers.iter().filter(move |peer| peer.role == role);
+        let (callers, callees): (Vec<_>, Vec<_>) = (
+            with_role(Role::Caller).collect(),
+            with_role(Role::Callee).collect(),
+        );
+        if callers.is_empty() {
+            return Err(CallsError::NoCaller);
+        }
+        if callees.is_empty() {
+            return Err(CallsError::NoCallee);
+        }
+        if let Some(callee) = callees.iter().find(|callee| callee.calls.is_some()) {
+            return Err(CallsError::CalleeCalls {
+                peer: callee.name.clone(),
+            });
+        }
+        let mut calls: Vec<(&PeerSpec, &PeerSpec)> = Vec::new();
+        for caller in &callers {
+            let callee = match (&caller.calls, callees.as_slice()) {
+                (None, [only]) => *only,
+                (None, _) => {
+                    return Err(CallsError::WhomToCall {
+                        caller: caller.name.clone(),
+                    });
+                }
+                (Some(named), _) => {
+                    *callees
+                        .iter()
+                        .find(|callee| callee.name == *named)
+                        .ok_or_else(|| CallsError::NotACallee {
+                            caller: caller.name.clone(),
+                            named: named.clone(),
+                        })?
+                }
+            };
+            if let Some((first, _)) = calls.iter().find(|(_, other)| other.name == callee.name) {
+                return Err(CallsError::CalledTwice {
+                    callee: callee.name.clone(),
+                    first: first.name.clone(),
+                    second: caller.name.clone(),
+                });
+            }
+            calls.push((caller, callee));
+        }
+        if let Some(callee) = callees
+            .iter()
+            .find(|callee| !calls.iter().any(|(_, c)| c.name == callee.name))
+        {
+            return Err(CallsError::Uncalled {
+                callee: callee.name.clone(),
+            });
+        }
+        Ok(calls)
+    }
+
     /// Simulates the call of the built-in app on a fresh world and returns its trace and
     /// metrics.
     pub fn run(&self) -> Result<Run, RunError> {
@@ -156,7 +242,21 @@ impl PeerSpec {
             ice_tcp: false,
             firewall: None,
             policy: AppPolicy::default(),
+            calls: None,
+            network_of: None,
         }
+    }
+
+    /// Whom a caller calls: needed when the scenario has more than one callee.
+    pub fn calls(mut self, callee: &str) -> Self {
+        self.calls = Some(callee.to_owned());
+        self
+    }
+
+    /// On the network of `owner`: sharing its access link, NAT and firewall.
+    pub fn on_network_of(mut self, owner: &str) -> Self {
+        self.network_of = Some(owner.to_owned());
+        self
     }
 
     pub fn caller(name: &str) -> Self {

@@ -5,7 +5,7 @@
 use super::{PeerSpec, Scenario};
 use crate::net::sub_seed;
 use crate::peer::{self, CLOSING_GRACE, DRAIN, MediaPlan, PeerSetup};
-use crate::sim::{Apps, Host, Role, Sim};
+use crate::sim::{Apps, Host, Sim};
 use crate::world::{Run, RunError};
 
 /// Plays `scenario` to its end, each peer running the app of `apps` it names, or the
@@ -13,18 +13,23 @@ use crate::world::{Run, RunError};
 /// drain; one with a registered app ends at the scenario's end, as registered apps are
 /// not asked to hang up.
 pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
-    let [caller, callee] = call_parties(scenario)?;
+    let calls = scenario
+        .calls()
+        .map_err(|error| invalid(scenario, error.to_string()))?;
     let mut sim = Sim::new(scenario.world.clone());
     for (index, peer) in scenario.peers.iter().enumerate() {
-        let mut host = Host::new()
-            .uplink(peer.uplink.clone())
-            .downlink(peer.downlink.clone())
-            .ice_servers(peer.ice_servers.clone());
-        if let Some(nat) = &peer.nat {
-            host = host.nat(nat.clone());
-        }
-        if let Some(firewall) = &peer.firewall {
-            host = host.firewall(firewall.clone());
+        let mut host = Host::new().ice_servers(peer.ice_servers.clone());
+        match &peer.network_of {
+            Some(owner) => host = host.on_network_of(owner),
+            None => {
+                host = host.uplink(peer.uplink.clone()).downlink(peer.downlink.clone());
+                if let Some(nat) = &peer.nat {
+                    host = host.nat(nat.clone());
+                }
+                if let Some(firewall) = &peer.firewall {
+                    host = host.firewall(firewall.clone());
+                }
+            }
         }
         match &peer.app {
             Some(name) => {
@@ -37,13 +42,22 @@ pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
                 sim.peer(&peer.name, host, app.make());
             }
             None => {
-                let remote = if peer.name == caller.name { callee } else { caller };
+                let remote = calls
+                    .iter()
+                    .find_map(|(caller, callee)| match peer.name.as_str() {
+                        name if name == caller.name => Some(*callee),
+                        name if name == callee.name => Some(*caller),
+                        _ => None,
+                    })
+                    .ok_or_else(|| invalid(scenario, format!("`{}` is in no call", peer.name)))?;
                 let setup = built_in(scenario, peer, remote, index);
                 sim.peer(&peer.name, host, move |context| peer::run(context, setup));
             }
         }
     }
-    sim.call(&caller.name, &callee.name);
+    for (caller, callee) in &calls {
+        sim.call(&caller.name, &callee.name);
+    }
     for timed in &scenario.timeline {
         sim.at(timed.at, timed.action.clone());
     }
@@ -67,28 +81,6 @@ fn built_in(scenario: &Scenario, peer: &PeerSpec, remote: &PeerSpec, index: usiz
         ice_tcp: peer.ice_tcp,
         seed: sub_seed(scenario.world.seed, 100 + index as u64),
     }
-}
-
-/// The caller and the callee, or why the scenario is not a call.
-fn call_parties(scenario: &Scenario) -> Result<[&PeerSpec; 2], RunError> {
-    let party = |role: Role, missing: &str| {
-        scenario
-            .peers
-            .iter()
-            .find(|p| p.role == role)
-            .ok_or_else(|| invalid(scenario, missing.to_owned()))
-    };
-    let (caller, callee) = (
-        party(Role::Caller, "no caller")?,
-        party(Role::Callee, "no callee")?,
-    );
-    if scenario.peers.len() != 2 {
-        return Err(invalid(
-            scenario,
-            "a call has exactly two peers, one caller and one callee".to_owned(),
-        ));
-    }
-    Ok([caller, callee])
 }
 
 fn invalid(scenario: &Scenario, message: String) -> RunError {

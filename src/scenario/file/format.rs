@@ -326,6 +326,14 @@ pub struct PeerText {
     pub on_disconnected: Option<RestartPolicyText>,
     /// What its app does when ICE reports `failed`. Default nothing: the call stays failed.
     pub on_failed: Option<RestartPolicyText>,
+    /// A caller's callee, by name; needed when the file has more than one callee.
+    #[schemars(with = "Option<String>")]
+    pub calls: Option<Spanned<String>>,
+    /// Another peer whose network this one is on, as a second device at home is: it shares
+    /// that peer's access link (queue, rate, outages), NAT and firewall, and gives no
+    /// `link`, `uplink`, `downlink`, `nat` or `firewall` of its own.
+    #[schemars(with = "Option<String>")]
+    pub same_network_as: Option<Spanned<String>>,
 }
 
 impl PeerText {
