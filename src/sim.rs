@@ -55,6 +55,7 @@ pub use crate::world::{BindAddress, NetworkChange};
 mod apps;
 mod certificate;
 mod observer;
+mod stats;
 pub use self::apps::{Apps, CommandKind, Registered};
 pub use self::observer::TraceHandle;
 use self::observer::{ConnectionSlot, Observer};
@@ -147,6 +148,14 @@ impl SimBuilder {
     /// uploading or downloading (see [`crate::cross`]).
     pub fn cross_traffic(mut self, flow: CrossTraffic) -> Self {
         self.config.cross_traffic.push(flow);
+        self
+    }
+
+    /// Samples each watched connection's `get_stats` every `interval` into the trace
+    /// (`stack_stats` events: the stack's RTT, loss, jitter, NACK and PLI counts). Off by
+    /// default: the samples are tasks of the world, which a seed's run then includes.
+    pub fn stats_every(mut self, interval: Duration) -> Self {
+        self.config.stats_interval = Some(interval);
         self
     }
 
@@ -466,8 +475,16 @@ fn play(
     for (name, host, app) in peers {
         let bind = binds.remove(&name).expect("every peer was attached above");
         let role = roles.get(&name).copied();
-        let context =
-            Context::new(&world, &name, role, bind, &host.ice_servers, config.seed).map_err(setup)?;
+        let context = Context::new(
+            &world,
+            &name,
+            role,
+            bind,
+            &host.ice_servers,
+            config.seed,
+            config.stats_interval,
+        )
+        .map_err(setup)?;
         contexts.push((name, app, context));
     }
     world.start_cross_traffic(&config.cross_traffic).map_err(setup)?;
@@ -601,6 +618,8 @@ pub struct Stack {
     tap: WireTap,
     /// Where the last observer made waits for its connection ([`Stack::watch`]).
     observed: Arc<Mutex<Option<ConnectionSlot>>>,
+    /// How often a watched connection's `get_stats` is sampled into the trace, if at all.
+    stats_interval: Option<Duration>,
 }
 
 impl Context {
@@ -611,6 +630,7 @@ impl Context {
         bind: BindAddress,
         servers: &[IceServer],
         seed: u64,
+        stats_interval: Option<Duration>,
     ) -> Result<(AppHandle, Context), String> {
         let inbox = world.relay.connect(name).map_err(|error| error.to_string())?;
         let certificate = certificate::certificate(name, sub_seed(seed, 0xce27))
@@ -643,6 +663,7 @@ impl Context {
                 },
                 tap: world.tap.clone(),
                 observed: Default::default(),
+                stats_interval,
             },
         };
         Ok((handle, context))
@@ -715,11 +736,16 @@ impl Stack {
     /// Lets the observer [`Stack::observe`] last made read from `connection` what the
     /// connection's events do not carry, so that the trace has it for any app: the ICE
     /// credentials of each local description (and so the app's ICE restarts, see
-    /// [`crate::metrics::recovery`]) and the candidate pair ICE selects. Call it with each
-    /// connection you build, right after building it with that observer.
+    /// [`crate::metrics::recovery`]) and the candidate pair ICE selects; and, if the world
+    /// samples stats ([`SimBuilder::stats_every`]), its `get_stats` at that interval while
+    /// the app holds it. Call it with each connection you build, right after building it
+    /// with that observer.
     pub fn watch(&self, connection: &Arc<dyn PeerConnection>) {
         if let Some(slot) = self.observed.lock().expect("observed poisoned").take() {
             let _ = slot.set(Arc::downgrade(connection));
+        }
+        if let Some(interval) = self.stats_interval {
+            stats::sample(interval, connection, &self.name, &self.trace);
         }
     }
 

@@ -61,6 +61,35 @@ pub enum NegotiationStep {
     DropAnswer,
 }
 
+/// One received RTP stream in a [`What::StackStats`] sample, as webrtc-rs counts it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InboundStats {
+    /// "audio" or "video".
+    pub kind: String,
+    pub ssrc: u32,
+    pub packets_received: u64,
+    /// Expected less received (RFC 3550), so duplicates can make it negative.
+    pub packets_lost: i64,
+    /// Interarrival jitter (RFC 3550).
+    pub jitter: Duration,
+    pub nack_count: u32,
+    pub pli_count: u32,
+}
+
+/// One sent RTP stream in a [`What::StackStats`] sample, as webrtc-rs counts it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboundStats {
+    /// "audio" or "video".
+    pub kind: String,
+    pub ssrc: u32,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub retransmitted_packets_sent: u64,
+    /// NACKs and PLIs the receiver sent about it.
+    pub nack_count: u32,
+    pub pli_count: u32,
+}
+
 /// A timestamped event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -168,6 +197,17 @@ pub enum What {
         flow: String,
         sent_bytes: u64,
         received_bytes: u64,
+    },
+    /// What a peer's own stack says of its connection (`PeerConnection::get_stats`),
+    /// sampled at the world's `stats` interval, to set beside what the wire shows.
+    StackStats {
+        peer: String,
+        /// The nominated candidate pair's latest STUN round-trip time, if it measured one.
+        rtt: Option<Duration>,
+        /// The outgoing bitrate the stack estimates available on that pair, if it does.
+        available_outgoing_bps: Option<u64>,
+        inbound: Vec<InboundStats>,
+        outbound: Vec<OutboundStats>,
     },
     /// The network dropped a datagram.
     NetworkDrop {

@@ -67,6 +67,8 @@ pub struct WorldConfig {
     pub processing: Processing,
     /// Other devices' flows on the peers' access links.
     pub cross_traffic: Vec<CrossTraffic>,
+    /// How often watched connections' `get_stats` is sampled into the trace, if at all.
+    pub stats_interval: Option<Duration>,
 }
 
 impl WorldConfig {
@@ -83,6 +85,7 @@ impl WorldConfig {
             realtime: false,
             processing: Processing::None,
             cross_traffic: Vec::new(),
+            stats_interval: None,
         }
     }
 }

@@ -1745,3 +1745,15 @@ fn calls_that_do_not_pair_up_are_refused_at_the_key() {
         &["drop its `nat`"],
     );
 }
+
+#[test]
+fn stats_are_sampled_at_an_interval_above_0s() {
+    let file = file::parse(Path::new("good.toml"), &format!("stats = \"1s\"\n{GOOD}")).expect("parses");
+    assert_eq!(file.scenario.world.stats_interval, Some(Duration::from_secs(1)));
+    assert_error(
+        &parse_error(&format!("stats = \"0s\"\n{GOOD}")),
+        "1:9",
+        "stats",
+        &["give more than 0s"],
+    );
+}

@@ -435,6 +435,25 @@ pub(super) fn describe(what: &What) -> Shown {
             Kind::Media,
             format!("{peer}'s congestion control targets {}", rate(*bps)),
         ),
+        What::StackStats {
+            peer,
+            rtt,
+            inbound,
+            outbound,
+            ..
+        } => {
+            let lost: i64 = inbound.iter().map(|stream| stream.packets_lost).sum();
+            let nacks: u32 = outbound.iter().map(|stream| stream.nack_count).sum();
+            let rtt = rtt.map_or_else(|| "no RTT yet".to_owned(), |rtt| format!("RTT {}", span(rtt)));
+            plain(
+                Kind::Media,
+                format!(
+                    "{peer}'s stack: {rtt}; {} inbound streams, {lost} lost; {} outbound, {nacks} NACKs",
+                    inbound.len(),
+                    outbound.len()
+                ),
+            )
+        }
         What::CrossTraffic {
             flow,
             sent_bytes,

@@ -405,6 +405,13 @@ impl Source<'_> {
             ProcessingText::None => Processing::None,
             ProcessingText::Measured => Processing::Measured,
         };
+        if let Some(interval) = &text.stats {
+            if interval.get_ref().0.is_zero() {
+                let message = "samples need some time between them: give more than 0s".to_owned();
+                return Err(self.error_at(interval, "stats", message));
+            }
+            scenario.world.stats_interval = Some(interval.get_ref().0);
+        }
         scenario.world.servers = self.servers(&text.servers, &text.peers)?;
         scenario.peers = self.peers(&text.peers, &scenario.world.servers)?;
         scenario.world.cross_traffic = self.cross_traffic(&text.cross_traffic, &scenario)?;

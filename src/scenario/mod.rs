@@ -149,6 +149,12 @@ impl Scenario {
         self
     }
 
+    /// Samples each peer's `get_stats` every `interval` into the trace (`stack_stats`).
+    pub fn stats_every(mut self, interval: Duration) -> Self {
+        self.world.stats_interval = Some(interval);
+        self
+    }
+
     /// A flow of other traffic on a peer's access link (see [`crate::cross`]).
     pub fn cross_traffic(mut self, flow: CrossTraffic) -> Self {
         self.world.cross_traffic.push(flow);

@@ -60,6 +60,10 @@ pub struct ScenarioText {
     /// webrtc-rs: seeds then settle the stack's timing races differently).
     #[serde(default)]
     pub processing: ProcessingText,
+    /// How often each peer's stack reports its own statistics (`get_stats`: RTT, loss,
+    /// jitter, NACKs, PLIs) into the trace, e.g. "1s". Default: never.
+    #[schemars(with = "Option<WithUnit<Duration>>")]
+    pub stats: Option<Spanned<WithUnit<Duration>>>,
     #[serde(default)]
     pub servers: ServersText,
     /// The two peers, by name: one `role = "caller"`, one `role = "callee"`.
