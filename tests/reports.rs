@@ -633,3 +633,29 @@ fn a_report_that_cannot_be_written_keeps_the_suite_files() {
     assert_eq!(summary[0]["name"], "report test");
     assert!(out.join("junit.xml").is_file(), "junit.xml is written");
 }
+
+/// The bundled `googcc-fair-to-tcp`: Alice's GCC video beside a TCP upload from her network.
+#[test]
+fn the_page_draws_the_congestion_target_over_the_video_and_a_lane_per_cross_flow() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/googcc-fair-to-tcp.toml");
+    let file = file::load(&path).expect("the bundled file loads");
+    let played = file.play();
+    let report = Report::new(&file, &played);
+    let html = report::html::page(&report);
+    // Alice sends the one video stream, and GCC runs on her side only.
+    assert_eq!(html.matches(r#"<path class="target""#).count(), 1);
+    assert!(html.contains("alice's congestion-control target"));
+    assert_eq!(html.matches(r#"<path class="received cross""#).count(), 1);
+    assert!(html.contains("cross traffic tcp"));
+    // The lane's bins within the call add up to the flow's totals over the call (the lane
+    // goes on while the peers hang up).
+    let (run, _) = played.expect("the call runs");
+    let bins = &report.packets.cross_traffic["tcp"];
+    let within = (file.scenario.world.duration.as_millis() / report.packets.bin.as_millis()) as usize;
+    let flow = run.metrics.cross_traffic["tcp"];
+    assert_eq!(
+        bins.received_bytes[..within].iter().sum::<u64>(),
+        flow.received_bytes
+    );
+    assert_eq!(bins.sent_bytes[..within].iter().sum::<u64>(), flow.sent_bytes);
+}

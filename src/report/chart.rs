@@ -1,9 +1,10 @@
 //! The plots of the report pages, as hand-built inline SVG.
 //!
 //! [`timeline`], on a scenario's page: one lane per stream with its received bitrate
-//! (filled) over its sent bitrate (a line) per [`BIN`](super::BIN), a lane of network drops,
-//! and a vertical marker with a label for every network event of the timeline, ICE and
-//! peer-connection state change, ICE restart and error.
+//! (filled) over its sent bitrate (a line) per [`BIN`](super::BIN), and on a video lane its
+//! sender's congestion-control target (a dashed line); a lane per flow of cross traffic, the
+//! same way; a lane of network drops; and a vertical marker with a label for every network
+//! event of the timeline, ICE and peer-connection state change, ICE restart and error.
 //!
 //! [`sweep`], on a sweep's page: one expectation's measured value at each point over the
 //! swept values, a line per series, its limits as a band, each point marked passed or failed
@@ -45,7 +46,8 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
     let markers = place_markers(report, &x);
     // Marker labels take the band above the lanes.
     let lanes_top = markers.iter().map(|m| m.row + 1).max().unwrap_or(0) as f64 * ROW + 6.0;
-    let lanes_bottom = lanes_top + packets.streams.len() as f64 * (LANE + LANE_GAP) + DROPS_LANE;
+    let rate_lanes = packets.streams.len() + packets.cross_traffic.len();
+    let lanes_bottom = lanes_top + rate_lanes as f64 * (LANE + LANE_GAP) + DROPS_LANE;
     let height = lanes_bottom + AXIS;
 
     let mut svg = String::new();
@@ -64,18 +66,22 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
     );
     axis(&mut svg, end, &x, lanes_top, lanes_bottom);
 
+    let kbps = |bytes: &[u64]| -> Vec<f64> {
+        let per_second = 1.0 / packets.bin.as_secs_f64();
+        bytes
+            .iter()
+            .map(|b| *b as f64 * 8.0 * per_second / 1000.0)
+            .collect()
+    };
     let mut top = lanes_top;
     for (stream, medium) in lanes(report) {
         let bins = &packets.streams[stream];
-        let kbps = |bytes: &[u64]| -> Vec<f64> {
-            let per_second = 1.0 / packets.bin.as_secs_f64();
-            bytes
-                .iter()
-                .map(|b| *b as f64 * 8.0 * per_second / 1000.0)
-                .collect()
-        };
         let (received, sent) = (kbps(&bins.received_bytes), kbps(&bins.sent_bytes));
-        let scale = nice_ceiling(received.iter().chain(&sent).copied().fold(0.0, f64::max));
+        let target = (medium == "video")
+            .then(|| targets(report, sender_of(stream), bins.sent.len()))
+            .flatten();
+        let highest = received.iter().chain(&sent).chain(target.iter().flatten());
+        let scale = nice_ceiling(highest.copied().fold(0.0, f64::max));
         let delivered = report
             .metrics
             .as_ref()
@@ -100,6 +106,38 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
             escape(stream),
             lane.area(&received),
             escape(stream)
+        );
+        let _ = write!(svg, r#"<path class="sent" d="{}"/>"#, lane.line(&sent));
+        if let Some(target) = &target {
+            let _ = write!(
+                svg,
+                r#"<path class="target" d="{}"><title>{}'s congestion-control target, kbit/s</title></path>"#,
+                lane.line(target),
+                escape(sender_of(stream))
+            );
+        }
+        top += LANE + LANE_GAP;
+    }
+    for (flow, bins) in &packets.cross_traffic {
+        let (received, sent) = (kbps(&bins.received_bytes), kbps(&bins.sent_bytes));
+        let lane = Lane {
+            top,
+            height: LANE,
+            scale: nice_ceiling(received.iter().chain(&sent).copied().fold(0.0, f64::max)),
+            bin: packets.bin,
+            x: &x,
+        };
+        let title = format!("cross traffic {flow}");
+        lane.background(
+            &mut svg,
+            &title,
+            &[&format!("0–{} kbit/s", trimmed(lane.scale, 3))],
+        );
+        let _ = write!(
+            svg,
+            r#"<path class="received cross" d="{}"><title>{} arrived, kbit/s</title></path>"#,
+            lane.area(&received),
+            escape(&title)
         );
         let _ = write!(svg, r#"<path class="sent" d="{}"/>"#, lane.line(&sent));
         top += LANE + LANE_GAP;
@@ -130,6 +168,45 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
     Some(svg)
 }
 
+/// The sender and medium of `stream` (`bob<-alice:video` → `alice`, `video`).
+fn sender_and_medium(stream: &str) -> (&str, &str) {
+    stream
+        .split_once("<-")
+        .and_then(|(_, sender)| sender.rsplit_once(':'))
+        .unwrap_or_default()
+}
+
+fn sender_of(stream: &str) -> &str {
+    sender_and_medium(stream).0
+}
+
+/// `peer`'s congestion-control target in kbit/s in effect at the start of each of `bins`
+/// bins (0 before its first), from the report's `target_bitrate` events; `None` for a peer
+/// without congestion control.
+fn targets(report: &Report, peer: &str, bins: usize) -> Option<Vec<f64>> {
+    let set: Vec<(Duration, f64)> = report
+        .events
+        .iter()
+        .filter_map(|event| match &event.what {
+            crate::trace::What::TargetBitrate { peer: p, bps } if p == peer => {
+                Some((event.at, *bps as f64 / 1000.0))
+            }
+            _ => None,
+        })
+        .collect();
+    if set.is_empty() {
+        return None;
+    }
+    let bin = report.packets.bin;
+    let in_effect = |start: Duration| {
+        set.iter()
+            .take_while(|(at, _)| *at <= start)
+            .last()
+            .map_or(0.0, |(_, kbps)| *kbps)
+    };
+    Some((0..bins).map(|index| in_effect(bin * index as u32)).collect())
+}
+
 /// Media names in lane order.
 const MEDIA: [&str; 3] = ["audio", "video", "data"];
 
@@ -141,10 +218,7 @@ fn lanes(report: &Report) -> Vec<(&str, &'static str)> {
         .streams
         .keys()
         .map(|stream| {
-            let (from, medium) = stream
-                .split_once("<-")
-                .and_then(|(_, sender)| sender.rsplit_once(':'))
-                .unwrap_or_default();
+            let (from, medium) = sender_and_medium(stream);
             let peers = &report.scenario.peers;
             let sender = peers
                 .iter()

@@ -584,6 +584,8 @@ const LEGEND: &str = concat!(
     r#"<span><span class="swatch audio"></span>audio</span> <span><span class="swatch video"></span>video</span> "#,
     r#"<span><span class="swatch data"></span>data: received bitrate per 100 ms</span> "#,
     r#"<span><span class="swatch sent"></span>sent bitrate</span> "#,
+    r#"<span><span class="swatch target"></span>congestion-control target</span> "#,
+    r#"<span><span class="swatch cross"></span>cross traffic arrived</span> "#,
     r#"<span><span class="swatch drops"></span>datagrams the network dropped</span> "#,
     r#"<span><span class="swatch after"></span>after the call: draining, hanging up</span><br>"#,
     r#"Markers: <span><span class="dot network"></span>network event</span> <span><span class="dot ice"></span>ICE state</span> "#,
@@ -618,6 +620,7 @@ details summary { cursor: pointer; color: #374151; }
 .swatch { display: inline-block; width: 14px; height: 10px; margin: 0 4px 0 6px; border: 1px solid; }
 .swatch.sent { height: 0; border-width: 1px 0 0; border-color: #111827; }
 .swatch.after { background: #f3f4f6; border-color: #d1d5db; }
+.swatch.target { height: 0; border-width: 2px 0 0; border-style: dashed; border-color: #7c3aed; }
 .dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin: 0 5px 0 6px; background: #9ca3af; }
 .chart { width: 100%; height: auto; display: block; margin-top: 6px; }
 .chart text { font-size: 11px; fill: #374151; }
@@ -628,6 +631,8 @@ details summary { cursor: pointer; color: #374151; }
 .chart .after { fill: #f3f4f6; }
 .chart .sent { fill: none; stroke: #111827; stroke-width: 0.8; stroke-opacity: 0.6; }
 .chart .received { stroke-width: 1; }
+.chart .target { fill: none; stroke: #7c3aed; stroke-width: 1.4; stroke-dasharray: 5 3; }
+.cross { fill: #e5e7eb; stroke: #6b7280; background: #e5e7eb; border-color: #6b7280; }
 .audio { fill: #a7dcc9; stroke: #1b9e77; background: #a7dcc9; border-color: #1b9e77; }
 .video { fill: #b4c9f2; stroke: #3b6fd6; background: #b4c9f2; border-color: #3b6fd6; }
 .data { fill: #f5d699; stroke: #c58a00; background: #f5d699; border-color: #c58a00; }

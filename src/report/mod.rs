@@ -181,6 +181,17 @@ pub struct Packets {
     pub drops: Vec<u64>,
     /// Datagrams the network dropped, per place and reason, in order of first drop.
     pub dropped: Vec<DropCount>,
+    /// Each flow of cross traffic's meter readings, per bin (absent without any flow).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cross_traffic: BTreeMap<String, CrossBins>,
+}
+
+/// What one flow of cross traffic moved per bin, as its meter read it (see
+/// [`crate::cross`]: whole IP datagrams for UDP, application bytes for TCP).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CrossBins {
+    pub sent_bytes: Vec<u64>,
+    pub received_bytes: Vec<u64>,
 }
 
 /// How many datagrams were dropped at one place for one reason.
@@ -313,6 +324,7 @@ impl Packets {
             streams: BTreeMap::new(),
             drops: vec![0; bins],
             dropped: Vec::new(),
+            cross_traffic: BTreeMap::new(),
         };
         let empty = || StreamBins {
             sent: vec![0; bins],
@@ -339,6 +351,23 @@ impl Packets {
                     let bins = packets.streams.entry(stream.clone()).or_insert_with(empty);
                     bins.received[bin] += 1;
                     bins.received_bytes[bin] += size;
+                }
+                What::CrossTraffic {
+                    flow,
+                    sent_bytes,
+                    received_bytes,
+                } => {
+                    // A reading closes its bin: it is recorded at the bin's end.
+                    let bin = bin_of(event.at.saturating_sub(crate::cross::METER_BIN));
+                    let flow = packets
+                        .cross_traffic
+                        .entry(flow.clone())
+                        .or_insert_with(|| CrossBins {
+                            sent_bytes: vec![0; bins],
+                            received_bytes: vec![0; bins],
+                        });
+                    flow.sent_bytes[bin] += sent_bytes;
+                    flow.received_bytes[bin] += received_bytes;
                 }
                 What::NetworkDrop { hop, reason, .. } => {
                     packets.drops[bin] += 1;
