@@ -12,8 +12,8 @@ use webrtc::runtime::Runtime;
 use crate::cross::{self, CrossTraffic, Ends};
 use crate::metrics::Metrics;
 use crate::net::{
-    Counters, FirewallConfig, Hop, LinkConfig, Network, QueueDelay, QueueDelays, StunServer, TurnServer,
-    sub_seed,
+    Counters, FirewallConfig, Hop, LinkConfig, LinkRecord, Network, QueueDelay, QueueDelays, StunServer,
+    TurnServer, Usage, sub_seed,
 };
 use crate::runtime::processing::Processing;
 use crate::runtime::{Limits, SimRuntime, Stuck};
@@ -118,9 +118,10 @@ pub struct Run {
     pub metrics: Metrics,
     /// The network's packet accounting at the end.
     pub counters: Counters,
-    /// How long datagrams waited in each access link's queue (a moved peer's old interface
-    /// first): kept beside the trace, not in it, as a histogram per time bin per link.
-    pub queues: Vec<(Hop, QueueDelays)>,
+    /// What each access link recorded (a moved peer's old interface first): how long
+    /// datagrams waited in its queue, what it carried and could carry. Kept beside the
+    /// trace, not in it, per time bin per link.
+    pub links: Vec<(Hop, LinkRecord)>,
     /// Every address a simulated socket bound.
     pub bound_addresses: Vec<SocketAddr>,
     /// Whether any real socket found a datagram in the kernel (it never should).
@@ -140,20 +141,40 @@ impl Run {
         from: Duration,
         to: Duration,
     ) -> Option<QueueDelay> {
-        // A moved peer's interfaces are `alice`, `alice#2`, …
-        let peer_host = |host: &str| host.split('#').next() == Some(peer);
         let mut merged = QueueDelays::default();
-        for (hop, delays) in &self.queues {
+        for record in self.access_links(peer, direction) {
+            merged.absorb(&record.queue_delays);
+        }
+        merged.within(from, to)
+    }
+
+    /// What `peer`'s access links in `direction` (both: added up) carried and could carry in
+    /// the bins starting within `[from, to)`, over every interface the peer had; `None` if
+    /// it had none, or no bin starts in the window.
+    pub fn link_usage(
+        &self,
+        peer: &str,
+        direction: Direction,
+        from: Duration,
+        to: Duration,
+    ) -> Option<Usage> {
+        self.access_links(peer, direction)
+            .map(|record| record.usage.within(from, to))
+            .reduce(|a, b| Some(a? + b?))?
+    }
+
+    /// The records of `peer`'s access links in `direction` (both: either).
+    fn access_links(&self, peer: &str, direction: Direction) -> impl Iterator<Item = &LinkRecord> {
+        // A moved peer's interfaces are `alice`, `alice#2`, …
+        let peer_host = move |host: &str| host.split('#').next() == Some(peer);
+        self.links.iter().filter_map(move |(hop, record)| {
             let chosen = match (hop, direction) {
                 (Hop::Uplink(host), Direction::Up | Direction::Both) => peer_host(host),
                 (Hop::Downlink(host), Direction::Down | Direction::Both) => peer_host(host),
                 _ => false,
             };
-            if chosen {
-                merged.absorb(delays);
-            }
-        }
-        merged.within(from, to)
+            chosen.then_some(record)
+        })
     }
 
     /// The last state `peer`'s connection reported before the call was hung up
@@ -378,7 +399,7 @@ impl World {
             metrics: Metrics::from_trace(&trace, config.duration),
             trace,
             counters: self.runtime.with_network(|network| network.counters()),
-            queues: self.runtime.with_network(|network| network.queue_delays()),
+            links: self.runtime.with_network(|network| network.link_records()),
             bound_addresses: self.runtime.bound_addresses(),
             kernel_received_anything,
             wall_time: started.elapsed(),
@@ -415,8 +436,9 @@ impl World {
     /// Adds the host `name` at `ip` with an ideal link, runs `server` on it, and names it
     /// `name.netsim` in the DNS.
     fn start_server(&self, name: &str, ip: IpAddr, server: Box<dyn crate::net::Server>) {
+        let now = self.runtime.elapsed();
         self.runtime.with_network(|network| {
-            network.add_interface(name, ip, LinkConfig::default(), LinkConfig::default());
+            network.add_interface(now, name, ip, LinkConfig::default(), LinkConfig::default());
             network.add_server(ip, server);
         });
         self.runtime.add_name(&dns_name(name), ip);
@@ -531,8 +553,9 @@ impl World {
             .lock()
             .expect("attachments poisoned")
             .contains_key(peer);
+        let now = self.runtime.elapsed();
         self.runtime.with_network(|network| {
-            network.add_interface(label, ip, uplink, downlink);
+            network.add_interface(now, label, ip, uplink, downlink);
             if let (Some(config), Some(public_ip)) = (nat, nat_ip) {
                 // A peer's first NAT is `nat-alice`; the ones it moves behind later are numbered.
                 let name = if moved {
@@ -572,9 +595,16 @@ impl World {
             };
             let server = format!("{}.server", flow.name);
             let server_ip = self.block.address(0, CROSS_SERVER_HOSTS + index);
+            let now = self.runtime.elapsed();
             self.runtime.with_network(|network| {
                 network.add_interface_sharing(&flow.name, device_ip, peer_ip);
-                network.add_interface(&server, server_ip, LinkConfig::default(), LinkConfig::default());
+                network.add_interface(
+                    now,
+                    &server,
+                    server_ip,
+                    LinkConfig::default(),
+                    LinkConfig::default(),
+                );
             });
             for (host, ip) in [(&flow.name, device_ip), (&server, server_ip)] {
                 self.runtime.set_host_address(host, ip);
@@ -797,8 +827,9 @@ impl World {
         let interfaces = self.attachments.lock().expect("attachments poisoned")[peer].interfaces + 1;
         let label = format!("{peer}#{interfaces}");
         let (ip, nat_ip) = self.new_interface(peer, &label, nat, uplink, downlink);
+        let now = self.runtime.elapsed();
         self.runtime
-            .with_network(|network| network.remove_interface(old_ip));
+            .with_network(|network| network.remove_interface(now, old_ip));
         self.runtime.set_host_address(peer, ip);
         let mut attachments = self.attachments.lock().expect("attachments poisoned");
         let attachment = attachments.get_mut(peer).expect("every peer is attached");

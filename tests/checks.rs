@@ -831,3 +831,103 @@ target_bitrate = { from = "5s", min = "100kbps", max = "200kbps" }"#,
     assert!(value(&verdicts[0]) < 250_000.0, "{}", verdicts[0]);
     holds(&verdicts[1]);
 }
+
+// utilization
+
+/// 500 kbit/s of video fills a 300 kbit/s uplink (its queue never empties from 2 s on), uses
+/// a quarter of a 2 Mbit/s one (the payload and its packets' headers: measured 26.46 %,
+/// 529 kbit/s), and an unlimited one has no capacity to share.
+#[test]
+fn utilization_fails_below_its_min_on_a_wide_link_and_holds_on_a_full_one() {
+    let check = r#"
+[[expect]]
+utilization = { peer = "alice", direction = "up", from = "2s", min = "95%" }
+[[expect]]
+utilization = { peer = "alice", direction = "up", from = "2s", max = "40%" }"#;
+    let full = fixed_video("300kbps", check);
+    holds(&full[0]);
+    assert!(value(&full[0]) <= 1.0, "{}", full[0]);
+    assert!(!full[1].passed, "{}", full[1]);
+    let wide = fixed_video("2Mbps", check);
+    assert!(!wide[0].passed, "{}", wide[0]);
+    assert!(value(&wide[0]) > 0.25, "{}", wide[0]);
+    holds(&wide[1]);
+    let free = fixed_video("unlimited", check);
+    assert!(!free[0].passed, "{}", free[0]);
+    assert!(
+        free[0].measured.starts_with("529.") && free[0].measured.ends_with("carried, no rate limit to share"),
+        "{}",
+        free[0]
+    );
+}
+
+// rampdown_time, rampup_time
+
+/// GCC from 1 Mbit/s over a 1.5 Mbit/s uplink that carries 300 kbit/s from 4 s to 9 s, for
+/// 14 s (a 10 ms path each way, a 200 ms queue).
+fn capacity_dip(rest: &str) -> Vec<Verdict> {
+    verdicts(&call(
+        "14s",
+        r#"media = ["video"]
+congestion_control = { start = "1Mbps", min = "100kbps", max = "2Mbps" }
+link = { delay = "10ms" }
+uplink = { rate = "1.5Mbps", queue = "200ms" }
+[[timeline]]
+at = "4s"
+link = { peer = "alice", direction = "up", rate = "300kbps" }
+[[timeline]]
+at = "9s"
+link = { peer = "alice", direction = "up", rate = "1.5Mbps" }"#,
+        rest,
+    ))
+}
+
+/// A drop to 300 kbit/s from a target near 1.4 Mbit/s takes GCC several back-offs, each
+/// to 0.85 × the rate it measured arriving and at most one per overuse it detects, so not
+/// within 100 ms; within 4 s it gets under (measured 2.87 s, five cuts from 1.39 Mbit/s).
+/// Once under, it stays under: the pacer finding of the README keeps it from hearing the
+/// restored 1.5 Mbit/s (measured: 190.9 kbit/s from 7.17 s to the end), so neither share
+/// of the restored rate is reached.
+#[test]
+fn rampdown_time_fails_above_its_max_and_rampup_time_when_the_target_never_climbs() {
+    let verdicts = capacity_dip(
+        r#"
+[[expect]]
+rampdown_time = { peer = "alice", after = "link#1", of_capacity = "100%", max = "4s" }
+[[expect]]
+rampdown_time = { after = "link#1", of_capacity = "100%", max = "100ms" }
+[[expect]]
+rampup_time = { peer = "alice", after = "link#2", of_capacity = "15%", max = "5s" }"#,
+    );
+    holds(&verdicts[0]);
+    assert!(!verdicts[1].passed, "{}", verdicts[1]);
+    assert!(value(&verdicts[1]) > 0.1, "{}", verdicts[1]);
+    assert!(!verdicts[2].passed, "{}", verdicts[2]);
+    assert!(
+        verdicts[2].measured.starts_with("never reached it"),
+        "{}",
+        verdicts[2]
+    );
+}
+
+/// On a free 1 Mbit/s uplink widened to 2 Mbit/s at 1 s, GCC climbs at most about 8 % a
+/// second: from the 314 kbit/s it holds at 1 s, 20 % of the new rate, 400 kbit/s, takes
+/// ln(400/314) / ln(1.08) = 3.1 s, so not within 1 s, and comes within 6 s (measured
+/// 3.07 s).
+#[test]
+fn rampup_time_fails_when_the_target_climbs_slower_than_its_max() {
+    let verdicts = congestion_controlled(
+        "1Mbps",
+        r#"
+[[timeline]]
+at = "1s"
+link = { peer = "alice", direction = "up", rate = "2Mbps" }
+[[expect]]
+rampup_time = { after = "link", of_capacity = "20%", max = "6s" }
+[[expect]]
+rampup_time = { peer = "alice", after = "link", of_capacity = "20%", max = "1s" }"#,
+    );
+    holds(&verdicts[0]);
+    assert!(!verdicts[1].passed, "{}", verdicts[1]);
+    assert!(value(&verdicts[1]) > 1.0, "{}", verdicts[1]);
+}

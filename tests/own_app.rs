@@ -152,8 +152,8 @@ fn alice_and_bob(block: u8) -> (SimRuntime, IpAddr, IpAddr) {
         ..LinkConfig::default()
     };
     let mut network = Network::new(LinkConfig::default(), 1);
-    network.add_interface("alice", alice, link.clone(), link.clone());
-    network.add_interface("bob", bob, link.clone(), link);
+    network.add_interface(Duration::ZERO, "alice", alice, link.clone(), link.clone());
+    network.add_interface(Duration::ZERO, "bob", bob, link.clone(), link);
     let rt = SimRuntime::new(network);
     rt.set_host_address("alice", alice);
     rt.set_host_address("bob", bob);

@@ -659,3 +659,42 @@ fn the_page_draws_the_congestion_target_over_the_video_and_a_lane_per_cross_flow
     );
     assert_eq!(bins.sent_bytes[..within].iter().sum::<u64>(), flow.sent_bytes);
 }
+
+/// The bundled `congestion-ramp`: Alice's uplink steps 2.5 → 1.2 → 0.6 → 1.2 Mbit/s, then no
+/// limit from 18 s. Her video lane draws that capacity, broken where it has no limit.
+#[test]
+fn the_page_draws_the_senders_uplink_capacity_over_the_video_and_breaks_it_where_unlimited() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/congestion-ramp.toml");
+    let file = file::load(&path).expect("the bundled file loads");
+    let report = Report::new(&file, &file.play());
+    let capacity = &report.packets.uplink_capacity["alice"];
+    let at = |seconds: f64| capacity[(seconds * 10.0) as usize];
+    assert_eq!(
+        [at(1.0), at(7.0), at(11.0), at(15.0), at(19.0)],
+        [
+            Some(2_500_000),
+            Some(1_200_000),
+            Some(600_000),
+            Some(1_200_000),
+            None
+        ]
+    );
+    // Bob's uplink has no limit: nothing to draw.
+    assert!(
+        !report.packets.uplink_capacity.contains_key("bob"),
+        "{:?}",
+        report.packets.uplink_capacity.keys()
+    );
+    let html = report::html::page(&report);
+    // On Alice's one video stream, as one stretch: it stops at 18 s and does not come back.
+    let path = html
+        .split(r#"<path class="capacity" d=""#)
+        .nth(1)
+        .expect("a capacity line")
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(html.matches(r#"<path class="capacity""#).count(), 1);
+    assert_eq!(path.matches('M').count(), 1, "{path}");
+    assert!(html.contains("alice's uplink capacity"));
+}

@@ -1757,3 +1757,77 @@ fn stats_are_sampled_at_an_interval_above_0s() {
         &["give more than 0s"],
     );
 }
+
+/// `GOOD` with congestion control on Alice, `timeline` before its check, and `check` as
+/// its only expectation.
+fn controlled_with(timeline: &str, check: &str) -> String {
+    GOOD.replace(
+        r#"link = { delay = "10ms" }"#,
+        "link = { delay = \"10ms\" }\ncongestion_control = {}",
+    )
+    .replace(
+        "[[expect]]\ndelivered = { stream = \"bob<-alice:audio\", from = \"1s\", min = \"90%\" }",
+        &format!("{timeline}\n[[expect]]\n{check}"),
+    )
+}
+
+#[test]
+fn a_ramp_counts_from_a_link_event_that_sets_a_rate() {
+    let timeline = "[[timeline]]\nat = \"2s\"\nlink = { peer = \"alice\", rate = \"300kbps\" }\n\
+                    [[timeline]]\nat = \"3s\"\nlink = { peer = \"alice\", loss = \"1%\" }\n\
+                    [[timeline]]\nat = \"4s\"\nrestart_ice = { peer = \"alice\" }";
+    let check = |after: &str, share: &str| {
+        format!("rampdown_time = {{ after = \"{after}\", of_capacity = \"{share}\", max = \"3s\" }}")
+    };
+    let file = file::parse(
+        Path::new("good.toml"),
+        &controlled_with(timeline, &check("link", "100%")),
+    )
+    .expect("the first link sets a rate");
+    assert_eq!(file.expectations.len(), 1);
+    assert_error(
+        &parse_error(&controlled_with(timeline, &check("link#2", "100%"))),
+        "24:27",
+        "expect[0].rampdown_time.after",
+        &["that `link` sets no `rate`"],
+    );
+    assert_error(
+        &parse_error(&controlled_with(timeline, &check("restart_ice", "100%"))),
+        "24:27",
+        "expect[0].rampdown_time.after",
+        &["from a `link` event that sets a `rate`, not `restart_ice`"],
+    );
+    assert_error(
+        &parse_error(&controlled_with(timeline, &check("link", "0%"))),
+        "24:49",
+        "expect[0].rampdown_time.of_capacity",
+        &["above 0%"],
+    );
+    let without_control = GOOD.replace(
+        "[[expect]]\ndelivered = { stream = \"bob<-alice:audio\", from = \"1s\", min = \"90%\" }",
+        &format!(
+            "{timeline}\n[[expect]]\n{}",
+            check("link", "80%").replace("rampdown", "rampup")
+        ),
+    );
+    assert_error(
+        &parse_error(&without_control),
+        "22:1",
+        "expect[0].rampup_time.peer",
+        &["no peer has `congestion_control`"],
+    );
+}
+
+#[test]
+fn utilization_names_a_peer_of_the_call() {
+    let error = parse_error(&breaking(
+        r#"delivered = { stream = "bob<-alice:audio", from = "1s", min = "90%" }"#,
+        r#"utilization = { peer = "alcie", direction = "up", min = "90%" }"#,
+    ));
+    assert_error(
+        &error,
+        "14:24",
+        "expect[0].utilization.peer",
+        &["did you mean `alice`?"],
+    );
+}

@@ -74,8 +74,8 @@ fn call(loss: f64, seed: u64) -> Call {
             ..clean.clone()
         };
         let mut network = Network::new(LinkConfig::default(), seed);
-        network.add_interface("alice", alice_ip, clean.clone(), clean.clone());
-        network.add_interface("bob", bob_ip, clean, lossy);
+        network.add_interface(Duration::ZERO, "alice", alice_ip, clean.clone(), clean.clone());
+        network.add_interface(Duration::ZERO, "bob", bob_ip, clean, lossy);
         let runtime = SimRuntime::new(network);
         let tap = WireTap::new(&runtime);
         let connected = runtime

@@ -43,6 +43,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::link_usage::{Capacity, LinkUsage};
 use super::mahimahi::{DeliveryTrace, OPPORTUNITY_BYTES};
 use super::queue_delay::QueueDelays;
 
@@ -178,8 +179,16 @@ pub struct Link {
     last_arrival: Duration,
     /// Previous `now`, to catch callers that go back in time.
     last_now: Duration,
-    /// How long the accepted packets waited in the queue.
-    queue_delays: QueueDelays,
+    /// How long the accepted packets waited, and what it carried and could carry.
+    record: LinkRecord,
+}
+
+/// What a link keeps of what passed through it, for the checks after the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkRecord {
+    /// How long the accepted packets waited in the queue, by when they entered.
+    pub queue_delays: QueueDelays,
+    pub usage: LinkUsage,
 }
 
 impl Link {
@@ -191,7 +200,7 @@ impl Link {
             rng.set_stream(n);
             rng
         };
-        Self {
+        let mut link = Self {
             config,
             loss_rng: stream(0),
             jitter_rng: stream(1),
@@ -204,26 +213,37 @@ impl Link {
             trace_slot: None,
             last_arrival: Duration::ZERO,
             last_now: Duration::ZERO,
-            queue_delays: QueueDelays::default(),
-        }
+            record: LinkRecord::default(),
+        };
+        link.note_capacity(Duration::ZERO);
+        link
     }
 
-    /// Like [`Link::new`], created at `now`: a trace in `config` starts at `now`.
+    /// Like [`Link::new`], created at `now`: a trace in `config` starts at `now`, and the
+    /// link had no capacity before.
     pub fn new_at(now: Duration, config: LinkConfig, seed: u64) -> Self {
         let mut link = Link::new(config, seed);
         if link.config.trace.is_some() {
             link.trace_origin = Some(now);
         }
+        link.record.usage = LinkUsage::default();
+        link.record.usage.capacity_from(Duration::ZERO, Capacity::Rate(0));
+        link.note_capacity(now);
         link
+    }
+
+    /// The link is gone from `now` on (its interface was taken away): it carries nothing.
+    pub fn retire(&mut self, now: Duration) {
+        self.record.usage.capacity_from(now, Capacity::Rate(0));
     }
 
     pub fn config(&self) -> &LinkConfig {
         &self.config
     }
 
-    /// How long the packets it accepted waited in its queue, by when they entered.
-    pub fn queue_delays(&self) -> &QueueDelays {
-        &self.queue_delays
+    /// What it kept of the packets it accepted.
+    pub fn record(&self) -> &LinkRecord {
+        &self.record
     }
 
     /// Applies from the next packet on; packets already accepted keep their
@@ -247,6 +267,23 @@ impl Link {
             self.trace_slot = None;
         }
         self.config = config;
+        // Not told the time: from the last packet's, the latest it knows.
+        self.note_capacity(now.unwrap_or(self.last_now));
+    }
+
+    /// Records what the link can carry from `now` on, as its config says. A trace whose
+    /// time zero is not known yet is recorded when its first packet sets it.
+    fn note_capacity(&mut self, now: Duration) {
+        let capacity = match (&self.config.trace, self.trace_origin) {
+            _ if !self.config.up => Capacity::Rate(0),
+            (Some(_), None) => return,
+            (Some(trace), Some(origin)) => Capacity::Trace {
+                origin,
+                trace: trace.clone(),
+            },
+            (None, _) => self.config.rate_bps.map_or(Capacity::Unlimited, Capacity::Rate),
+        };
+        self.record.usage.capacity_from(now, capacity);
     }
 
     /// A packet of `size` bytes enters the link at `now` (calls come with
@@ -319,7 +356,9 @@ impl Link {
         }
 
         // Until the packets ahead have left: what a time limit bounds.
-        self.queue_delays.record(now, self.busy_until.saturating_sub(now));
+        self.record
+            .queue_delays
+            .record(now, self.busy_until.saturating_sub(now));
         let departure = if self.config.trace.is_some() {
             self.trace_departure(now, size)
         } else {
@@ -329,7 +368,9 @@ impl Link {
                 .config
                 .rate_bps
                 .map_or(Duration::ZERO, |rate| serialization_time(size, rate));
-            now.max(self.busy_until) + serialization
+            let start = now.max(self.busy_until);
+            self.record.usage.carried(start, start + serialization, size);
+            start + serialization
         };
         self.busy_until = departure;
         self.queue.push_back((departure, size));
@@ -342,10 +383,18 @@ impl Link {
     /// packet ahead of it has been given its departure already (FIFO), so the
     /// answer depends only on the last one: the packet takes what is left of
     /// the opportunity that one left in, if that comes after `now`, then whole
-    /// opportunities after both `now` and the queue ahead.
+    /// opportunities after both `now` and the queue ahead. Each opportunity's bytes count
+    /// as carried when it happens.
     fn trace_departure(&mut self, now: Duration, size: usize) -> Duration {
+        let origin = match self.trace_origin {
+            Some(origin) => origin,
+            None => {
+                self.trace_origin = Some(now);
+                self.note_capacity(now);
+                now
+            }
+        };
         let trace = self.config.trace.as_ref().expect("trace mode");
-        let origin = *self.trace_origin.get_or_insert(now);
         let (mut index, mut left) = match self.trace_slot {
             Some((index, left)) if self.busy_until > now => (index, left),
             _ => {
@@ -359,6 +408,8 @@ impl Link {
         loop {
             if left > 0 {
                 let granted = need.min(left);
+                let at = origin + trace.opportunity_time(index);
+                self.record.usage.carried(at, at, granted);
                 need -= granted;
                 left -= granted;
                 if need == 0 {
@@ -1084,7 +1135,7 @@ mod tests {
                 20 * MS
             };
         }
-        let delays = link.queue_delays();
+        let delays = &link.record().queue_delays;
         let overloaded = delays
             .within(Duration::from_secs(1), Duration::from_secs(2))
             .unwrap();

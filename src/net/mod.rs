@@ -2,6 +2,7 @@
 
 pub mod firewall;
 pub mod link;
+pub mod link_usage;
 pub mod mahimahi;
 pub mod nat;
 pub mod network;
@@ -11,7 +12,8 @@ pub mod tcp;
 pub mod turn;
 
 pub use firewall::{Firewall, FirewallConfig, FirewallDrop};
-pub use link::{DropReason, Link, LinkConfig, Loss, QueueLimit, Verdict};
+pub use link::{DropReason, Link, LinkConfig, LinkRecord, Loss, QueueLimit, Verdict};
+pub use link_usage::{Capacity, LinkUsage, Usage};
 pub use mahimahi::{DeliveryTrace, TraceError};
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};
 pub use network::{

@@ -25,9 +25,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::firewall::{Firewall, FirewallConfig, FirewallDrop};
-use super::link::{DropReason, Link, LinkConfig, Verdict};
+use super::link::{DropReason, Link, LinkConfig, LinkRecord, Verdict};
 use super::nat::{Crossing, Nat, NatConfig, NatDrop};
-use super::queue_delay::QueueDelays;
 use super::tcp;
 
 mod capture;
@@ -248,8 +247,8 @@ pub struct Network {
     counters: Counters,
     drops: Vec<Drop>,
     notes: Vec<ServerNote>,
-    /// The queueing delays of the access links of interfaces taken away.
-    retired_queues: Vec<(Hop, QueueDelays)>,
+    /// What the access links of interfaces taken away recorded.
+    retired_links: Vec<(Hop, LinkRecord)>,
     seed: u64,
     /// Set when built inside [`capturing`].
     capture: Option<CaptureSink>,
@@ -269,22 +268,30 @@ impl Network {
             counters: Counters::default(),
             drops: Vec::new(),
             notes: Vec::new(),
-            retired_queues: Vec::new(),
+            retired_links: Vec::new(),
             seed,
             capture: CaptureSink::current(),
         }
     }
 
-    /// Adds an interface at `ip` for `host`, reaching the core through `uplink`/`downlink`.
-    pub fn add_interface(&mut self, host: &str, ip: IpAddr, uplink: LinkConfig, downlink: LinkConfig) {
+    /// Adds an interface at `ip` for `host` at `now`, reaching the core through
+    /// `uplink`/`downlink` (whose delivery traces start then).
+    pub fn add_interface(
+        &mut self,
+        now: Duration,
+        host: &str,
+        ip: IpAddr,
+        uplink: LinkConfig,
+        downlink: LinkConfig,
+    ) {
         let index = self.interfaces.len() as u64;
         self.interfaces.insert(
             ip,
             Interface {
                 host: host.to_owned(),
                 access: Access::Own {
-                    uplink: Link::new(uplink, sub_seed(self.seed, 2 * index)),
-                    downlink: Link::new(downlink, sub_seed(self.seed, 2 * index + 1)),
+                    uplink: Link::new_at(now, uplink, sub_seed(self.seed, 2 * index)),
+                    downlink: Link::new_at(now, downlink, sub_seed(self.seed, 2 * index + 1)),
                 },
                 behind: None,
                 firewall: None,
@@ -371,11 +378,15 @@ impl Network {
 
     /// Takes the interface at `ip` away (a host leaving a network): datagrams from or to
     /// it find no route from now on. Its NAT goes too if nothing else sits behind it.
-    pub fn remove_interface(&mut self, ip: IpAddr) {
-        let Some(interface) = self.interfaces.remove(&ip) else {
+    pub fn remove_interface(&mut self, now: Duration, ip: IpAddr) {
+        let Some(mut interface) = self.interfaces.remove(&ip) else {
             return;
         };
-        self.retired_queues.extend(access_queues(&interface));
+        if let Access::Own { uplink, downlink } = &mut interface.access {
+            uplink.retire(now);
+            downlink.retire(now);
+        }
+        self.retired_links.extend(access_records(&interface));
         if let Some(public_ip) = interface.behind
             && !self
                 .interfaces
@@ -602,11 +613,11 @@ impl Network {
         }
     }
 
-    /// How long datagrams waited in each access link's queue, uplinks and downlinks of the
-    /// interfaces taken away first (in the order they went), then of the others.
-    pub fn queue_delays(&self) -> Vec<(Hop, QueueDelays)> {
-        let current = self.interfaces.values().flat_map(access_queues);
-        self.retired_queues.iter().cloned().chain(current).collect()
+    /// What each access link recorded (queueing delays, usage), uplinks and downlinks of
+    /// the interfaces taken away first (in the order they went), then of the others.
+    pub fn link_records(&self) -> Vec<(Hop, LinkRecord)> {
+        let current = self.interfaces.values().flat_map(access_records);
+        self.retired_links.iter().cloned().chain(current).collect()
     }
 
     /// Takes the drops recorded since the last call.
@@ -656,16 +667,13 @@ impl Network {
     }
 }
 
-/// The queueing delays of an interface's own uplink and downlink, named by hop (none for
-/// one that shares another's).
-fn access_queues(interface: &Interface) -> Vec<(Hop, QueueDelays)> {
+/// What an interface's own uplink and downlink recorded, named by hop (none for one that
+/// shares another's).
+fn access_records(interface: &Interface) -> Vec<(Hop, LinkRecord)> {
     match &interface.access {
         Access::Own { uplink, downlink } => vec![
-            (Hop::Uplink(interface.host.clone()), uplink.queue_delays().clone()),
-            (
-                Hop::Downlink(interface.host.clone()),
-                downlink.queue_delays().clone(),
-            ),
+            (Hop::Uplink(interface.host.clone()), uplink.record().clone()),
+            (Hop::Downlink(interface.host.clone()), downlink.record().clone()),
         ],
         Access::SharedWith(_) => Vec::new(),
     }

@@ -77,10 +77,23 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
     for (stream, medium) in lanes(report) {
         let bins = &packets.streams[stream];
         let (received, sent) = (kbps(&bins.received_bytes), kbps(&bins.sent_bytes));
-        let target = (medium == "video")
+        let video = medium == "video";
+        let target = video
             .then(|| targets(report, sender_of(stream), bins.sent.len()))
             .flatten();
-        let highest = received.iter().chain(&sent).chain(target.iter().flatten());
+        let capacity: Option<Vec<Option<f64>>> = video
+            .then(|| packets.uplink_capacity.get(sender_of(stream)))
+            .flatten()
+            .map(|bins| {
+                bins.iter()
+                    .map(|bps| bps.map(|bps| bps as f64 / 1000.0))
+                    .collect()
+            });
+        let highest = received
+            .iter()
+            .chain(&sent)
+            .chain(target.iter().flatten())
+            .chain(capacity.iter().flatten().flatten());
         let scale = nice_ceiling(highest.copied().fold(0.0, f64::max));
         let delivered = report
             .metrics
@@ -113,6 +126,14 @@ pub(super) fn timeline(report: &Report) -> Option<String> {
                 svg,
                 r#"<path class="target" d="{}"><title>{}'s congestion-control target, kbit/s</title></path>"#,
                 lane.line(target),
+                escape(sender_of(stream))
+            );
+        }
+        if let Some(capacity) = &capacity {
+            let _ = write!(
+                svg,
+                r#"<path class="capacity" d="{}"><title>{}'s uplink capacity (whole datagrams), kbit/s</title></path>"#,
+                lane.broken_line(capacity),
                 escape(sender_of(stream))
             );
         }
@@ -270,8 +291,19 @@ impl<X: Fn(Duration) -> f64> Lane<'_, X> {
 
     /// The step line through `values`: flat across each bin.
     fn line(&self, values: &[f64]) -> String {
+        let values: Vec<Option<f64>> = values.iter().copied().map(Some).collect();
+        self.broken_line(&values)
+    }
+
+    /// [`Lane::line`] with a break wherever a bin has no value.
+    fn broken_line(&self, values: &[Option<f64>]) -> String {
         let mut path = String::new();
+        let mut drawing = false;
         for (index, value) in values.iter().enumerate() {
+            let Some(value) = value else {
+                drawing = false;
+                continue;
+            };
             let y = self.top + self.height * (1.0 - value / self.scale);
             let (from, to) = (
                 (self.x)(self.bin * index as u32),
@@ -280,8 +312,9 @@ impl<X: Fn(Duration) -> f64> Lane<'_, X> {
             let _ = write!(
                 path,
                 "{}{from:.1},{y:.1}L{to:.1},{y:.1}",
-                if index == 0 { "M" } else { "L" }
+                if drawing { "L" } else { "M" }
             );
+            drawing = true;
         }
         path
     }

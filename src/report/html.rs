@@ -585,6 +585,7 @@ const LEGEND: &str = concat!(
     r#"<span><span class="swatch data"></span>data: received bitrate per 100 ms</span> "#,
     r#"<span><span class="swatch sent"></span>sent bitrate</span> "#,
     r#"<span><span class="swatch target"></span>congestion-control target</span> "#,
+    r#"<span><span class="swatch capacity"></span>sender's uplink capacity</span> "#,
     r#"<span><span class="swatch cross"></span>cross traffic arrived</span> "#,
     r#"<span><span class="swatch drops"></span>datagrams the network dropped</span> "#,
     r#"<span><span class="swatch after"></span>after the call: draining, hanging up</span><br>"#,
@@ -621,6 +622,7 @@ details summary { cursor: pointer; color: #374151; }
 .swatch.sent { height: 0; border-width: 1px 0 0; border-color: #111827; }
 .swatch.after { background: #f3f4f6; border-color: #d1d5db; }
 .swatch.target { height: 0; border-width: 2px 0 0; border-style: dashed; border-color: #7c3aed; }
+.swatch.capacity { height: 0; border-width: 2px 0 0; border-style: solid; border-color: #dc2626; }
 .dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin: 0 5px 0 6px; background: #9ca3af; }
 .chart { width: 100%; height: auto; display: block; margin-top: 6px; }
 .chart text { font-size: 11px; fill: #374151; }
@@ -632,6 +634,7 @@ details summary { cursor: pointer; color: #374151; }
 .chart .sent { fill: none; stroke: #111827; stroke-width: 0.8; stroke-opacity: 0.6; }
 .chart .received { stroke-width: 1; }
 .chart .target { fill: none; stroke: #7c3aed; stroke-width: 1.4; stroke-dasharray: 5 3; }
+.chart .capacity { fill: none; stroke: #dc2626; stroke-width: 1.2; }
 .cross { fill: #e5e7eb; stroke: #6b7280; background: #e5e7eb; border-color: #6b7280; }
 .audio { fill: #a7dcc9; stroke: #1b9e77; background: #a7dcc9; border-color: #1b9e77; }
 .video { fill: #b4c9f2; stroke: #3b6fd6; background: #b4c9f2; border-color: #3b6fd6; }

@@ -37,6 +37,7 @@ use crate::scenario::expect::Verdict;
 use crate::scenario::file::{ScenarioFile, Swept};
 use crate::scenario::{IceServer, PeerSpec, TURN};
 use crate::sim::Role;
+use crate::timeline::Direction;
 use crate::trace::{Event, MediaKind, What};
 use crate::world::{Run, RunError};
 
@@ -89,10 +90,10 @@ pub struct LinkQueue {
 impl LinkQueue {
     /// Every link of `run` that carried a datagram, in the run's order.
     fn of(run: &Run) -> Vec<LinkQueue> {
-        run.queues
+        run.links
             .iter()
-            .filter_map(|(hop, delays)| {
-                let delay = delays.within(Duration::ZERO, Duration::MAX)?;
+            .filter_map(|(hop, record)| {
+                let delay = record.queue_delays.within(Duration::ZERO, Duration::MAX)?;
                 Some(LinkQueue {
                     hop: hop.clone(),
                     delay,
@@ -184,6 +185,11 @@ pub struct Packets {
     /// Each flow of cross traffic's meter readings, per bin (absent without any flow).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub cross_traffic: BTreeMap<String, CrossBins>,
+    /// Per peer whose uplink has a rate limit (or a trace) some of the time, what it could
+    /// carry in each bin in bit/s (whole datagrams): `null` where it had no limit (absent
+    /// without any such peer).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub uplink_capacity: BTreeMap<String, Vec<Option<u64>>>,
 }
 
 /// What one flow of cross traffic moved per bin, as its meter read it (see
@@ -250,7 +256,7 @@ impl Report {
                 verdicts: verdicts.clone(),
                 metrics: Some(run.metrics.clone()),
                 counters: Some(run.counters.clone()),
-                packets: Packets::from_trace(&run.trace),
+                packets: Packets::of(run, &scenario.peers),
                 queues: LinkQueue::of(run),
                 events: run
                     .trace
@@ -316,6 +322,24 @@ fn per_packet(what: &What) -> bool {
 }
 
 impl Packets {
+    /// Counts the trace's per-packet events, and reads the `peers`' uplinks' capacity.
+    pub fn of(run: &Run, peers: &[PeerSpec]) -> Packets {
+        let mut packets = Packets::from_trace(&run.trace);
+        let bins = packets.drops.len() as u32;
+        for peer in peers {
+            let capacity: Vec<Option<u64>> = (0..bins)
+                .map(|bin| {
+                    let usage = run.link_usage(&peer.name, Direction::Up, BIN * bin, BIN * (bin + 1))?;
+                    Some(usage.rate_bps(usage.capacity_bits?))
+                })
+                .collect();
+            if capacity.iter().any(Option::is_some) {
+                packets.uplink_capacity.insert(peer.name.clone(), capacity);
+            }
+        }
+        packets
+    }
+
     /// Counts the trace's per-packet events.
     pub fn from_trace(trace: &[Event]) -> Packets {
         let bins = trace.last().map_or(0, |last| bin_of(last.at) + 1);
@@ -325,6 +349,7 @@ impl Packets {
             drops: vec![0; bins],
             dropped: Vec::new(),
             cross_traffic: BTreeMap::new(),
+            uplink_capacity: BTreeMap::new(),
         };
         let empty = || StreamBins {
             sent: vec![0; bins],

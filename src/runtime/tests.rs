@@ -35,8 +35,8 @@ fn two_hosts(block: u8, delay: Duration) -> TwoHosts {
         delay,
         ..LinkConfig::default()
     };
-    network.add_interface("alice", alice, access.clone(), access.clone());
-    network.add_interface("bob", bob, access.clone(), access);
+    network.add_interface(Duration::ZERO, "alice", alice, access.clone(), access.clone());
+    network.add_interface(Duration::ZERO, "bob", bob, access.clone(), access);
     let rt = SimRuntime::new(network);
     let bind = |ip| std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).expect("127/8 is bindable");
     let sender = rt.wrap_udp_socket(bind(alice)).unwrap();
@@ -362,7 +362,13 @@ fn alice_on(block: u8) -> (SimRuntime, IpAddr, IpAddr) {
     );
     let mut network = Network::new(LinkConfig::default(), 1);
     for ip in [first, second] {
-        network.add_interface("alice", ip, LinkConfig::default(), LinkConfig::default());
+        network.add_interface(
+            Duration::ZERO,
+            "alice",
+            ip,
+            LinkConfig::default(),
+            LinkConfig::default(),
+        );
     }
     let rt = SimRuntime::new(network);
     rt.set_host_address("alice", first);

@@ -69,6 +69,34 @@ pub enum Expectation {
         window: Window,
         bounds: Bounds<Duration>,
     },
+    /// The share of its capacity `peer`'s access link in `direction` carried within
+    /// `window` (whole datagrams, by when their serialization ended).
+    Utilization {
+        peer: String,
+        direction: Direction,
+        window: Window,
+        bounds: Bounds<Ratio>,
+    },
+    /// The `link` event `action` at `at` set a rate of `capacity`: the time until `peer`'s
+    /// target bitrate is at most (`Ramp::Down`) or at least (`Ramp::Up`) `of_capacity` of it.
+    RampTime {
+        peer: String,
+        ramp: Ramp,
+        action: String,
+        at: Duration,
+        capacity: Bitrate,
+        of_capacity: Ratio,
+        bounds: Bounds<Duration>,
+    },
+}
+
+/// Which way a target must move after a capacity change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ramp {
+    /// Down to at most the share of the new capacity (`rampdown_time`).
+    Down,
+    /// Up to at least it (`rampup_time`).
+    Up,
 }
 
 /// What is checked on a stream.
@@ -274,7 +302,146 @@ impl Expectation {
                 bounds,
             } => queue_delay(run, peer, *direction, *percentile, *window, bounds),
             Expectation::Throughput { flow, window, bounds } => throughput(run, flow, *window, bounds),
+            Expectation::Utilization {
+                peer,
+                direction,
+                window,
+                bounds,
+            } => utilization(run, peer, *direction, *window, bounds),
+            Expectation::RampTime {
+                peer,
+                ramp,
+                action,
+                at,
+                capacity,
+                of_capacity,
+                bounds,
+            } => {
+                let goal = Bitrate((capacity.0 as f64 * of_capacity.0).round() as u64);
+                let expectation = format!(
+                    "{} of {peer} after {action} at {} to {} {} ({} of {})",
+                    ramp.name(),
+                    at.show(),
+                    ramp.relation(),
+                    goal.show(),
+                    of_capacity.show(),
+                    capacity.show()
+                );
+                ramp_time(run, peer, *ramp, *at, goal, expectation, bounds)
+            }
         }
+    }
+}
+
+impl Ramp {
+    fn name(self) -> &'static str {
+        match self {
+            Ramp::Down => "rampdown_time",
+            Ramp::Up => "rampup_time",
+        }
+    }
+
+    fn relation(self) -> &'static str {
+        match self {
+            Ramp::Down => "≤",
+            Ramp::Up => "≥",
+        }
+    }
+
+    fn reached(self, target: Bitrate, goal: Bitrate) -> bool {
+        match self {
+            Ramp::Down => target <= goal,
+            Ramp::Up => target >= goal,
+        }
+    }
+}
+
+/// The targets `peer`'s congestion control set, as `(when, bitrate)` in time order.
+fn targets<'a>(run: &'a Run, peer: &'a str) -> impl Iterator<Item = (Duration, Bitrate)> + Clone + 'a {
+    run.trace.iter().filter_map(move |event| match &event.what {
+        What::TargetBitrate { peer: p, bps } if p == peer => Some((event.at, Bitrate(*bps))),
+        _ => None,
+    })
+}
+
+/// Judges the time from `at` until the target `peer` held first reached `goal` (0 if the
+/// one in effect at `at` already had).
+fn ramp_time(
+    run: &Run,
+    peer: &str,
+    ramp: Ramp,
+    at: Duration,
+    goal: Bitrate,
+    expectation: String,
+    bounds: &Bounds<Duration>,
+) -> Verdict {
+    let in_effect = targets(run, peer).take_while(|(set, _)| *set <= at).last();
+    let Some((_, before)) = in_effect else {
+        return bounds.failed(
+            expectation,
+            "no target when it happened: its congestion control had not started",
+        );
+    };
+    let later = targets(run, peer).filter(|(set, _)| *set > at);
+    let held = std::iter::once((at, before)).chain(later);
+    let mut closest = before;
+    for (set, target) in held {
+        if ramp.reached(target, goal) {
+            let mut verdict = bounds.verdict(expectation, set - at);
+            verdict.measured += &format!(" ({} then, {} before)", target.show(), before.show());
+            return verdict;
+        }
+        closest = match ramp {
+            Ramp::Down => closest.min(target),
+            Ramp::Up => closest.max(target),
+        };
+    }
+    let measured = format!(
+        "never reached it (from {}, {} at best)",
+        before.show(),
+        closest.show()
+    );
+    bounds.failed(expectation, &measured)
+}
+
+/// Judges the share of its capacity `peer`'s access link in `direction` carried.
+fn utilization(
+    run: &Run,
+    peer: &str,
+    direction: Direction,
+    window: Window,
+    bounds: &Bounds<Ratio>,
+) -> Verdict {
+    let expectation = format!(
+        "utilization of {peer}'s {} [{}, {})",
+        direction_name(direction),
+        window.from.show(),
+        window.to.show()
+    );
+    let Some(usage) = run.link_usage(peer, direction, window.from, window.to) else {
+        return bounds.failed(expectation, "no 100 ms bin starts in the window");
+    };
+    let carried = Bitrate(usage.rate_bps(usage.carried_bits));
+    let Some(capacity_bits) = usage.capacity_bits else {
+        let measured = format!("{} carried, no rate limit to share", carried.show());
+        return bounds.failed(expectation, &measured);
+    };
+    let Some(share) = usage.share() else {
+        let measured = format!("{} carried, no capacity: the link was down", carried.show());
+        return bounds.failed(expectation, &measured);
+    };
+    let mut verdict = bounds.verdict(expectation, Ratio(share));
+    let capacity = Bitrate(usage.rate_bps(capacity_bits));
+    verdict.measured += &format!(" ({} of {})", carried.show(), capacity.show());
+    verdict
+}
+
+/// How a verdict names a peer's access link in `direction`.
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "uplink",
+        Direction::Down => "downlink",
+        Direction::Both => "links",
     }
 }
 
@@ -286,12 +453,8 @@ fn target_bitrate(run: &Run, peer: &str, window: Window, bounds: &Bounds<Bitrate
         window.from.show(),
         window.to.show()
     );
-    let targets = run.trace.iter().filter_map(|event| match &event.what {
-        What::TargetBitrate { peer: p, bps } if p == peer => Some((event.at, Bitrate(*bps))),
-        _ => None,
-    });
-    let in_effect = targets.clone().take_while(|(at, _)| *at <= window.from).last();
-    let set = targets.filter(|(at, _)| window.from < *at && *at < window.to);
+    let in_effect = targets(run, peer).take_while(|(at, _)| *at <= window.from).last();
+    let set = targets(run, peer).filter(|(at, _)| window.from < *at && *at < window.to);
     let held: Vec<Bitrate> = in_effect.into_iter().chain(set).map(|(_, bps)| bps).collect();
     let (Some(lowest), Some(highest)) = (held.iter().min(), held.iter().max()) else {
         return bounds.failed(expectation, "no target: its congestion control never started");
@@ -339,13 +502,9 @@ fn queue_delay(
     window: Window,
     bounds: &Bounds<Duration>,
 ) -> Verdict {
-    let link = match direction {
-        Direction::Up => "uplink",
-        Direction::Down => "downlink",
-        Direction::Both => "links",
-    };
     let expectation = format!(
-        "queue_delay of {peer}'s {link} [{}, {}) {}",
+        "queue_delay of {peer}'s {} [{}, {}) {}",
+        direction_name(direction),
         window.from.show(),
         window.to.show(),
         percentile.name()

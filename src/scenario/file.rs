@@ -25,13 +25,13 @@ use toml::Spanned;
 use self::format::{
     CheckText, CongestionControlText, CredentialsText, CrossDirectionText, CrossKindText, CrossTrafficText,
     DirectionText, ExpectText, FirewallText, IceServerText, LinkText, MediaText, NameOrTable, NatName,
-    NatTableText, NatText, PeerText, ProcessingText, QueueDelayCheckText, ReconnectCheckText,
-    RestartPolicyText, ScenarioText, Scope, ServerName, ServersText, SignalingName, TargetBitrateCheckText,
-    ThroughputCheckText, TimelineText, TransportPolicyText,
+    NatTableText, NatText, PeerText, ProcessingText, RampCheckText, ReconnectCheckText, RestartPolicyText,
+    ScenarioText, Scope, ServerName, ServersText, SignalingName, TargetBitrateCheckText, ThroughputCheckText,
+    TimelineText, TransportPolicyText,
 };
 pub use self::sweep::{MAX_POINTS, Swept, label};
 use self::units::{Bps, Share, WithUnit, list};
-use super::expect::{self, Bitrate, Bounds, Expectation, Ratio, Show, StreamMetric, Verdict};
+use super::expect::{self, Bitrate, Bounds, Expectation, Ramp, Ratio, Show, StreamMetric, Verdict};
 use super::{CallsError, Credentials, IceServer, PeerSpec, Processing, Scenario, Seeds, Servers, TURN};
 use crate::cross::{CrossDirection, CrossKind, CrossTraffic};
 use crate::metrics::{NETWORK_EVENTS, Window};
@@ -1337,7 +1337,13 @@ impl Source<'_> {
             }
             CheckText::QueueDelay(c) => {
                 let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
-                return self.queue_delay(&field, c, bounds, call);
+                return Ok(vec![Expectation::QueueDelay {
+                    peer: c.peer.get_ref().clone(),
+                    direction: direction(c.direction),
+                    percentile: c.percentile,
+                    window: self.access_link_window(&field, &c.peer, c.scope(&c.peer), call)?,
+                    bounds,
+                }]);
             }
             CheckText::Bitrate(c) => {
                 let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
@@ -1346,6 +1352,23 @@ impl Source<'_> {
             CheckText::Throughput(c) => {
                 let bounds = Bounds::new(bitrate(c.min), bitrate(c.max)).map_err(bad_bounds)?;
                 return self.throughput(&field, c, bounds, call);
+            }
+            CheckText::Utilization(c) => {
+                let bounds = Bounds::new(ratio(c.min), ratio(c.max)).map_err(bad_bounds)?;
+                return Ok(vec![Expectation::Utilization {
+                    peer: c.peer.get_ref().clone(),
+                    direction: direction(c.direction),
+                    window: self.access_link_window(&field, &c.peer, c.scope(&c.peer), call)?,
+                    bounds,
+                }]);
+            }
+            CheckText::RampdownTime(c) => {
+                let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
+                return self.ramp_times(&field, c, Ramp::Down, check.span(), bounds, call);
+            }
+            CheckText::RampupTime(c) => {
+                let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
+                return self.ramp_times(&field, c, Ramp::Up, check.span(), bounds, call);
             }
         };
         self.per_stream(&field, scope, kinds, call, metric)
@@ -1383,7 +1406,8 @@ impl Source<'_> {
         call: &Call,
     ) -> Result<Vec<Expectation>, FileError> {
         let after_field = format!("{field}.after");
-        let (action, at) = self.event(&check.after, &after_field, call)?;
+        let CallEvent { name: action, at, .. } = self.event(&check.after, &after_field, call)?;
+        let (action, at) = (action.as_str(), *at);
         if !NETWORK_EVENTS.contains(&action) {
             let hint = if action == "outage" {
                 "; a peer's outage's reconnection counts from its end: `outage_end`"
@@ -1421,22 +1445,81 @@ impl Source<'_> {
     ) -> Result<Vec<Expectation>, FileError> {
         let every = Spanned::new(span, "*".to_owned());
         let selector = check.peer.as_ref().unwrap_or(&every);
-        let scope = Scope {
-            stream: selector,
-            after: &check.after,
-            from: &check.from,
-            to: &check.to,
-        };
-        let window = self.window(field, &scope, call)?;
-        let peer_field = format!("{field}.peer");
-        let fail = |message: String| self.error_at(selector, &peer_field, message);
-        let peers: Vec<String> = match selector.get_ref().as_str() {
-            "*" if call.controlled.is_empty() => {
-                return Err(fail(
-                    "no peer has `congestion_control`: there is no target".to_owned(),
+        let window = self.window(field, &check.scope(selector), call)?;
+        Ok(self
+            .controlled_peers(field, selector, call)?
+            .into_iter()
+            .map(|peer| Expectation::TargetBitrate { peer, window, bounds })
+            .collect())
+    }
+
+    /// A `rampdown_time` or `rampup_time` expectation per peer with congestion control the
+    /// check names, after a `link` event that sets a rate.
+    fn ramp_times(
+        &self,
+        field: &str,
+        check: &RampCheckText,
+        ramp: Ramp,
+        span: Range<usize>,
+        bounds: Bounds<Duration>,
+        call: &Call,
+    ) -> Result<Vec<Expectation>, FileError> {
+        let after_field = format!("{field}.after");
+        let event = self.event(&check.after, &after_field, call)?;
+        let refuse = |message: String| Err(self.error_at(&check.after, &after_field, message));
+        let capacity = match (event.name.as_str(), event.sets_rate) {
+            ("link", Some(Some(bps))) if bps > 0 => Bitrate(bps),
+            ("link", Some(Some(_))) => {
+                return refuse("that `link` sets a rate of 0: there is no capacity to ramp to".to_owned());
+            }
+            ("link", Some(None)) => {
+                return refuse(
+                    "that `link` lifts the rate limit: there is no capacity to ramp to".to_owned(),
+                );
+            }
+            ("link", None) => return refuse("that `link` sets no `rate`: name one that does".to_owned()),
+            (name, _) => {
+                return refuse(format!(
+                    "a ramp counts from a `link` event that sets a `rate`, not `{name}`"
                 ));
             }
-            "*" => call.controlled.clone(),
+        };
+        let of_capacity = check.of_capacity.get_ref().0.0;
+        if of_capacity <= 0.0 {
+            let message = "give a share of the new rate above 0%".to_owned();
+            return Err(self.error_at(&check.of_capacity, &format!("{field}.of_capacity"), message));
+        }
+        let every = Spanned::new(span, "*".to_owned());
+        let selector = check.peer.as_ref().unwrap_or(&every);
+        Ok(self
+            .controlled_peers(field, selector, call)?
+            .into_iter()
+            .map(|peer| Expectation::RampTime {
+                peer,
+                ramp,
+                action: check.after.get_ref().clone(),
+                at: event.at,
+                capacity,
+                of_capacity: Ratio(of_capacity),
+                bounds,
+            })
+            .collect())
+    }
+
+    /// The peers with congestion control `selector` (a name or `*`) names; none is an error.
+    fn controlled_peers(
+        &self,
+        field: &str,
+        selector: &Spanned<String>,
+        call: &Call,
+    ) -> Result<Vec<String>, FileError> {
+        let peer_field = format!("{field}.peer");
+        let fail = |message: String| self.error_at(selector, &peer_field, message);
+        match selector.get_ref().as_str() {
+            "*" if call.controlled.is_empty() => Err(fail(
+                "no peer has `congestion_control`: there is no target".to_owned(),
+            )),
+            "*" => Ok(call.controlled.clone()),
             name => {
                 let names: Vec<&str> = call.peers.iter().map(String::as_str).collect();
                 known_peer(name, &names).map_err(fail)?;
@@ -1444,40 +1527,25 @@ impl Source<'_> {
                     let message = format!("`{name}` has no `congestion_control`: there is no target");
                     return Err(fail(message));
                 }
-                vec![name.to_owned()]
+                Ok(vec![name.to_owned()])
             }
-        };
-        Ok(peers
-            .into_iter()
-            .map(|peer| Expectation::TargetBitrate { peer, window, bounds })
-            .collect())
+        }
     }
 
-    /// A `queue_delay` expectation on the access link of the peer the check names.
-    fn queue_delay(
+    /// The window of a check on `peer`'s access link, refusing a `peer` the call does not
+    /// have at its place.
+    fn access_link_window(
         &self,
         field: &str,
-        check: &QueueDelayCheckText,
-        bounds: Bounds<Duration>,
+        peer: &Spanned<String>,
+        scope: Scope<'_>,
         call: &Call,
-    ) -> Result<Vec<Expectation>, FileError> {
-        let scope = Scope {
-            stream: &check.peer,
-            after: &check.after,
-            from: &check.from,
-            to: &check.to,
-        };
+    ) -> Result<Window, FileError> {
         let window = self.window(field, &scope, call)?;
         let names: Vec<&str> = call.peers.iter().map(String::as_str).collect();
-        known_peer(check.peer.get_ref(), &names)
-            .map_err(|message| self.error_at(&check.peer, &format!("{field}.peer"), message))?;
-        Ok(vec![Expectation::QueueDelay {
-            peer: check.peer.get_ref().clone(),
-            direction: direction(check.direction),
-            percentile: check.percentile,
-            window,
-            bounds,
-        }])
+        known_peer(peer.get_ref(), &names)
+            .map_err(|message| self.error_at(peer, &format!("{field}.peer"), message))?;
+        Ok(window)
     }
 
     /// `throughput` of a flow the file declares, within its window.
@@ -1488,13 +1556,7 @@ impl Source<'_> {
         bounds: Bounds<Bitrate>,
         call: &Call,
     ) -> Result<Vec<Expectation>, FileError> {
-        let scope = Scope {
-            stream: &check.flow,
-            after: &check.after,
-            from: &check.from,
-            to: &check.to,
-        };
-        let window = self.window(field, &scope, call)?;
+        let window = self.window(field, &check.scope(&check.flow), call)?;
         let flow = check.flow.get_ref();
         if !call.flows.contains(flow) {
             let names: Vec<&str> = call.flows.iter().map(String::as_str).collect();
@@ -1521,7 +1583,7 @@ impl Source<'_> {
             }
             (Some(after), None) => {
                 let after_field = format!("{field}.after");
-                let (_, at) = self.event(after, &after_field, call)?;
+                let at = self.event(after, &after_field, call)?.at;
                 (at, Some((after.span(), after_field)))
             }
             (None, Some(from)) => (from.get_ref().0, Some((from.span(), format!("{field}.from")))),
@@ -1557,14 +1619,13 @@ impl Source<'_> {
         })
     }
 
-    /// The timeline event `after` names, `action` or `action#n` (the n-th in time order),
-    /// and when it happens.
+    /// The timeline event `after` names, `action` or `action#n` (the n-th in time order).
     fn event<'c>(
         &self,
         after: &Spanned<String>,
         field: &str,
         call: &'c Call,
-    ) -> Result<(&'c str, Duration), FileError> {
+    ) -> Result<&'c CallEvent, FileError> {
         let fail = |message: String| self.error_at(after, field, message);
         let text = after.get_ref();
         let (name, nth) = match text.split_once('#') {
@@ -1578,10 +1639,9 @@ impl Source<'_> {
                 }
             },
         };
-        let occurrences: Vec<&(String, Duration)> =
-            call.events.iter().filter(|(event, _)| event == name).collect();
-        if let Some((event, at)) = occurrences.get(nth - 1) {
-            return Ok((event.as_str(), *at));
+        let occurrences: Vec<&CallEvent> = call.events.iter().filter(|event| event.name == name).collect();
+        if let Some(event) = occurrences.get(nth - 1) {
+            return Ok(event);
         }
         if !occurrences.is_empty() {
             return Err(fail(format!(
@@ -1589,7 +1649,7 @@ impl Source<'_> {
                 occurrences.len()
             )));
         }
-        let mut names: Vec<&str> = call.events.iter().map(|(event, _)| event.as_str()).collect();
+        let mut names: Vec<&str> = call.events.iter().map(|event| event.name.as_str()).collect();
         names.sort();
         names.dedup();
         Err(fail(match closest(name, &names) {
@@ -1655,9 +1715,18 @@ struct Call {
     controlled: Vec<String>,
     /// Every stream some peer sends.
     streams: Vec<StreamId>,
-    /// The timeline's events by name, in time order: its actions, and `outage_end` when an
-    /// outage's link comes back.
-    events: Vec<(String, Duration)>,
+    /// The timeline's events in time order: its actions, and `outage_end` when an outage's
+    /// link comes back.
+    events: Vec<CallEvent>,
+}
+
+/// One event of the timeline, as expectations name it.
+struct CallEvent {
+    /// The action's name (`link`), or `outage_end`.
+    name: String,
+    at: Duration,
+    /// The rate a `link` action sets: `Some(None)` lifts the limit.
+    sets_rate: Option<Option<u64>>,
 }
 
 impl Call {
@@ -1685,14 +1754,26 @@ impl Call {
                 })
             })
             .collect();
-        let mut events: Vec<(String, Duration)> = Vec::new();
+        let mut events: Vec<CallEvent> = Vec::new();
         for TimedAction { at, action } in &scenario.timeline {
-            events.push((action.name().to_owned(), *at));
+            let sets_rate = match action {
+                Action::Link { change, .. } => change.rate_bps,
+                _ => None,
+            };
+            events.push(CallEvent {
+                name: action.name().to_owned(),
+                at: *at,
+                sets_rate,
+            });
             if let Action::Outage { duration, .. } | Action::ServerOutage { duration, .. } = action {
-                events.push(("outage_end".to_owned(), *at + *duration));
+                events.push(CallEvent {
+                    name: "outage_end".to_owned(),
+                    at: *at + *duration,
+                    sets_rate: None,
+                });
             }
         }
-        events.sort_by_key(|(_, at)| *at);
+        events.sort_by_key(|event| event.at);
         Call {
             flows: scenario
                 .world

@@ -44,15 +44,15 @@ fn network() -> Network {
         ..LinkConfig::default()
     };
     let mut network = Network::new(LinkConfig::default(), 1);
-    network.add_interface("alice", ip(1, 1), access.clone(), access.clone());
+    network.add_interface(Duration::ZERO, "alice", ip(1, 1), access.clone(), access.clone());
     network.add_nat(
         "nat-alice",
         ip(100, 0),
         NatConfig::port_restricted_cone(),
         ip(1, 1),
     );
-    network.add_interface("bob", ip(2, 0), access.clone(), access.clone());
-    network.add_interface("echo", ip(200, 0), access.clone(), access);
+    network.add_interface(Duration::ZERO, "bob", ip(2, 0), access.clone(), access.clone());
+    network.add_interface(Duration::ZERO, "echo", ip(200, 0), access.clone(), access);
     network.add_server(ip(200, 0), Box::new(Echo));
     network
 }
@@ -173,7 +173,7 @@ fn a_datagram_for_a_host_that_moved_away_meanwhile_finds_no_route() {
         },
     );
     network.advance(ms(15)); // past the core, onto bob's 10 ms downlink
-    network.remove_interface(ip(2, 0));
+    network.remove_interface(Duration::ZERO, ip(2, 0));
     assert!(run(&mut network, Duration::from_secs(1)).is_empty());
     assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);
     assert!(network.counters().balanced());
@@ -182,8 +182,8 @@ fn a_datagram_for_a_host_that_moved_away_meanwhile_finds_no_route() {
 /// Bob and Carol on public addresses with ideal access links, joined by a `core`.
 fn across(core: LinkConfig, access: LinkConfig) -> (Network, SocketAddr, SocketAddr) {
     let mut network = Network::new(core, 1);
-    network.add_interface("bob", ip(2, 0), access.clone(), access.clone());
-    network.add_interface("carol", ip(3, 0), access.clone(), access);
+    network.add_interface(Duration::ZERO, "bob", ip(2, 0), access.clone(), access.clone());
+    network.add_interface(Duration::ZERO, "carol", ip(3, 0), access.clone(), access);
     (network, at(ip(2, 0), 5000), at(ip(3, 0), 5000))
 }
 
@@ -387,13 +387,13 @@ fn a_device_sharing_an_access_link_queues_with_its_owner_both_ways() {
         ["bob", "carol", "device"],
         "the device counts its own datagrams"
     );
-    let queues: Vec<Hop> = network.queue_delays().into_iter().map(|(hop, _)| hop).collect();
+    let queues: Vec<Hop> = network.link_records().into_iter().map(|(hop, _)| hop).collect();
     assert!(
         !queues.iter().any(|hop| format!("{hop:?}").contains("device")),
         "{queues:?}"
     );
 
-    network.remove_interface(bob.ip());
+    network.remove_interface(Duration::ZERO, bob.ip());
     network.send(ms(100), datagram(device, carol, 10));
     run(&mut network, Duration::from_secs(1));
     assert_eq!(network.take_drops()[0].reason, Undelivered::NoRoute);

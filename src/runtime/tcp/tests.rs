@@ -27,8 +27,8 @@ fn world(block: u8, access: LinkConfig, nat: Option<NatConfig>, seed: u64) -> Wo
     let ip = |last| IpAddr::V4(Ipv4Addr::new(127, block, 0, last));
     let (alice, bob) = (ip(1), ip(2));
     let mut network = Network::new(LinkConfig::default(), seed);
-    network.add_interface("alice", alice, access.clone(), access.clone());
-    network.add_interface("bob", bob, access.clone(), access);
+    network.add_interface(Duration::ZERO, "alice", alice, access.clone(), access.clone());
+    network.add_interface(Duration::ZERO, "bob", bob, access.clone(), access);
     if let Some(nat) = nat {
         network.add_nat("nat-alice", ip(100), nat, alice);
     }

@@ -1074,6 +1074,12 @@ pub enum CheckText {
     QueueDelay(QueueDelayCheckText),
     /// Bits per second a flow of cross traffic delivered within a window.
     Throughput(ThroughputCheckText),
+    /// The share of its capacity a peer's access link carried within a window.
+    Utilization(UtilizationCheckText),
+    /// A `link` event that sets a rate → a peer's target bitrate at most `of_capacity` of it.
+    RampdownTime(RampCheckText),
+    /// A `link` event that sets a rate → a peer's target bitrate at least `of_capacity` of it.
+    RampupTime(RampCheckText),
 }
 
 impl CheckText {
@@ -1094,6 +1100,9 @@ impl CheckText {
             CheckText::Bitrate(_) => "bitrate",
             CheckText::QueueDelay(_) => "queue_delay",
             CheckText::Throughput(_) => "throughput",
+            CheckText::Utilization(_) => "utilization",
+            CheckText::RampdownTime(_) => "rampdown_time",
+            CheckText::RampupTime(_) => "rampup_time",
         }
     }
 }
@@ -1201,6 +1210,18 @@ macro_rules! window_check {
             #[schemars(with = "Option<WithUnit<Duration>>")]
             pub to: Option<Spanned<WithUnit<Duration>>>,
         }
+
+        impl $name {
+            /// Its window, about `subject` (the key errors about what it names point at).
+            pub fn scope<'a>(&'a self, subject: &'a Spanned<String>) -> Scope<'a> {
+                Scope {
+                    stream: subject,
+                    after: &self.after,
+                    from: &self.from,
+                    to: &self.to,
+                }
+            }
+        }
     };
 }
 
@@ -1250,6 +1271,44 @@ window_check! {
         pub min: Option<WithUnit<Duration>>,
         pub max: Option<WithUnit<Duration>>,
     }
+}
+
+window_check! {
+    /// Limits on the share of its capacity a peer's access link carried within a window (in
+    /// whole 100 ms bins): whole datagrams, headers included, by when they left its
+    /// bottleneck, against its rate (or trace) over the window.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(rename = "UtilizationCheck")]
+    #[serde(deny_unknown_fields)]
+    pub struct UtilizationCheckText {
+        /// Whose access link.
+        #[schemars(with = "String")]
+        pub peer: Spanned<String>,
+        /// "up" (towards the core), "down", or "both" (the default: added up).
+        pub direction: Option<DirectionText>,
+        pub min: Option<WithUnit<Share>>,
+        pub max: Option<WithUnit<Share>>,
+    }
+}
+
+/// Limits on the time from a `link` event that sets a `rate` until a peer's congestion
+/// control holds a target at most (`rampdown_time`) or at least (`rampup_time`) a share of
+/// that rate.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "RampCheck")]
+#[serde(deny_unknown_fields)]
+pub struct RampCheckText {
+    /// Whose target: a peer with `congestion_control`. Default "*": every such peer.
+    #[schemars(with = "Option<String>")]
+    pub peer: Option<Spanned<String>>,
+    /// The `link` event, as for the other checks: "link" (the first) or "link#n".
+    #[schemars(with = "String")]
+    pub after: Spanned<String>,
+    /// The share of the new rate the target must reach, e.g. "100%" (under it) or "80%".
+    #[schemars(with = "WithUnit<Share>")]
+    pub of_capacity: Spanned<WithUnit<Share>>,
+    pub min: Option<WithUnit<Duration>>,
+    pub max: Option<WithUnit<Duration>>,
 }
 
 /// Limits on the time from a network event to the first packet sent after it that
