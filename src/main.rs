@@ -360,11 +360,10 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         return ExitCode::from(INTERRUPTED);
     }
     // A scenario whose reports could not be written still has its row in the suite's files.
-    // JUnit and the sweep pages show the files played once: a test case per seed would
-    // repeat the scenario's name, and a sweep page shows one run per point.
+    // The sweep pages show the files played once: a sweep page shows one run per point.
     let suite_written = out.is_none_or(|out| {
         write_summary(out, single.iter().chain(&seeded))
-            & write_junit(out, &single)
+            & write_junit(out, &single, &seeded)
             & write_sweeps(out, &single)
     });
     if written.into_iter().all(|written| written)
@@ -618,9 +617,10 @@ fn write_summary<'a>(out: &Path, reports: impl IntoIterator<Item = &'a Report>) 
     write_suite_file(out, "summary.json", bytes)
 }
 
-/// Writes `junit.xml`, a test case per run.
-fn write_junit(out: &Path, reports: &[Report]) -> bool {
-    let xml = report::junit::xml(reports)
+/// Writes `junit.xml`: a test case per run of `single`, and one per scenario of `seeded`
+/// over its seeds.
+fn write_junit(out: &Path, single: &[Report], seeded: &[Report]) -> bool {
+    let xml = report::junit::xml(single, seeded)
         .map(String::into_bytes)
         .map_err(std::io::Error::other);
     write_suite_file(out, "junit.xml", xml)
@@ -632,14 +632,10 @@ fn write_junit(out: &Path, reports: &[Report]) -> bool {
 /// seeds.
 fn print_over_seeds(reports: &[Report]) -> bool {
     let mut held = true;
-    for runs in reports.chunk_by(|a, b| a.scenario.file == b.scenario.file && a.scenario.id == b.scenario.id)
-    {
+    for runs in report::seeds::by_scenario(reports) {
         let over = OverSeeds::of(&runs.iter().map(Seeded::from).collect::<Vec<_>>());
         held &= over.held();
-        let seeds = match (over.seeds.first(), over.seeds.last()) {
-            (Some(first), Some(last)) => format!("{first}..{last}"),
-            _ => continue,
-        };
+        let seeds = over.range();
         let label = |expectation: &str, limit: &str| format!("{expectation} {limit}");
         let width = over
             .expectations

@@ -371,7 +371,6 @@ fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
         .collect();
     folders.sort();
     let mut expected: Vec<String> = (1..=8).map(|seed| format!("race_seed-{seed}")).collect();
-    // junit.xml covers the scenarios played once: none here.
     expected.extend(["junit.xml".to_owned(), "summary.json".to_owned()]);
     expected.sort();
     assert_eq!(
@@ -388,6 +387,15 @@ fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
         .filter_map(|row| row["seed"].as_u64())
         .collect();
     assert_eq!(seeds, (1..=8).collect::<Vec<_>>());
+    // JUnit has one test case for the scenario over its seeds, which held.
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml is written");
+    assert_eq!(junit.matches("<testcase ").count(), 1, "{junit}");
+    assert!(junit.contains(r#"name="race (seeds 1..8)""#), "{junit}");
+    assert!(!junit.contains("<failure"), "{junit}");
+    assert!(
+        junit.contains("connect_time ≤ 2s: held on 8 of 8 seeds"),
+        "{junit}"
+    );
 }
 
 #[test]
@@ -396,7 +404,8 @@ fn an_expectation_broken_on_some_seeds_fails_the_run_and_names_them() {
     let scenario = dir.join("race.toml");
     // Only the fast branch of the race connects this soon.
     std::fs::write(&scenario, RACE.replace(r#"max = "2s""#, r#"max = "300ms""#)).expect("written");
-    let output = netsim(&["run", path(&scenario), "--seeds", "1..8"]);
+    let out = dir.join("reports");
+    let output = netsim(&["run", path(&scenario), "--seeds", "1..8", "--out", path(&out)]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let held = seeds_row(&stdout, "connect_time ≤ 300ms");
@@ -410,6 +419,19 @@ fn an_expectation_broken_on_some_seeds_fails_the_run_and_names_them() {
         "{stdout}"
     );
     assert!(stdout.contains("replay: netsim run"), "{stdout}");
+    // JUnit fails the scenario's one test case, naming the expectation and its seeds.
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml is written");
+    assert!(junit.contains(r#"name="race (seeds 1..8)""#), "{junit}");
+    assert!(
+        junit.contains(r#"message="1 of 3 expectations held on too few seeds""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(&format!(
+            "connect_time ≤ 300ms: held on {held} of 8 seeds (failed on seeds "
+        )),
+        "{junit}"
+    );
 
     // The file's own seeds, and a share the fast branch reaches: it holds, and so does the run.
     let shared = RACE

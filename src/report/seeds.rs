@@ -65,6 +65,12 @@ pub struct OverSeeds {
     pub expectations: Vec<Expected>,
 }
 
+/// The runs of `reports` grouped by scenario (file and sweep point), for reports whose runs
+/// of one scenario are side by side, one per seed.
+pub fn by_scenario(reports: &[Report]) -> impl Iterator<Item = &[Report]> {
+    reports.chunk_by(|a, b| a.scenario.file == b.scenario.file && a.scenario.id == b.scenario.id)
+}
+
 /// One seed's run of a scenario, as [`OverSeeds::of`] reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Seeded<'a> {
@@ -105,13 +111,24 @@ impl Expected {
 }
 
 impl OverSeeds {
+    /// The seeds as a range, `1..20` (they are one, as `seeds` and `--seeds` give them).
+    pub fn range(&self) -> String {
+        match (self.seeds.first(), self.seeds.last()) {
+            (Some(first), Some(last)) => format!("{first}..{last}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The expectations that did not hold on their share of the seeds.
+    pub fn broken(&self) -> impl Iterator<Item = &Expected> {
+        self.expectations
+            .iter()
+            .filter(|expected| !expected.held(self.seeds.len()))
+    }
+
     /// Whether every seed's run finished, and every expectation held on its share of them.
     pub fn held(&self) -> bool {
-        self.unfinished.is_empty()
-            && self
-                .expectations
-                .iter()
-                .all(|expected| expected.held(self.seeds.len()))
+        self.unfinished.is_empty() && self.broken().next().is_none()
     }
 
     /// Of `reports`, one scenario's runs, one per seed. An expectation a run did not judge
