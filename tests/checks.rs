@@ -910,10 +910,10 @@ rampup_time = { peer = "alice", after = "link#2", of_capacity = "15%", max = "5s
     );
 }
 
-/// On a free 1 Mbit/s uplink widened to 2 Mbit/s at 1 s, GCC climbs at most about 8 % a
-/// second: from the 314 kbit/s it holds at 1 s, 20 % of the new rate, 400 kbit/s, takes
-/// ln(400/314) / ln(1.08) = 3.1 s, so not within 1 s, and comes within 6 s (measured
-/// 3.07 s).
+/// On a free 1 Mbit/s uplink widened to 2 Mbit/s at 1 s, GCC's delay-based controller
+/// climbs by 8 % a second: from the 314 kbit/s it holds at 1 s, 20 % of the new rate,
+/// 400 kbit/s, takes ln(400/314) / ln(1.08) = 3.1 s, so not within 1 s, and comes within
+/// 6 s (measured 3.07 s).
 #[test]
 fn rampup_time_fails_when_the_target_climbs_slower_than_its_max() {
     let verdicts = congestion_controlled(
