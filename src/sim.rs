@@ -549,13 +549,17 @@ pub enum Role {
     Callee,
 }
 
-/// What the timeline asks of an app.
+/// What the timeline asks of an app. An app gets only the kinds it `takes` (a file asking
+/// it for another is refused), and more kinds may come: match the ones you take.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Command {
     /// Call `restart_ice()` (and offer).
     RestartIce,
     /// Call `set_configuration()` with these ICE servers.
     SetIceServers(Vec<RTCIceServer>),
+    /// Send no audio or video for this long, then go on (mute, unmute).
+    PauseMedia(Duration),
     /// Hang up.
     Close,
 }
@@ -575,6 +579,10 @@ impl AppControl for AppHandle {
 
     async fn set_ice_servers(&self, servers: Vec<RTCIceServer>) {
         let _ = self.commands.unbounded_send(Command::SetIceServers(servers));
+    }
+
+    async fn pause_media(&self, duration: Duration) {
+        let _ = self.commands.unbounded_send(Command::PauseMedia(duration));
     }
 
     async fn close(&self) {

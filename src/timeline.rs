@@ -118,6 +118,12 @@ pub enum Action {
     RestartIce {
         peer: String,
     },
+    /// The app stops sending audio and video for `duration` (a muted camera and
+    /// microphone), then goes on; its connection and data channel stay as they are.
+    PauseMedia {
+        peer: String,
+        duration: Duration,
+    },
     /// The app hangs up.
     Close {
         peer: String,
@@ -140,6 +146,7 @@ impl Action {
             Action::Signaling(_) => "signaling",
             Action::SetIceServers { .. } => "set_ice_servers",
             Action::RestartIce { .. } => "restart_ice",
+            Action::PauseMedia { .. } => "pause_media",
             Action::Close { .. } => "close",
         }
     }
@@ -155,6 +162,7 @@ impl Action {
             | Action::Firewall { peer, .. }
             | Action::SetIceServers { peer, .. }
             | Action::RestartIce { peer }
+            | Action::PauseMedia { peer, .. }
             | Action::Close { peer } => Some(peer),
             Action::Signaling(_) | Action::ServerOutage { .. } => None,
         }

@@ -296,6 +296,7 @@ impl std::net::ToSocketAddrs for BindAddress {
 pub(crate) trait AppControl: Send + Sync {
     async fn restart_ice(&self);
     async fn set_ice_servers(&self, servers: Vec<webrtc::peer_connection::RTCIceServer>);
+    async fn pause_media(&self, duration: Duration);
     async fn close(&self);
     fn network_changed(&self, change: NetworkChange);
 }
@@ -749,6 +750,10 @@ impl World {
                 self.record_timeline(action, format!("{peer} restarts ICE"));
                 apps[peer].restart_ice().await;
                 return;
+            }
+            Action::PauseMedia { peer, duration } => {
+                apps[peer].pause_media(*duration).await;
+                format!("{peer} sends no audio or video for {duration:?}")
             }
             Action::Close { peer } => {
                 apps[peer].close().await;

@@ -931,3 +931,34 @@ rampup_time = { peer = "alice", after = "link", of_capacity = "20%", max = "1s" 
     assert!(!verdicts[1].passed, "{}", verdicts[1]);
     assert!(value(&verdicts[1]) > 1.0, "{}", verdicts[1]);
 }
+
+// pause_media (a timeline action the checks see)
+
+/// Alice pauses her audio from 2 s for 2 s: nothing of it is sent in the pause, so a check
+/// on that window has nothing to judge, while her data channel goes on and her audio comes
+/// back when the pause ends (`pause_media_end`).
+#[test]
+fn a_media_pause_sends_no_audio_while_the_data_channel_goes_on() {
+    let verdicts = verdicts(&call(
+        "6s",
+        r#"media = ["audio", "data"]
+link = { delay = "10ms" }
+[[timeline]]
+at = "2s"
+pause_media = { peer = "alice", duration = "2s" }"#,
+        r#"
+[[expect]]
+delivered = { stream = "bob<-alice:audio", from = "2.1s", to = "3.9s", min = "1%" }
+[[expect]]
+data_channel = { stream = "bob<-alice:data", from = "2s", to = "4s" }
+[[expect]]
+delivered = { stream = "bob<-alice:audio", after = "pause_media_end", min = "99%" }
+[[expect]]
+delivered = { stream = "bob<-alice:audio", from = "1s", to = "2s", min = "99%" }"#,
+    ));
+    fails(&verdicts[0], "nothing was sent in the window");
+    holds(&verdicts[1]);
+    holds(&verdicts[2]);
+    assert!(verdicts[2].expectation.contains("[4s, 6s)"), "{}", verdicts[2]);
+    holds(&verdicts[3]);
+}

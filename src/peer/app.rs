@@ -11,6 +11,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use futures::lock::Mutex as AsyncMutex;
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,8 @@ pub(super) struct App {
     /// Its congestion controller's target, when congestion control is on.
     pub(super) estimate: Option<Estimate>,
     pub(super) media_started: AtomicBool,
+    /// Until when its audio and video are paused (the timeline's `pause_media`).
+    pub(super) pause: media::Pause,
     /// Restarts the policy has made so far.
     pub(super) policy_restarts: AtomicU32,
     pub(super) ice_state: Mutex<RTCIceConnectionState>,
@@ -183,6 +186,11 @@ impl App {
     }
 
     /// `set_configuration()` with new ICE servers, as an app does before a restart.
+    /// Sends no audio or video for `duration` from now.
+    pub(super) fn pause_media(&self, duration: Duration) {
+        self.pause.start(self.trace.now(), duration);
+    }
+
     pub(super) async fn set_ice_servers(&self, servers: Vec<RTCIceServer>) -> Result<(), String> {
         let connection = self.connection()?;
         let current = connection.get_configuration().await;
@@ -342,6 +350,7 @@ impl App {
                 track.clone(),
                 *ssrc,
                 video_rate.clone(),
+                self.pause.clone(),
                 self.media.until,
             )));
         }

@@ -7,7 +7,7 @@
 //! the front of each message (sequence number, virtual send time). RTP payloads carry a
 //! probe too, so the receiver sees a payload that arrived on the wrong track.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -177,7 +177,26 @@ impl VideoRate {
     }
 }
 
-/// Sends synthetic audio or video on `track` until virtual time `until`.
+/// When the app's audio and video are paused (muted) until: the senders skip their frames
+/// before it, as a muted encoder produces none, while the RTP clock runs on.
+#[derive(Debug, Clone, Default)]
+pub struct Pause(Arc<Mutex<Duration>>);
+
+impl Pause {
+    /// Pauses from `now` for `duration` (a pause already running past that keeps its end).
+    pub fn start(&self, now: Duration, duration: Duration) {
+        let mut until = self.0.lock().expect("pause poisoned");
+        *until = (*until).max(now + duration);
+    }
+
+    fn holds(&self, now: Duration) -> bool {
+        now < *self.0.lock().expect("pause poisoned")
+    }
+}
+
+/// Sends synthetic audio or video on `track` until virtual time `until`, none while `pause`
+/// holds.
+#[allow(clippy::too_many_arguments)]
 pub async fn send_rtp(
     runtime: Arc<dyn Runtime>,
     trace: TraceHandle,
@@ -185,6 +204,7 @@ pub async fn send_rtp(
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     video_rate: VideoRate,
+    pause: Pause,
     until: Duration,
 ) {
     let (period, payload_type) = match stream.kind {
@@ -197,6 +217,9 @@ pub async fn send_rtp(
         ticks.tick().await;
         if trace.now() >= until {
             return;
+        }
+        if pause.holds(trace.now()) {
+            continue;
         }
         let sizes = match stream.kind {
             MediaKind::Audio => vec![AUDIO_PACKET_SIZE],

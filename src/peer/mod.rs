@@ -192,6 +192,7 @@ impl Peer {
             tracks,
             estimate,
             media_started: AtomicBool::new(false),
+            pause: media::Pause::default(),
             policy_restarts: AtomicU32::new(0),
             ice_state: Mutex::new(RTCIceConnectionState::New),
             negotiation: Default::default(),
@@ -276,6 +277,10 @@ impl Peer {
         let done = match command {
             Command::RestartIce => self.app.restart_ice("timeline").await,
             Command::SetIceServers(servers) => self.app.set_ice_servers(servers).await,
+            Command::PauseMedia(duration) => {
+                self.app.pause_media(duration);
+                Ok(())
+            }
             Command::Close => return self.close().await,
         };
         if let Err(error) = done {

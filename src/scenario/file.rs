@@ -1157,6 +1157,20 @@ impl Source<'_> {
             Action::RestartIce {
                 peer: peer(&restart.peer, "restart_ice")?,
             }
+        } else if let Some(pause) = &text.pause_media {
+            let duration = pause.duration.get_ref().0;
+            if duration.is_zero() {
+                let message = "a pause lasts longer than 0s".to_owned();
+                return Err(self.error_at(
+                    &pause.duration,
+                    &format!("{field}.pause_media.duration"),
+                    message,
+                ));
+            }
+            Action::PauseMedia {
+                peer: peer(&pause.peer, "pause_media")?,
+                duration,
+            }
         } else if let Some(close) = &text.close {
             Action::Close {
                 peer: peer(&close.peer, "close")?,
@@ -1765,9 +1779,16 @@ impl Call {
                 at: *at,
                 sets_rate,
             });
-            if let Action::Outage { duration, .. } | Action::ServerOutage { duration, .. } = action {
+            let end = match action {
+                Action::Outage { duration, .. } | Action::ServerOutage { duration, .. } => {
+                    Some(("outage_end", duration))
+                }
+                Action::PauseMedia { duration, .. } => Some(("pause_media_end", duration)),
+                _ => None,
+            };
+            if let Some((name, duration)) = end {
                 events.push(CallEvent {
-                    name: "outage_end".to_owned(),
+                    name: name.to_owned(),
                     at: *at + *duration,
                     sets_rate: None,
                 });

@@ -115,6 +115,7 @@ impl Registered {
 pub enum CommandKind {
     RestartIce,
     SetIceServers,
+    PauseMedia,
     Close,
 }
 
@@ -124,6 +125,7 @@ impl CommandKind {
         match action {
             Action::RestartIce { .. } => Some(CommandKind::RestartIce),
             Action::SetIceServers { .. } => Some(CommandKind::SetIceServers),
+            Action::PauseMedia { .. } => Some(CommandKind::PauseMedia),
             Action::Close { .. } => Some(CommandKind::Close),
             _ => None,
         }
@@ -134,6 +136,7 @@ impl CommandKind {
         match self {
             CommandKind::RestartIce => "restart_ice",
             CommandKind::SetIceServers => "set_ice_servers",
+            CommandKind::PauseMedia => "pause_media",
             CommandKind::Close => "close",
         }
     }

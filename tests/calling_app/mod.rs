@@ -222,7 +222,7 @@ pub async fn calling_app(mut ctx: Context, meeting: Meeting) {
                     offer(&*connection, &ctx).await;
                 }
                 Some(Command::Close) | None => break,
-                Some(Command::SetIceServers(_)) => unreachable!("the app does not take it"),
+                Some(other) => unreachable!("the app does not take {other:?}"),
             }
         }
     }

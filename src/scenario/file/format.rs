@@ -828,6 +828,8 @@ pub struct TimelineText {
     pub set_ice_servers: Option<SetIceServersText>,
     /// The app calls `restart_ice()` and sends an offer with new ICE credentials.
     pub restart_ice: Option<PeerRefText>,
+    /// The app sends no audio or video for a while (mute), then goes on.
+    pub pause_media: Option<PauseMediaText>,
     /// The app hangs up.
     pub close: Option<PeerRefText>,
 }
@@ -840,10 +842,11 @@ impl TimelineText {
         on_peer
             .map(|action| &action.peer)
             .or(self.set_ice_servers.as_ref().map(|set| &set.peer))
+            .or(self.pause_media.as_ref().map(|pause| &pause.peer))
     }
 
     /// Every action key, and whether the entry gives it (one should).
-    pub fn action_keys(&self) -> [(&'static str, bool); 10] {
+    pub fn action_keys(&self) -> [(&'static str, bool); 11] {
         [
             ("link", self.link.is_some()),
             ("outage", self.outage.is_some()),
@@ -854,6 +857,7 @@ impl TimelineText {
             ("signaling", self.signaling.is_some()),
             ("set_ice_servers", self.set_ice_servers.is_some()),
             ("restart_ice", self.restart_ice.is_some()),
+            ("pause_media", self.pause_media.is_some()),
             ("close", self.close.is_some()),
         ]
     }
@@ -866,6 +870,19 @@ impl TimelineText {
 pub struct PeerRefText {
     #[schemars(with = "String")]
     pub peer: Spanned<String>,
+}
+
+/// A peer's app sends no audio or video for `duration` (RFC 8867 §5.8's media pause), then
+/// resumes; its connection and data channel go on.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "PauseMedia")]
+#[serde(deny_unknown_fields)]
+pub struct PauseMediaText {
+    #[schemars(with = "String")]
+    pub peer: Spanned<String>,
+    /// How long, e.g. "20s"; `pause_media_end` is when it ends.
+    #[schemars(with = "WithUnit<Duration>")]
+    pub duration: Spanned<WithUnit<Duration>>,
 }
 
 /// A peer's access link, or a server's, goes down for `duration`, then comes back as it

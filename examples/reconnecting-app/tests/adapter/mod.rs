@@ -93,7 +93,7 @@ fn controls(commands: webrtc_netsim::sim::Commands) -> impl Stream<Item = Contro
             match commands.next().await? {
                 Command::SetIceServers(servers) => return Some((Control::SetIceServers(servers), commands)),
                 Command::Close => return Some((Control::HangUp, commands)),
-                Command::RestartIce => continue,
+                _ => continue,
             }
         }
     })
