@@ -698,3 +698,54 @@ fn the_page_draws_the_senders_uplink_capacity_over_the_video_and_breaks_it_where
     assert_eq!(path.matches('M').count(), 1, "{path}");
     assert!(html.contains("alice's uplink capacity"));
 }
+
+/// The bundled `ice-tcp-through-firewall`: Alice's UDP is blocked, the call runs over TCP.
+/// Her capture shows real TCP: segments with valid checksums, a handshake before any data,
+/// and RFC 4571's 2-byte length framing, whose first frame is a STUN binding request.
+#[test]
+fn a_capture_of_a_call_over_ice_tcp_holds_real_tcp_segments_with_rfc_4571_framing() {
+    use pnet_packet::ip::IpNextHeaderProtocols;
+    use pnet_packet::tcp::{self, TcpFlags, TcpPacket};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ice-tcp-through-firewall.toml");
+    let file = file::load(&path).expect("the bundled file loads");
+    let (played, captured) = capturing(|| file.play());
+    played.expect("the call runs");
+    let dir = scratch("reports-tcp-pcap");
+    report::pcap::write(&dir, &captured).expect("the pcap files are written");
+    let file = std::fs::File::open(dir.join("alice.pcap")).expect("alice's capture");
+    let mut reader = PcapReader::new(file).expect("a pcap file");
+    let (mut segments, mut syn_seen, mut first_payload) = (0, false, None);
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.expect("a whole record");
+        let ip = Ipv4Packet::new(&packet.data).expect("an IPv4 header");
+        if ip.get_next_level_protocol() != IpNextHeaderProtocols::Tcp {
+            continue;
+        }
+        let segment = TcpPacket::new(ip.payload()).expect("a TCP header");
+        let checksum = tcp::ipv4_checksum(&segment, &ip.get_source(), &ip.get_destination());
+        assert_eq!(segment.get_checksum(), checksum, "TCP checksum");
+        segments += 1;
+        if segment.get_flags() & TcpFlags::SYN != 0 {
+            syn_seen = true;
+        }
+        if first_payload.is_none() && !segment.payload().is_empty() {
+            assert!(syn_seen, "data before any SYN");
+            first_payload = Some(segment.payload().to_vec());
+        }
+    }
+    assert!(
+        segments > 100,
+        "the call's media crossed TCP: {segments} segments"
+    );
+    let framed = first_payload.expect("some TCP data");
+    let length = usize::from(u16::from_be_bytes([framed[0], framed[1]]));
+    let stun = &framed[2..];
+    assert!(
+        stun.len() >= length,
+        "a whole first frame: {length} of {}",
+        stun.len()
+    );
+    assert_eq!(&stun[..2], [0x00, 0x01], "a STUN binding request first");
+    assert_eq!(&stun[4..8], [0x21, 0x12, 0xA4, 0x42], "STUN's magic cookie");
+}
