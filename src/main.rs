@@ -365,6 +365,7 @@ fn run(paths: &[PathBuf], out: Option<&Path>, options: &RunOptions) -> ExitCode 
         write_summary(out, single.iter().chain(&seeded))
             & write_junit(out, &single, &seeded)
             & write_sweeps(out, &single)
+            & write_seed_pages(out, &seeded)
     });
     if written.into_iter().all(|written| written)
         && suite_written
@@ -592,6 +593,22 @@ fn write_sweeps(out: &Path, reports: &[Report]) -> bool {
             let dir = out.join(report::sweep::folder(&points));
             eprintln!(
                 "netsim: cannot write the sweep page in {}: {error}",
+                dir.display()
+            );
+            all = false;
+        }
+    }
+    all
+}
+
+/// Writes the page of each scenario played over seeds (its runs side by side in `seeded`).
+fn write_seed_pages(out: &Path, seeded: &[Report]) -> bool {
+    let mut all = true;
+    for runs in report::seeds::by_scenario(seeded) {
+        if let Err(error) = report::seeds_page::write(out, runs) {
+            let dir = out.join(runs[0].scenario.folder());
+            eprintln!(
+                "netsim: cannot write the seeds page in {}: {error}",
                 dir.display()
             );
             all = false;

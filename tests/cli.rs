@@ -371,11 +371,36 @@ fn seeds_show_the_share_held_and_the_spread_over_the_seeds() {
         .collect();
     folders.sort();
     let mut expected: Vec<String> = (1..=8).map(|seed| format!("race_seed-{seed}")).collect();
-    expected.extend(["junit.xml".to_owned(), "summary.json".to_owned()]);
+    expected.extend([
+        "race".to_owned(),
+        "junit.xml".to_owned(),
+        "summary.json".to_owned(),
+    ]);
     expected.sort();
     assert_eq!(
         folders, expected,
-        "a report folder per seed, the summary and junit"
+        "a report folder per seed, the page over the seeds, the summary and junit"
+    );
+    // The page over the seeds: a plot per expectation, a mark per seed linking to its page,
+    // and the distribution the table printed.
+    let page = std::fs::read_to_string(out.join("race/index.html")).expect("the seeds page");
+    assert!(page.contains("race over seeds 1..8"), "{page}");
+    assert_eq!(
+        page.matches("<figure>").count(),
+        3,
+        "final_state of each peer, connect_time"
+    );
+    assert!(page.contains(r#"href="../race_seed-3/index.html""#), "{page}");
+    let row = page
+        .split("<tr")
+        .map(|row| row.split("</tr>").next().unwrap_or_default())
+        .find(|row| row.contains("<td>connect_time</td><td>≤ 2s</td>"))
+        .expect("a row for connect_time");
+    assert!(row.contains("held on 8 of 8 seeds"), "{row}");
+    assert_eq!(
+        row.matches("<td>").count(),
+        8,
+        "expectation, limit, held, 4 quantiles, failed on: {row}"
     );
     assert!(out.join("race_seed-3/report.json").is_file());
     let summary: serde_json::Value =
@@ -431,6 +456,19 @@ fn an_expectation_broken_on_some_seeds_fails_the_run_and_names_them() {
             "connect_time ≤ 300ms: held on {held} of 8 seeds (failed on seeds "
         )),
         "{junit}"
+    );
+    // The page over the seeds marks the expectation failed and links the seeds it failed on.
+    let page = std::fs::read_to_string(out.join("race/index.html")).expect("the seeds page");
+    let row = page
+        .split("<tr")
+        .map(|row| row.split("</tr>").next().unwrap_or_default())
+        .find(|row| row.contains("<td>connect_time</td><td>≤ 300ms</td>"))
+        .expect("a row for connect_time");
+    assert!(row.starts_with(r#" class="fail""#), "{row}");
+    assert_eq!(
+        row.matches(r#"<a href="../race_seed-"#).count(),
+        8 - held as usize,
+        "{row}"
     );
 
     // The file's own seeds, and a share the fast branch reaches: it holds, and so does the run.

@@ -8,6 +8,7 @@
 //! | `<sweep>/index.html` | a sweep's page: each expectation plotted over the swept values, a row and a link per point ([`sweep`]) |
 //! | `junit.xml` | one testcase per scenario, failures with their broken expectations ([`junit`]) |
 //! | `<scenario>_seed-<N>/` | under `netsim run --seeds`, each seed's run's folder ([`seed_folder`]); [`seeds`] sums the seeds up |
+//! | `<scenario>/index.html` | for a scenario played over seeds, its page over them: each expectation per seed, the distribution of its measure ([`seeds_page`]) |
 //!
 //! `<scenario>` is [`folder`]: the file name, with the sweep point if any; `<sweep>` is the
 //! file name alone. Every name is bounded ([`file_name`]).
@@ -20,6 +21,7 @@ pub mod html;
 pub mod junit;
 pub mod pcap;
 pub mod seeds;
+pub mod seeds_page;
 pub mod sweep;
 
 use std::collections::BTreeMap;

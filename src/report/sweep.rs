@@ -327,7 +327,7 @@ fn table(html: &mut String, points: &[&Report], expectations: usize) {
 }
 
 /// What the sweep page adds to [`STYLE`].
-const SWEEP_STYLE: &str = "
+pub(super) const SWEEP_STYLE: &str = "
 code { font-size: 12px; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 14px 28px; }
 .plots figure { margin: 0; }
