@@ -70,7 +70,7 @@ pub enum Expectation {
         bounds: Bounds<Duration>,
     },
     /// The share of its capacity `peer`'s access link in `direction` carried within
-    /// `window` (whole datagrams, by when their serialization ended).
+    /// `window` (whole datagrams, each counted over its serialization time).
     Utilization {
         peer: String,
         direction: Direction,
@@ -357,7 +357,7 @@ impl Ramp {
 }
 
 /// The targets `peer`'s congestion control set, as `(when, bitrate)` in time order.
-fn targets<'a>(run: &'a Run, peer: &'a str) -> impl Iterator<Item = (Duration, Bitrate)> + Clone + 'a {
+fn targets<'a>(run: &'a Run, peer: &'a str) -> impl Iterator<Item = (Duration, Bitrate)> + 'a {
     run.trace.iter().filter_map(move |event| match &event.what {
         What::TargetBitrate { peer: p, bps } if p == peer => Some((event.at, Bitrate(*bps))),
         _ => None,

@@ -1292,8 +1292,8 @@ window_check! {
 
 window_check! {
     /// Limits on the share of its capacity a peer's access link carried within a window (in
-    /// whole 100 ms bins): whole datagrams, headers included, by when they left its
-    /// bottleneck, against its rate (or trace) over the window.
+    /// whole 100 ms bins): whole datagrams, headers included, each counted over its
+    /// serialization time, against its rate (or trace) over the window.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(rename = "UtilizationCheck")]
     #[serde(deny_unknown_fields)]
