@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::chart::{self, Series, SweepAxis, SweepMark};
 use super::html::{STYLE, escape, span};
 use super::seeds::{Distribution, OverSeeds, Seeded};
-use super::sweep::SWEEP_STYLE;
+use super::sweep::{self, SWEEP_STYLE};
 use super::{Report, write_atomically};
 use crate::scenario::expect::Unit;
 
@@ -65,11 +65,6 @@ pub fn page(runs: &[Report]) -> String {
             .map(|(at, run)| {
                 let verdict = run.verdicts.get(index);
                 let value = verdict.and_then(|verdict| verdict.value);
-                let measured = match (verdict, &run.error) {
-                    (Some(verdict), _) => format!("measured {}", verdict.measured),
-                    (None, Some(error)) => format!("could not finish: {error}"),
-                    (None, None) => "not judged".to_owned(),
-                };
                 SweepMark {
                     at,
                     point: format!("seed {}", run.scenario.seed),
@@ -77,7 +72,7 @@ pub fn page(runs: &[Report]) -> String {
                     min: value.and_then(|value| value.min),
                     max: value.and_then(|value| value.max),
                     passed: verdict.is_some_and(|verdict| verdict.passed),
-                    title: format!("seed {}: {measured}", run.scenario.seed),
+                    title: format!("seed {}: {}", run.scenario.seed, sweep::measure(run, verdict)),
                     href: link(run),
                 }
             })
@@ -143,7 +138,9 @@ fn table(html: &mut String, runs: &[Report], over: &OverSeeds) {
 /// The seed's own page, from the scenario's.
 fn link(run: &Report) -> String {
     let scenario = &run.scenario;
-    let folder = super::seed_folder(&scenario.file, &scenario.point, scenario.seed);
-    // A `#` in a folder name would start the link's fragment.
-    format!("../{}/index.html", folder.replace('#', "%23"))
+    sweep::page_link(&super::seed_folder(
+        &scenario.file,
+        &scenario.point,
+        scenario.seed,
+    ))
 }

@@ -246,7 +246,7 @@ fn plot(html: &mut String, points: &[&Report], axis: &SweepAxis, series: &[Strin
 }
 
 /// What a point measured for one expectation, in words.
-fn measure(point: &Report, verdict: Option<&Verdict>) -> String {
+pub(super) fn measure(point: &Report, verdict: Option<&Verdict>) -> String {
     match (verdict, &point.error) {
         (Some(verdict), _) => format!(
             "{}, measured {}, limit {}",
@@ -261,8 +261,13 @@ fn measure(point: &Report, verdict: Option<&Verdict>) -> String {
 
 /// The point's own page, from the sweep's.
 fn link(point: &Report) -> String {
+    page_link(&point.scenario.folder())
+}
+
+/// The link to the page in the report folder `folder`, from a page in a sibling folder.
+pub(super) fn page_link(folder: &str) -> String {
     // A `#` in a folder name would start the link's fragment.
-    format!("../{}/index.html", point.scenario.folder().replace('#', "%23"))
+    format!("../{}/index.html", folder.replace('#', "%23"))
 }
 
 /// A row per point: its values, verdict, connect time and every measure.
