@@ -230,7 +230,7 @@ impl Relay {
             .push_back((deliver_at, from, message));
         let relay = self.clone();
         let wait = self.runtime.sleep(deliver_at - now);
-        self.runtime.spawn(Box::pin(async move {
+        self.runtime.spawn_on_no_host(Box::pin(async move {
             wait.await;
             relay.deliver_due(&to);
         }));

@@ -58,7 +58,7 @@ use clock::Clock;
 use host::OnHost;
 use mdns::InertMdnsSocket;
 use parking::Parking;
-use processing::{Cpus, Processing};
+use processing::{Machines, Processing, WokenBy};
 use socket::Inbox;
 pub use socket::SimUdpSocket;
 pub use tcp::{SimTcpListener, SimTcpStream};
@@ -174,7 +174,11 @@ impl std::fmt::Debug for SimRuntime {
 
 struct Shared {
     state: Mutex<State>,
-    ready: Mutex<VecDeque<Task>>,
+    /// Woken tasks in wake order, with what woke each.
+    ready: Mutex<VecDeque<(Task, WokenBy)>>,
+    /// Set while an event's waker (a datagram's, a timer's) is called: a task scheduled then
+    /// was woken by the event, not by another task ([`processing`]).
+    waking_for_event: AtomicBool,
     /// Where the driving thread waits for a task to be woken from another thread.
     parking: Arc<Parking>,
     /// Tasks (or the main future) back on the run queue from a [`Runtime::yield_now`], not
@@ -210,8 +214,9 @@ pub(crate) struct State {
     names: BTreeMap<String, IpAddr>,
     /// Each host's current interface address, where its wildcard binds land.
     hosts: BTreeMap<String, IpAddr>,
-    /// The hosts' CPUs and the woken tasks waiting for them ([`processing`]).
-    cpus: Cpus<Task>,
+    /// The hosts' machines: their CPUs, the woken tasks waiting for them, the datagrams in
+    /// their kernels ([`processing`]).
+    machines: Machines<Task>,
 }
 
 impl SimRuntime {
@@ -262,9 +267,10 @@ impl SimRuntime {
                     bound: Vec::new(),
                     names: BTreeMap::new(),
                     hosts: BTreeMap::new(),
-                    cpus: Cpus::new(processing, seed),
+                    machines: Machines::new(processing, seed),
                 }),
                 ready: Mutex::new(VecDeque::new()),
+                waking_for_event: AtomicBool::new(false),
                 parking: Arc::default(),
                 yielding: AtomicUsize::new(0),
                 wall,
@@ -320,6 +326,15 @@ impl SimRuntime {
         future: impl Future<Output = ()> + Send + 'static,
     ) -> Box<dyn JoinHandle> {
         self.spawn_task(Some(host.into()), future)
+    }
+
+    /// Runs `future` as a task of the world's own (the signaling relay's forwarding), on no
+    /// host whichever task spawns it: its work is no host's, so it takes no processing time.
+    pub(crate) fn spawn_on_no_host(
+        &self,
+        future: impl Future<Output = ()> + Send + 'static,
+    ) -> Box<dyn JoinHandle> {
+        self.spawn_task(None, future)
     }
 
     /// `future`, run as the simulated host `host` wherever it is polled: what
@@ -382,7 +397,7 @@ impl SimRuntime {
         let fresh_work = || {
             let runnable = self.shared.ready.lock().expect("run queue poisoned").len()
                 + usize::from(main_wake.woken.load(Ordering::Acquire));
-            let waiting = self.state().cpus.waiting();
+            let waiting = self.state().machines.waiting();
             runnable
                 > self
                     .shared
@@ -415,9 +430,15 @@ impl SimRuntime {
                 return Ok(output);
             }
             let next = self.shared.ready.lock().expect("run queue poisoned").pop_front();
-            if let Some(runnable) = next {
-                if let Some(runnable) = self.admit(runnable) {
+            if let Some((runnable, woken_by)) = next {
+                if let Some(runnable) = self.admit(runnable, woken_by) {
+                    // Run at once: no model, or a task of the world's own (the relay's
+                    // forwarding), which passes on to what it wakes the event that woke it.
+                    self.shared
+                        .waking_for_event
+                        .store(woken_by == WokenBy::Event, Ordering::Release);
                     runnable.run();
+                    self.shared.waking_for_event.store(false, Ordering::Release);
                 }
                 runs_before_release -= 1;
                 if runs_before_release == 0 {
@@ -507,7 +528,7 @@ impl SimRuntime {
             }
             state.release(at, event)
         };
-        released.carry_out();
+        released.carry_out(&self.shared);
         Ok(Advanced::Moved)
     }
 
@@ -529,16 +550,16 @@ impl SimRuntime {
                 }
             }
         };
-        released.carry_out();
+        released.carry_out(&self.shared);
         Ok(())
     }
 
     /// A task was woken: hands it back to run now, or queues it on its host's CPU.
-    fn admit(&self, task: Task) -> Option<Task> {
+    fn admit(&self, task: Task, woken_by: WokenBy) -> Option<Task> {
         let host = task.metadata().clone();
         let mut state = self.state();
         let now = state.clock.now();
-        state.cpus.admit(host.as_ref(), now, task)
+        state.machines.admit(host.as_ref(), now, task, woken_by)
     }
 
     /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
@@ -555,7 +576,7 @@ impl SimRuntime {
         self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
         state.clock.clear();
-        state.cpus.clear();
+        state.machines.clear();
         state.arrived.clear();
         state.sockets.clear();
         // Dropped unlocked: a waker they hold may be the last hold on a task, whose streams
@@ -565,9 +586,15 @@ impl SimRuntime {
         drop(stacks);
     }
 
+    /// A datagram a task sends: into the network now, or once it leaves its host's kernel
+    /// ([`processing`]).
     pub(crate) fn send_datagram(&self, datagram: Datagram) {
         let now = self.elapsed();
-        self.state().network.send(now, datagram);
+        let mut state = self.state();
+        if let Some(datagram) = state.machines.send(host::current().as_ref(), now, datagram) {
+            state.network.send(now, datagram);
+        }
+        drop(state);
         if let Some(wall) = &self.shared.wall {
             wall.datagram_sent();
         }
@@ -631,6 +658,8 @@ enum Event {
     Arrivals,
     /// The end of a poll on a host's CPU ([`processing`]).
     PollDone,
+    /// A datagram leaving its host's kernel for the network ([`processing`]).
+    Sent,
     /// A datagram reaching its next hop (which may be its host).
     Packet,
     /// A TCP stack's own timer (retransmission, delayed ACK, close): smoltcp's `poll_at`.
@@ -641,22 +670,16 @@ enum Event {
 
 impl State {
     /// The next event and when it is due: arrivals waiting for their socket, then the end
-    /// of a poll, then a packet, then a TCP stack's poll, then a timer (at one instant, in
-    /// that order).
+    /// of a poll, then a datagram leaving a kernel, then a packet, then a TCP stack's poll,
+    /// then a timer (at one instant, in that order).
     fn next_event(&self) -> Option<(Duration, Event)> {
         if !self.arrived.is_empty() {
             return Some((self.clock.now(), Event::Arrivals));
         }
-        let later = self.next_packet_or_timer();
-        match self.cpus.next_done() {
-            Some(done) if later.as_ref().is_none_or(|(at, _)| done <= *at) => Some((done, Event::PollDone)),
-            _ => later,
-        }
-    }
-
-    fn next_packet_or_timer(&self) -> Option<(Duration, Event)> {
         // `min_by_key` keeps the first of equals: the order of this list breaks ties.
         [
+            self.machines.next_done().map(|at| (at, Event::PollDone)),
+            self.machines.next_sent().map(|at| (at, Event::Sent)),
             self.network.next_event().map(|at| (at, Event::Packet)),
             self.tcp.next_poll().map(|at| (at, Event::TcpPoll)),
             self.clock.next_deadline().map(|at| (at, Event::Timer)),
@@ -672,7 +695,13 @@ impl State {
         self.clock.advance_to(at);
         match event {
             Event::Arrivals => {}
-            Event::PollDone => return Released::Wake(None).or_run(self.cpus.take_done(at)),
+            Event::PollDone => return Released::Wake(None).or_run(self.machines.take_done(at)),
+            Event::Sent => {
+                if let Some(datagram) = self.machines.take_sent(at) {
+                    self.network.send(at, datagram);
+                }
+                return Released::Wake(None);
+            }
             Event::Packet => {
                 let arrived = self.network.advance(at);
                 self.arrived.extend(arrived);
@@ -736,9 +765,13 @@ impl Released {
     }
 
     /// Wakes the task, or runs it; called with no lock held.
-    fn carry_out(self) {
+    fn carry_out(self, shared: &Shared) {
         match self {
-            Released::Wake(waker) => waker.into_iter().for_each(Waker::wake),
+            Released::Wake(waker) => {
+                shared.waking_for_event.store(true, Ordering::Release);
+                waker.into_iter().for_each(Waker::wake);
+                shared.waking_for_event.store(false, Ordering::Release);
+            }
             Released::Run(task) => {
                 task.run();
             }
@@ -1035,11 +1068,15 @@ impl SimRuntime {
         let shared = Arc::downgrade(&self.shared);
         let schedule = move |runnable: Task| {
             if let Some(shared) = shared.upgrade() {
+                let woken_by = match shared.waking_for_event.load(Ordering::Acquire) {
+                    true => WokenBy::Event,
+                    false => WokenBy::Task,
+                };
                 shared
                     .ready
                     .lock()
                     .expect("run queue poisoned")
-                    .push_back(runnable);
+                    .push_back((runnable, woken_by));
                 shared.parking.notify();
             }
         };
