@@ -45,9 +45,10 @@ enum Command {
         /// Play every scenario once per seed A to B (both included, e.g. `1..20`) and print,
         /// per scenario, the share of seeds on which each expectation held and how its
         /// measured value and the connect time spread (min, p50, p95, max). Fails if an
-        /// expectation failed on any seed. With `--out`, each seed's reports go to
-        /// `<name>_seed-<N>/`, and `summary.json` has a row per seed (no `junit.xml` or sweep
-        /// pages).
+        /// expectation held on fewer seeds than its `share` (every seed unless the file says
+        /// otherwise) or a seed's run could not finish. With `--out`, each seed's reports go to `<name>_seed-<N>/`,
+        /// `summary.json` has a row per seed, `<name>/index.html` is the page over the seeds
+        /// and `junit.xml` has one test case per scenario over its seeds.
         #[arg(long, value_name = "A..B", conflicts_with = "seed")]
         seeds: Option<Seeds>,
         /// Scenarios played at once, each on its own thread. Default: one per CPU.
