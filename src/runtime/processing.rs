@@ -198,6 +198,33 @@ impl<T> Machine<T> {
             sending: VecDeque::new(),
         }
     }
+
+    /// The core whose poll ends first, and when.
+    fn next_done(&self) -> Option<(usize, Duration)> {
+        (self.running.iter().enumerate())
+            .map(|(core, (end, _))| (core, *end))
+            .min_by_key(|(_, end)| *end)
+    }
+
+    /// When the first datagram in the kernel leaves it.
+    fn next_sent(&self) -> Option<Duration> {
+        self.sending.front().map(|(leaves, _)| *leaves)
+    }
+}
+
+/// The machine whose next `due` instant comes first (the first such host of equals), if it
+/// is due by `now`.
+fn first_due<T, D>(
+    hosts: &mut BTreeMap<Arc<str>, Machine<T>>,
+    now: Duration,
+    due: impl Fn(&Machine<T>) -> Option<D>,
+    at: impl Fn(&D) -> Duration,
+) -> Option<(&mut Machine<T>, D)> {
+    hosts
+        .values_mut()
+        .filter_map(|machine| due(machine).map(|due| (machine, due)))
+        .min_by_key(|(_, due)| at(due))
+        .filter(|(_, due)| at(due) <= now)
 }
 
 impl<T> Machines<T> {
@@ -248,20 +275,15 @@ impl<T> Machines<T> {
     pub(crate) fn next_done(&self) -> Option<Duration> {
         self.hosts
             .values()
-            .flat_map(|machine| machine.running.iter().map(|(end, _)| *end))
+            .filter_map(|machine| machine.next_done().map(|(_, end)| end))
             .min()
     }
 
     /// The task whose poll ends first, due by `now`, to run now; its core starts on the
     /// next task waiting for its host.
     pub(crate) fn take_done(&mut self, now: Duration) -> Option<T> {
-        let done = self.next_done().filter(|done| *done <= now)?;
         let draws = self.draws.as_mut()?;
-        let machine = self
-            .hosts
-            .values_mut()
-            .find(|machine| machine.running.iter().any(|(end, _)| *end == done))?;
-        let core = machine.running.iter().position(|(end, _)| *end == done)?;
+        let (machine, (core, done)) = first_due(&mut self.hosts, now, Machine::next_done, |(_, end)| *end)?;
         let (_, task) = machine.running.remove(core);
         if let Some(next) = machine.waiting.pop_front() {
             machine
@@ -291,19 +313,12 @@ impl<T> Machines<T> {
 
     /// When the next datagram leaves its host's kernel, on whichever host.
     pub(crate) fn next_sent(&self) -> Option<Duration> {
-        self.hosts
-            .values()
-            .filter_map(|machine| machine.sending.front().map(|(leaves, _)| *leaves))
-            .min()
+        self.hosts.values().filter_map(Machine::next_sent).min()
     }
 
     /// The datagram leaving its host's kernel first, due by `now`, to enter the network.
     pub(crate) fn take_sent(&mut self, now: Duration) -> Option<Datagram> {
-        let leaves = self.next_sent().filter(|leaves| *leaves <= now)?;
-        let machine = self
-            .hosts
-            .values_mut()
-            .find(|machine| machine.sending.front().is_some_and(|(at, _)| *at == leaves))?;
+        let (machine, _) = first_due(&mut self.hosts, now, Machine::next_sent, |leaves| *leaves)?;
         machine.sending.pop_front().map(|(_, datagram)| datagram)
     }
 
