@@ -229,9 +229,14 @@ impl Relay {
             .or_default()
             .push_back((deliver_at, from, message));
         let relay = self.clone();
-        let wait = self.runtime.sleep(deliver_at - now);
+        // Without a delay, at once: through a timer, an idle peer would wake up for it as
+        // for a datagram, where a real app's in-process channel hands it over on a running
+        // thread (see `runtime::processing`).
+        let wait = (deliver_at > now).then(|| self.runtime.sleep(deliver_at - now));
         self.runtime.spawn_on_no_host(Box::pin(async move {
-            wait.await;
+            if let Some(wait) = wait {
+                wait.await;
+            }
             relay.deliver_due(&to);
         }));
     }

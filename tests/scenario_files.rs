@@ -1377,6 +1377,13 @@ fn processing_time_is_off_unless_the_file_asks_for_the_measured_model() {
         parsed(&with("\"measured\"")).scenario.world.processing,
         Processing::Measured
     );
+    assert_eq!(
+        parsed(&with("\"measured-one-machine\""))
+            .scenario
+            .world
+            .processing,
+        Processing::MeasuredOneMachine
+    );
 
     let error = parse_error(&with("\"measurd\""));
     assert_error(

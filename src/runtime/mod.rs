@@ -45,7 +45,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -161,8 +161,19 @@ pub struct SimRuntime {
     host: Option<Arc<str>>,
 }
 
-/// A task on the run queue, with the host it runs as.
-type Task = Runnable<Option<Arc<str>>>;
+/// A task on the run queue.
+type Task = Runnable<TaskTag>;
+
+/// What the executor knows of a task.
+struct TaskTag {
+    /// The host it runs as; none for the world's own tasks.
+    host: Option<Arc<str>>,
+    /// Unique in the world: tells a task waking itself from one waking others.
+    id: u64,
+    /// The harness looking on (the observer's reads of the connection), which no real app
+    /// runs: it takes no processing time and no place in the LIFO slot.
+    looks_on: bool,
+}
 
 impl std::fmt::Debug for SimRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,6 +192,8 @@ struct Shared {
     waking_for_event: AtomicBool,
     /// Where the driving thread waits for a task to be woken from another thread.
     parking: Arc<Parking>,
+    /// Tasks spawned so far: the next one's id.
+    spawned: AtomicU64,
     /// Tasks (or the main future) back on the run queue from a [`Runtime::yield_now`], not
     /// polled since. Atomic, not in [`State`], since a yield may be dropped anywhere.
     yielding: AtomicUsize,
@@ -195,6 +208,31 @@ struct Shared {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("runtime state poisoned")
+    }
+
+    /// Runs `task`. Of the other tasks it wakes, the last is in the LIFO slot and every
+    /// earlier one is [`WokenBy::Displaced`]; a task that wakes itself goes behind them (as a
+    /// yield does on tokio), and the harness looking on takes no part.
+    fn run(&self, task: Task) {
+        let (running, before) = (
+            task.metadata().id,
+            self.ready.lock().expect("run queue poisoned").len(),
+        );
+        task.run();
+        let mut ready = self.ready.lock().expect("run queue poisoned");
+        let before = before.min(ready.len());
+        let mut woken = (ready.range_mut(before..))
+            .filter(|(task, woken_by)| {
+                let tag = task.metadata();
+                *woken_by == WokenBy::Task && tag.id != running && !tag.looks_on
+            })
+            .map(|(_, woken_by)| woken_by)
+            .peekable();
+        while let Some(woken_by) = woken.next() {
+            if woken.peek().is_some() {
+                *woken_by = WokenBy::Displaced;
+            }
+        }
     }
 }
 
@@ -271,6 +309,7 @@ impl SimRuntime {
                 }),
                 ready: Mutex::new(VecDeque::new()),
                 waking_for_event: AtomicBool::new(false),
+                spawned: AtomicU64::new(0),
                 parking: Arc::default(),
                 yielding: AtomicUsize::new(0),
                 wall,
@@ -325,7 +364,7 @@ impl SimRuntime {
         host: &str,
         future: impl Future<Output = ()> + Send + 'static,
     ) -> Box<dyn JoinHandle> {
-        self.spawn_task(Some(host.into()), future)
+        self.spawn_task(Some(host.into()), false, future)
     }
 
     /// Runs `future` as a task of the world's own (the signaling relay's forwarding), on no
@@ -334,7 +373,17 @@ impl SimRuntime {
         &self,
         future: impl Future<Output = ()> + Send + 'static,
     ) -> Box<dyn JoinHandle> {
-        self.spawn_task(None, future)
+        self.spawn_task(None, false, future)
+    }
+
+    /// Runs `future` as the harness looking on (reading what a peer's connection does not
+    /// report itself): on no host, and, since no real app runs it, apart from the tasks the
+    /// stack wakes ([`processing`]).
+    pub(crate) fn spawn_looking_on(
+        &self,
+        future: impl Future<Output = ()> + Send + 'static,
+    ) -> Box<dyn JoinHandle> {
+        self.spawn_task(None, true, future)
     }
 
     /// `future`, run as the simulated host `host` wherever it is polled: what
@@ -437,7 +486,7 @@ impl SimRuntime {
                     self.shared
                         .waking_for_event
                         .store(woken_by == WokenBy::Event, Ordering::Release);
-                    runnable.run();
+                    self.shared.run(runnable);
                     self.shared.waking_for_event.store(false, Ordering::Release);
                 }
                 runs_before_release -= 1;
@@ -556,7 +605,7 @@ impl SimRuntime {
 
     /// A task was woken: hands it back to run now, or queues it on its host's CPU.
     fn admit(&self, task: Task, woken_by: WokenBy) -> Option<Task> {
-        let host = task.metadata().clone();
+        let host = task.metadata().host.clone();
         let mut state = self.state();
         let now = state.clock.now();
         state.machines.admit(host.as_ref(), now, task, woken_by)
@@ -772,9 +821,7 @@ impl Released {
                 waker.into_iter().for_each(Waker::wake);
                 shared.waking_for_event.store(false, Ordering::Release);
             }
-            Released::Run(task) => {
-                task.run();
-            }
+            Released::Run(task) => shared.run(task),
         }
     }
 }
@@ -793,7 +840,7 @@ impl Wake for MainWake {
 }
 
 /// A spawned task. Dropping it detaches the task, as the `Runtime` contract requires.
-struct SimJoinHandle(Mutex<Option<async_task::Task<(), Option<Arc<str>>>>>);
+struct SimJoinHandle(Mutex<Option<async_task::Task<(), TaskTag>>>);
 
 impl JoinHandle for SimJoinHandle {
     fn detach(&self) {
@@ -911,7 +958,7 @@ impl Runtime for SimRuntime {
     /// a handle of [`SimRuntime::on_host`], on that host.
     fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
         let host = self.host.clone().or_else(host::current);
-        self.spawn_task(host, future)
+        self.spawn_task(host, false, future)
     }
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
@@ -1053,6 +1100,7 @@ impl SimRuntime {
     fn spawn_task(
         &self,
         host: Option<Arc<str>>,
+        looks_on: bool,
         future: impl Future<Output = ()> + Send + 'static,
     ) -> Box<dyn JoinHandle> {
         let future: Pin<Box<dyn Future<Output = ()> + Send>> = match host.clone() {
@@ -1080,8 +1128,13 @@ impl SimRuntime {
                 shared.parking.notify();
             }
         };
+        let tag = TaskTag {
+            host,
+            id: self.shared.spawned.fetch_add(1, Ordering::Relaxed),
+            looks_on,
+        };
         let (runnable, task) = async_task::Builder::new()
-            .metadata(host)
+            .metadata(tag)
             .spawn(move |_| future, schedule);
         runnable.schedule();
         Box::new(SimJoinHandle(Mutex::new(Some(task))))

@@ -21,8 +21,11 @@
 //! * **Wake-ups.** A host with every core idle has parked its threads, and a real thread
 //!   takes tens of microseconds to wake: the first task a datagram or a timer wakes there
 //!   starts its poll after a wake-up drawn from [`MEASURED_WAKE`]. A task woken while a
-//!   core is busy, or woken by another task (which on tokio runs on the waking thread, as
-//!   both peers of the measured reality share one process), starts at once.
+//!   core is busy starts at once, and so does one woken by another task, which tokio puts
+//!   in the waking thread's LIFO slot — but only the last one a poll wakes: each earlier
+//!   one is pushed out of the slot to the run queue ([`WokenBy::Displaced`]) and starts
+//!   after a parked worker's wake-up. webrtc-rs's calls into its driver and the app's
+//!   signaling both wake a task, so which of them waits is the race the issue is about.
 //! * **The kernel.** A UDP datagram a host's task sends enters the network after a latency
 //!   drawn from [`MEASURED_KERNEL`] (the system calls and the loopback stack on each side),
 //!   each host's datagrams in the order they were sent. Messages between tasks (signaling,
@@ -37,13 +40,18 @@
 //!   everything is idle) stay.
 //! * Not charged: polls of tasks that run on no host (the harness's own, such as the relay's
 //!   forwarding; the servers answer inside the network), the future a run drives, tasks on
-//!   tokio's runtime, and the segments of the simulated TCP stacks.
+//!   tokio's runtime, and the segments of the simulated TCP stacks. The observer's reads
+//!   of a connection, which no real app runs, neither take time nor the LIFO slot.
+//! * **One machine.** [`Processing::MeasuredOneMachine`] puts every host on one machine of
+//!   [`CORES`] cores: two `PeerConnection`s in one process, as integration tests on real
+//!   sockets run them and as the reality below was measured. Then a message one peer sends
+//!   the other in-process runs on the thread that sent it, while the other's datagram
+//!   waits for a parked worker; with a machine per host (each peer its own device, what
+//!   [`Processing::Measured`] models), both wake the receiving machine.
 //!
 //! Why two cores: stock webrtc-rs runs on tokio's multi-threaded runtime, where the task a
 //! poll wakes starts on another worker while the first is still busy, and the machine
-//! reality was measured on has two. With one core per host, the branch where the caller's
-//! ICE agent pings before the remote candidate is in never came up at 50 ms one way (20
-//! seeds: 500 and 550 ms only; reality: mostly 706); with two, it does.
+//! reality was measured on has two.
 //!
 //! Why wake-ups and the kernel: with polls alone, a connectivity check crossing a 0 ms link
 //! beat the trickled candidate it races through the signaling relay on some seeds. The
@@ -78,16 +86,26 @@ pub enum Processing {
     /// its kernel takes a duration drawn from the measured distributions, seeded from the
     /// scenario's seed.
     Measured,
+    /// As [`Processing::Measured`], with every host on one machine: two `PeerConnection`s
+    /// in one process, as integration tests on real sockets run them, and as the reality
+    /// this model is calibrated against was measured.
+    #[serde(rename = "measured-one-machine")]
+    MeasuredOneMachine,
 }
 
-/// What woke a task. A host's parked threads wake up for a datagram or a timer; a task woken
-/// by another task is run by the thread that woke it (tokio's LIFO slot), which is awake.
+/// What woke a task. A host's parked threads wake up for a datagram or a timer. A task woken
+/// by another task goes into the waking thread's LIFO slot, as tokio's multi-threaded
+/// runtime does, and that thread, awake, runs it next; but the slot holds one task, so when
+/// one poll wakes several, only the last stays there, and each earlier one is pushed to the
+/// run queue, where a parked worker wakes up to take it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WokenBy {
     /// A datagram's arrival, a timer: the runtime's events.
     Event,
-    /// Another task (or the harness, or the future a run drives).
+    /// Another task (or the harness, or the future a run drives), the last one it woke.
     Task,
+    /// Another task that went on to wake one more.
+    Displaced,
 }
 
 /// A measured distribution of a duration: `(cumulative share, nanoseconds)`, from the
@@ -172,8 +190,13 @@ fn quantile(distribution: &Distribution, u: f64) -> Duration {
 pub(crate) struct Machines<T> {
     /// The generator of every drawn duration; none with [`Processing::None`].
     draws: Option<ChaCha20Rng>,
+    /// By host, or with [`Processing::MeasuredOneMachine`] one, under [`ONE_MACHINE`].
     hosts: BTreeMap<Arc<str>, Machine<T>>,
+    one_machine: bool,
 }
+
+/// The name of the one machine of [`Processing::MeasuredOneMachine`].
+const ONE_MACHINE: &str = "";
 
 /// Cores per host.
 pub(crate) const CORES: usize = 2;
@@ -230,15 +253,20 @@ fn first_due<T, D>(
 impl<T> Machines<T> {
     pub(crate) fn new(processing: Processing, seed: u64) -> Self {
         Machines {
-            draws: (processing == Processing::Measured).then(|| ChaCha20Rng::seed_from_u64(seed)),
+            draws: (processing != Processing::None).then(|| ChaCha20Rng::seed_from_u64(seed)),
             hosts: BTreeMap::new(),
+            one_machine: processing == Processing::MeasuredOneMachine,
         }
     }
 
     /// The generator and `host`'s machine, if the model is on and there is a host to charge.
     fn charged(&mut self, host: Option<&Arc<str>>) -> Option<(&mut ChaCha20Rng, &mut Machine<T>)> {
         let (draws, host) = (self.draws.as_mut()?, host?);
-        Some((draws, self.hosts.entry(host.clone()).or_insert_with(Machine::new)))
+        let machine = match self.one_machine {
+            true => ONE_MACHINE.into(),
+            false => host.clone(),
+        };
+        Some((draws, self.hosts.entry(machine).or_insert_with(Machine::new)))
     }
 
     /// A task of `host` was woken at `now`: hands it back if it runs at once (no model, or
@@ -258,10 +286,13 @@ impl<T> Machines<T> {
             if machine.running.is_empty() {
                 machine.awake_from = match woken_by {
                     WokenBy::Event => now + quantile(&MEASURED_WAKE, draws.random()),
-                    WokenBy::Task => now,
+                    WokenBy::Task | WokenBy::Displaced => now,
                 };
             }
-            let starts = machine.awake_from.max(now);
+            let starts = match woken_by {
+                WokenBy::Displaced => now + quantile(&MEASURED_WAKE, draws.random()),
+                WokenBy::Event | WokenBy::Task => machine.awake_from.max(now),
+            };
             machine
                 .running
                 .push((starts + quantile(&MEASURED_POLL, draws.random()), task));
@@ -446,6 +477,20 @@ mod tests {
                 panic!("one poll")
             };
             assert!(end - last > shortest(&MEASURED_WAKE), "idle again, seed {seed}");
+        }
+    }
+
+    #[test]
+    fn on_one_machine_every_host_shares_its_cores() {
+        let (alice, bob): (Arc<str>, Arc<str>) = ("alice".into(), "bob".into());
+        for (processing, running) in [(Processing::Measured, 4), (Processing::MeasuredOneMachine, CORES)] {
+            let mut machines = Machines::new(processing, 1);
+            for (host, task) in [(&alice, 'a'), (&alice, 'b'), (&bob, 'c'), (&bob, 'd')] {
+                assert_eq!(machines.admit(Some(host), us(0), task, WokenBy::Event), None);
+            }
+            let polling: usize = machines.hosts.values().map(|machine| machine.running.len()).sum();
+            assert_eq!(polling, running, "{processing:?}");
+            assert_eq!(machines.waiting(), 4);
         }
     }
 

@@ -841,3 +841,49 @@ fn with_measured_processing_polls_take_time_and_seeds_settle_races_differently()
         "20 seeds, yet the tasks always ran in one order: {orders:?}"
     );
 }
+
+/// A task of alice's host, woken by a timer at 1 ms, wakes two others of hers, `first` then
+/// `last`: how long after its wake-up each one ran.
+fn lifo(processing: Processing, seed: u64) -> (Duration, Duration) {
+    let rt = SimRuntime::with_processing(Network::new(LinkConfig::default(), 1), processing, seed);
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let mut senders = Vec::new();
+    for name in ["first", "last"] {
+        let (tx, rx) = futures::channel::oneshot::channel::<Duration>();
+        let (ran, clock) = (ran.clone(), rt.clone());
+        rt.spawn_on("alice", async move {
+            let woken_at = rx.await.unwrap();
+            ran.lock().unwrap().push((name, clock.elapsed() - woken_at));
+        });
+        senders.push(tx);
+    }
+    let clock = rt.clone();
+    rt.spawn_on("alice", async move {
+        clock.sleep(ms(1)).await;
+        for tx in senders {
+            tx.send(clock.elapsed()).unwrap();
+        }
+    });
+    rt.run_until(rt.sleep(ms(5)), Duration::MAX).unwrap();
+    let ran = ran.lock().unwrap().clone();
+    let after = |name| ran.iter().find(|(ran, _)| *ran == name).expect("ran").1;
+    (after("first"), after("last"))
+}
+
+#[test]
+fn of_the_tasks_a_poll_wakes_the_last_runs_at_once_and_the_earlier_after_a_wake_up() {
+    assert_eq!(lifo(Processing::None, 1), (Duration::ZERO, Duration::ZERO));
+    let shortest_wake = Duration::from_nanos(processing::MEASURED_WAKE[0].1);
+    let longest_poll = Duration::from_nanos(processing::MEASURED_POLL[processing::MEASURED_POLL.len() - 1].1);
+    for seed in 1..=20 {
+        let (first, last) = lifo(Processing::Measured, seed);
+        assert!(
+            last <= longest_poll,
+            "seed {seed}: the LIFO slot's ran {last:?} after"
+        );
+        assert!(
+            first > shortest_wake,
+            "seed {seed}: the displaced one ran {first:?} after"
+        );
+    }
+}

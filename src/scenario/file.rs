@@ -404,6 +404,7 @@ impl Source<'_> {
         scenario.world.processing = match text.processing {
             ProcessingText::None => Processing::None,
             ProcessingText::Measured => Processing::Measured,
+            ProcessingText::MeasuredOneMachine => Processing::MeasuredOneMachine,
         };
         if let Some(interval) = &text.stats {
             if interval.get_ref().0.is_zero() {

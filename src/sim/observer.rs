@@ -9,7 +9,6 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState,
     RTCIceProtocol, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
 };
-use webrtc::runtime::Runtime;
 
 use rtc::peer_connection::transport::RTCIceTcpCandidateType;
 
@@ -117,7 +116,7 @@ impl Observer {
             return;
         };
         let task = read(connection, self.peer.clone(), self.trace.clone());
-        self.trace.runtime.spawn(Box::pin(task));
+        self.trace.runtime.spawn_looking_on(task);
     }
 
     /// Records the local description if its type or ICE credentials are new.

@@ -57,7 +57,8 @@ pub struct ScenarioText {
     /// Whether computing takes virtual time: "none" (the default: free, so runs are the
     /// exact arithmetic of delays and timers) or "measured" (each poll of a host's task
     /// occupies the host for a duration drawn, from the seed, from measured polls of
-    /// webrtc-rs: seeds then settle the stack's timing races differently).
+    /// webrtc-rs: seeds then settle the stack's timing races differently), or
+    /// "measured-one-machine" (the same, with every peer's host on one machine).
     #[serde(default)]
     pub processing: ProcessingText,
     /// How often each peer's stack reports its own statistics (`get_stats`: RTT, loss,
@@ -170,6 +171,9 @@ pub enum ProcessingText {
     None,
     /// Each poll of a host's task takes a measured, seeded duration.
     Measured,
+    /// As `measured`, every peer's host on one 2-core machine: both peers in one process.
+    #[serde(rename = "measured-one-machine")]
+    MeasuredOneMachine,
 }
 
 /// One flow of cross traffic: a device sharing a peer's access link and NAT, and a server in
