@@ -194,6 +194,9 @@ struct Shared {
     parking: Arc<Parking>,
     /// Tasks spawned so far: the next one's id.
     spawned: AtomicU64,
+    /// Whether what woke a task matters, as it does only when polls take time: without the
+    /// model, [`Shared::run`] leaves the run queue alone.
+    charges_time: bool,
     /// Tasks (or the main future) back on the run queue from a [`Runtime::yield_now`], not
     /// polled since. Atomic, not in [`State`], since a yield may be dropped anywhere.
     yielding: AtomicUsize,
@@ -214,6 +217,10 @@ impl Shared {
     /// earlier one is [`WokenBy::Displaced`]; a task that wakes itself goes behind them (as a
     /// yield does on tokio), and the harness looking on takes no part.
     fn run(&self, task: Task) {
+        if !self.charges_time {
+            task.run();
+            return;
+        }
         let (running, before) = (
             task.metadata().id,
             self.ready.lock().expect("run queue poisoned").len(),
@@ -310,6 +317,7 @@ impl SimRuntime {
                 ready: Mutex::new(VecDeque::new()),
                 waking_for_event: AtomicBool::new(false),
                 spawned: AtomicU64::new(0),
+                charges_time: processing != Processing::None,
                 parking: Arc::default(),
                 yielding: AtomicUsize::new(0),
                 wall,
