@@ -638,6 +638,32 @@ fn a_tokio_sleep_ends_when_the_virtual_clock_reaches_it_and_tokio_reads_the_same
 }
 
 #[test]
+fn tokio_reads_the_worlds_time_between_its_milliseconds_too() {
+    let rt = runtime();
+    let clock = rt.clone();
+    let seen = rt
+        .run_until(
+            async move {
+                let mut read = Vec::new();
+                // 1.234 ms crosses one of tokio's milliseconds; the steps after stay in it.
+                for step in [us(1234), us(300), us(5), us(400)] {
+                    clock.sleep(step).await;
+                    read.push((tokio::time::Instant::now().into_std(), clock.now()));
+                }
+                read
+            },
+            Duration::MAX,
+        )
+        .unwrap();
+    for (tokio_now, world_now) in seen {
+        assert_eq!(
+            tokio_now, world_now,
+            "tokio::time::Instant::now() is Runtime::now()"
+        );
+    }
+}
+
+#[test]
 fn tokio_timers_and_the_worlds_events_take_turns_in_time_order() {
     let TwoHosts { rt, sender, receiver } = two_hosts(78, us(1100));
     let to = receiver.local_addr().unwrap();

@@ -30,6 +30,8 @@ pub(crate) struct TokioTime {
     /// Taken at shut-down, which drops tokio's tasks.
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
+    /// Asked at every move of the clock whether tokio has tasks: kept, not made anew.
+    metrics: tokio::runtime::RuntimeMetrics,
     /// tokio's instant at virtual time zero, on one of its milliseconds.
     epoch: tokio::time::Instant,
     /// Tells the virtual clock where tokio's clock went.
@@ -71,6 +73,7 @@ impl TokioTime {
         epoch_once.set(epoch).expect("the epoch is set once");
         Ok(TokioTime {
             handle: runtime.handle().clone(),
+            metrics: runtime.metrics(),
             runtime: Mutex::new(Some(runtime)),
             epoch,
             follow,
@@ -90,7 +93,26 @@ impl TokioTime {
 
     /// Whether any task spawned on tokio is still alive.
     pub(crate) fn has_tasks(&self) -> bool {
-        self.handle.metrics().num_alive_tasks() > 0
+        self.metrics.num_alive_tasks() > 0
+    }
+
+    /// Moves tokio's clock alone from `from` to `to` if nothing of tokio's can happen on the
+    /// way: no task of its is alive and no millisecond of its lies between, so no timer of
+    /// its can fire. Tells whether it did; the caller moves the virtual clock. Most of the
+    /// clock's moves with [`super::Processing::Measured`] are such short steps, from the
+    /// end of one drawn duration to the next, and this takes no turn of tokio's scheduler.
+    pub(crate) fn move_in_place(&self, from: Duration, to: Duration) -> bool {
+        if to >= next_tick(from) || self.has_tasks() {
+            return false;
+        }
+        if to > from {
+            // `tokio::time::advance` moves the clock on its first poll; the yield that
+            // follows, made outside tokio's scheduler, only wakes the no-op waker.
+            let _tokio = self.enter();
+            let advance = pin!(tokio::time::advance(to - from));
+            let _yielded = advance.poll(&mut std::task::Context::from_waker(Waker::noop()));
+        }
+        true
     }
 
     /// Runs what is runnable on tokio, and moves tokio's clock (and through `follow` the
