@@ -198,10 +198,7 @@ impl StreamEvents {
         // Sends are in time order: the window is one slice of them.
         let first = self.sent.partition_point(|(at, ..)| *at < window.from);
         let last = self.sent.partition_point(|(at, ..)| *at < window.to);
-        let sent: BTreeMap<u64, (Duration, Option<u64>)> = self.sent[first..last]
-            .iter()
-            .map(|(at, seq, frame, _)| (*seq, (*at, *frame)))
-            .collect();
+        let sent = SentPackets::new(&self.sent[first..last]);
         let arrivals: Vec<(Duration, u64, Duration)> = self
             .arrivals
             .iter()
@@ -209,33 +206,43 @@ impl StreamEvents {
             .copied()
             .collect();
 
-        let mut first_arrival: BTreeMap<u64, Duration> = BTreeMap::new();
+        // By packet of `sent`, its first arrival; arrivals of packets not sent in the
+        // window only count towards duplicates and order.
+        let mut first_arrival: Vec<Option<Duration>> = vec![None; sent.len()];
+        let mut unsent_arrived: BTreeSet<u64> = BTreeSet::new();
         let mut duplicates = 0;
         let mut out_of_order = 0;
         let mut highest: Option<u64> = None;
         let mut delays = Vec::new();
         for (at, seq, sent_at) in &arrivals {
-            if first_arrival.contains_key(seq) {
+            let first = match sent.position(*seq) {
+                Some(packet) if first_arrival[packet].is_none() => {
+                    first_arrival[packet] = Some(*at);
+                    true
+                }
+                Some(_) => false,
+                None => unsent_arrived.insert(*seq),
+            };
+            if !first {
                 duplicates += 1;
                 continue;
             }
-            first_arrival.insert(*seq, *at);
             delays.push(*at - *sent_at);
             if highest.is_some_and(|h| *seq < h) {
                 out_of_order += 1;
             }
             highest = highest.max(Some(*seq));
         }
-        let received = first_arrival.keys().filter(|seq| sent.contains_key(seq)).count() as u64;
-        let lost = sent
-            .iter()
-            .filter(|(seq, (sent_at, _))| {
-                !first_arrival.contains_key(seq)
-                    && (highest.is_some_and(|h| **seq < h) || *sent_at + self.slowest <= horizon)
+        let received = first_arrival.iter().flatten().count() as u64;
+        let lost = (sent.packets.iter().zip(&first_arrival))
+            .filter(|((seq, sent_at, _), arrival)| {
+                arrival.is_none() && (highest.is_some_and(|h| *seq < h) || *sent_at + self.slowest <= horizon)
             })
             .count() as u64;
-        let first_sent = sent.values().map(|(at, _)| *at).min();
-        let last_sent = sent.values().map(|(at, _)| *at).max();
+        let first_sent = sent.packets.iter().map(|(_, at, _)| *at).min();
+        let last_sent = sent.packets.iter().map(|(_, at, _)| *at).max();
+        let frames =
+            (sent.packets.iter().zip(&first_arrival)).map(|((_, _, frame), arrival)| (*frame, *arrival));
 
         StreamMetrics {
             sent: sent.len() as u64,
@@ -256,9 +263,47 @@ impl StreamEvents {
                 _ => Duration::ZERO,
             },
             one_way_delay: delay_stats(delays),
-            freezes: count_freezes(&frame_render_times(&sent, &first_arrival)),
+            freezes: count_freezes(&frame_render_times(frames)),
             bitrate: self.bitrate(window),
         }
+    }
+}
+
+/// The packets sent in a window, `(seq, at, frame)` in sequence order; a sequence number
+/// sent twice counts once, as its last send.
+struct SentPackets {
+    packets: Vec<(u64, Duration, Option<u64>)>,
+}
+
+impl SentPackets {
+    fn new(sent: &[(Duration, u64, Option<u64>, usize)]) -> Self {
+        let mut packets: Vec<_> = sent
+            .iter()
+            .map(|(at, seq, frame, _)| (*seq, *at, *frame))
+            .collect();
+        // Stable, so of one number's sends the last stays last, and is the one kept.
+        packets.sort_by_key(|(seq, ..)| *seq);
+        packets.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+        SentPackets { packets }
+    }
+
+    fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// Where packet `seq` is, if it was sent.
+    fn position(&self, seq: u64) -> Option<usize> {
+        self.packets.binary_search_by_key(&seq, |(seq, ..)| *seq).ok()
     }
 }
 
@@ -307,18 +352,16 @@ pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// When each video frame could be rendered: once all its packets arrived, in frame order
-/// (a frame completing after a later one was shown is never shown).
-fn frame_render_times(
-    sent: &BTreeMap<u64, (Duration, Option<u64>)>,
-    arrivals: &BTreeMap<u64, Duration>,
-) -> Vec<Duration> {
+/// When each video frame could be rendered, from each packet's frame and first arrival:
+/// once all its packets arrived, in frame order (a frame completing after a later one was
+/// shown is never shown).
+fn frame_render_times(packets: impl Iterator<Item = (Option<u64>, Option<Duration>)>) -> Vec<Duration> {
     let mut frames: BTreeMap<u64, Option<Duration>> = BTreeMap::new();
-    for (seq, (_, frame)) in sent {
+    for (frame, arrival) in packets {
         let Some(frame) = frame else { continue };
-        let complete = frames.entry(*frame).or_insert(Some(Duration::ZERO));
-        *complete = match (*complete, arrivals.get(seq)) {
-            (Some(so_far), Some(at)) => Some(so_far.max(*at)),
+        let complete = frames.entry(frame).or_insert(Some(Duration::ZERO));
+        *complete = match (*complete, arrival) {
+            (Some(so_far), Some(at)) => Some(so_far.max(at)),
             _ => None,
         };
     }

@@ -280,7 +280,7 @@ impl Interceptor for TapInterceptor {
 /// * A video packet's frame is its RTP timestamp, extended across wrap-around the same way.
 /// * Two senders with one SSRC are joined as one stream, the first sender's: RTP draws SSRCs
 ///   at random from 32 bits, and telling them apart would need to know who calls whom.
-pub fn join(records: &[Record]) -> Vec<Event> {
+pub fn join<'a>(records: &'a [Record]) -> Vec<Event> {
     let mut in_time_order: Vec<&Record> = records.iter().collect();
     in_time_order.sort_by_key(|record| record.at);
 
@@ -299,10 +299,17 @@ pub fn join(records: &[Record]) -> Vec<Event> {
     }
 
     let unknown = BTreeSet::from([UNKNOWN_RECEIVER]);
-    let mut events = Vec::new();
+    // Each stream's name, made once: a trace has tens of thousands of packets.
+    let mut names: BTreeMap<(u32, &str), String> = BTreeMap::new();
+    let mut name = |ssrc: u32, stream: &SentStream, receiver: &'a str| {
+        (names.entry((ssrc, receiver)))
+            .or_insert_with(|| stream.name(receiver))
+            .clone()
+    };
+    let mut events = Vec::with_capacity(records.len());
     for (ssrc, stream) in &sent {
         for receiver in receivers.get(ssrc).unwrap_or(&unknown) {
-            let name = stream.name(receiver);
+            let name = name(*ssrc, stream, receiver);
             events.extend(stream.sends.iter().map(|send| Event {
                 at: send.at,
                 what: What::MediaSent {
@@ -327,7 +334,7 @@ pub fn join(records: &[Record]) -> Vec<Event> {
         events.push(Event {
             at: arrival.at,
             what: What::MediaReceived {
-                stream: stream.name(&arrival.peer),
+                stream: name(arrival.ssrc, stream, &arrival.peer),
                 seq: send.seq,
                 sent_at: send.at,
                 frame: send.frame,

@@ -273,12 +273,34 @@ impl Recorder {
     /// The trace is the harness's largest allocation, so this moves it out instead of
     /// copying it, and sorts it without a second buffer of events.
     pub fn take_events(&self) -> Vec<Event> {
+        self.take_events_with(Vec::new())
+    }
+
+    /// [`Recorder::take_events`] together with `more`, events in time order recorded
+    /// elsewhere (the wire tap's), which come after the recorder's at one instant: the two
+    /// are merged, not sorted together, as each is in time order already.
+    pub fn take_events_with(&self, more: Vec<Event>) -> Vec<Event> {
+        debug_assert!(more.is_sorted_by_key(|event| event.at));
         let mut events = std::mem::take(&mut self.lock().events);
         if !events.is_sorted_by_key(|event| event.at) {
             sort_by_time_in_place(&mut events);
         }
-        events.shrink_to_fit();
-        events
+        if more.is_empty() {
+            events.shrink_to_fit();
+            return events;
+        }
+        let mut merged = Vec::with_capacity(events.len() + more.len());
+        let (mut ours, mut theirs) = (events.into_iter().peekable(), more.into_iter().peekable());
+        while let (Some(our), Some(their)) = (ours.peek(), theirs.peek()) {
+            let next = if our.at <= their.at {
+                &mut ours
+            } else {
+                &mut theirs
+            };
+            merged.extend(next.next());
+        }
+        merged.extend(ours.chain(theirs));
+        merged
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RecorderState> {
@@ -323,15 +345,17 @@ mod tests {
         }
     }
 
+    /// Events labelled `labels`, at few distinct times, so many share an instant.
+    fn random_events(rng: &mut impl Rng, labels: std::ops::Range<usize>) -> Vec<Event> {
+        labels.map(|label| event(rng.random_range(0..8), label)).collect()
+    }
+
     #[test]
     fn take_events_sorts_by_time_and_keeps_the_recorded_order_of_an_instant() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for len in [0, 1, 2, 3, 10, 257] {
             let recorder = Recorder::default();
-            // Few distinct times, so many events share an instant.
-            let recorded: Vec<Event> = (0..len)
-                .map(|label| event(rng.random_range(0..8), label))
-                .collect();
+            let recorded = random_events(&mut rng, 0..len);
             for event in &recorded {
                 recorder.record(event.at, event.what.clone());
             }
@@ -339,6 +363,27 @@ mod tests {
             expected.sort_by_key(|event| event.at);
             assert_eq!(recorder.take_events(), expected, "{len} events");
             assert!(recorder.take_events().is_empty(), "taking empties the recorder");
+        }
+    }
+
+    #[test]
+    fn events_taken_with_more_come_after_the_recorded_ones_of_their_instant() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for (ours, theirs) in [(0, 3), (3, 0), (1, 1), (40, 60), (257, 100)] {
+            let recorder = Recorder::default();
+            let recorded = random_events(&mut rng, 0..ours);
+            for event in &recorded {
+                recorder.record(event.at, event.what.clone());
+            }
+            let mut more = random_events(&mut rng, ours..ours + theirs);
+            more.sort_by_key(|event| event.at);
+            let mut expected = [recorded, more.clone()].concat();
+            expected.sort_by_key(|event| event.at);
+            assert_eq!(
+                recorder.take_events_with(more),
+                expected,
+                "{ours} + {theirs} events"
+            );
         }
     }
 }

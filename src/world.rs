@@ -392,10 +392,7 @@ impl World {
             }
         };
         self.record_network_evidence();
-        for event in self.tap.events() {
-            self.recorder.record(event.at, event.what);
-        }
-        let trace = self.recorder.take_events();
+        let trace = self.recorder.take_events_with(self.tap.events());
         Ok(Run {
             metrics: Metrics::from_trace(&trace, config.duration),
             trace,

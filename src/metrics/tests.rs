@@ -39,6 +39,21 @@ const ALL: Window = Window {
 };
 
 #[test]
+fn a_late_duplicate_changes_neither_its_packets_arrival_nor_its_frames() {
+    // 20 one-packet frames 33 ms apart, each arriving 10 ms later; frame 8's packet comes
+    // again 2 s later. Taken as its arrival, that would show frame 8 at 2 s and freeze.
+    let mut trace: Vec<Event> = (0..20)
+        .map(|frame| sent(33 * frame, frame, Some(frame)))
+        .collect();
+    trace.extend((0..20).map(|frame| received(33 * frame + 10, frame, 33 * frame, Some(frame))));
+    trace.push(received(2_000, 8, 33 * 8, Some(8)));
+    trace.sort_by_key(|event| event.at);
+    let m = StreamMetrics::compute(&trace, "s", ALL);
+    assert_eq!((m.received, m.duplicates, m.freezes), (20, 1, 0));
+    assert_eq!(m.one_way_delay.map(|delay| delay.max), Some(ms(10)));
+}
+
+#[test]
 fn delivery_loss_duplicates_and_order_are_counted_from_sequence_numbers() {
     let trace = vec![
         sent(0, 0, None),
@@ -188,16 +203,15 @@ fn a_video_frame_renders_only_once_all_its_packets_arrived() {
         received(70, 2, 33, Some(1)),
     ];
     let m = StreamMetrics::compute(&trace, "s", ALL);
-    let sent_map: BTreeMap<u64, (Duration, Option<u64>)> = [
-        (0, (ms(0), Some(0))),
-        (1, (ms(0), Some(0))),
-        (2, (ms(33), Some(1))),
-        (3, (ms(33), Some(1))),
-    ]
-    .into();
-    let arrivals: BTreeMap<u64, Duration> = [(0, ms(40)), (1, ms(45)), (2, ms(70))].into();
+    // Packets 0 and 1 make frame 0, 2 and 3 frame 1; 3 never arrives.
+    let packets = [
+        (Some(0), Some(ms(40))),
+        (Some(0), Some(ms(45))),
+        (Some(1), Some(ms(70))),
+        (Some(1), None),
+    ];
     assert_eq!(
-        frame_render_times(&sent_map, &arrivals),
+        frame_render_times(packets.into_iter()),
         vec![ms(45)],
         "frame 1 misses a packet"
     );
