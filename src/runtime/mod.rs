@@ -568,6 +568,7 @@ impl SimRuntime {
             let (tokio, to) = (self.tokio(), next.min(limit));
             if to > now || tokio.has_tasks() {
                 let earlier_event = || self.state().next_event().is_some_and(|(at, _)| at < to);
+                let to = tokio.scheduled_part(now, to);
                 tokio.move_toward(now, to, &self.shared.parking, || fresh_work() || earlier_event());
             }
         }
@@ -580,7 +581,8 @@ impl SimRuntime {
                 return Ok(Advanced::Idle { since: now });
             };
             if state.clock.now() < at.min(limit) {
-                // tokio's clock stopped on the way, where something new was scheduled.
+                // tokio's clock stopped on the way: where something new was scheduled, or
+                // at its last millisecond before the event.
                 return Ok(Advanced::Moved);
             }
             if at > limit {
