@@ -756,17 +756,22 @@ impl State {
         if !self.arrived.is_empty() {
             return Some((self.clock.now(), Event::Arrivals));
         }
-        // `min_by_key` keeps the first of equals: the order of this list breaks ties.
-        [
-            self.machines.next_done().map(|at| (at, Event::PollDone)),
-            self.machines.next_sent().map(|at| (at, Event::Sent)),
-            self.network.next_event().map(|at| (at, Event::Packet)),
-            self.tcp.next_poll().map(|at| (at, Event::TcpPoll)),
-            self.clock.next_deadline().map(|at| (at, Event::Timer)),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by_key(|(at, _)| *at)
+        // Asked once per event released and more: one comparison per source, no list.
+        let mut next = None;
+        let mut unless_earlier = |at: Option<Duration>, event: Event| {
+            // The first of equals stays: the order of the calls below breaks ties.
+            if let Some(at) = at
+                && next.as_ref().is_none_or(|(first, _)| at < *first)
+            {
+                next = Some((at, event));
+            }
+        };
+        unless_earlier(self.machines.next_done(), Event::PollDone);
+        unless_earlier(self.machines.next_sent(), Event::Sent);
+        unless_earlier(self.network.next_event(), Event::Packet);
+        unless_earlier(self.tcp.next_poll(), Event::TcpPoll);
+        unless_earlier(self.clock.next_deadline(), Event::Timer);
+        next
     }
 
     /// Releases `event`, due at `at`, moving the clock there; returns the waker of the task
