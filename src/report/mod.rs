@@ -359,8 +359,9 @@ impl Packets {
             received: vec![0; bins],
             received_bytes: vec![0; bins],
         };
-        // Arrivals carry no size: it is the size the packet was sent with.
-        let mut sizes: BTreeMap<(&str, u64), u64> = BTreeMap::new();
+        // By stream, its bins and the size of each packet sent: arrivals carry no size, a
+        // packet arrives with the size it was sent with.
+        let mut streams: BTreeMap<&str, (StreamBins, BTreeMap<u64, u64>)> = BTreeMap::new();
         for event in trace {
             let bin = bin_of(event.at);
             match &event.what {
@@ -368,14 +369,18 @@ impl Packets {
                     stream, seq, size, ..
                 } => {
                     let size = *size as u64;
-                    sizes.insert((stream, *seq), size);
-                    let bins = packets.streams.entry(stream.clone()).or_insert_with(empty);
+                    let (bins, sizes) = streams
+                        .entry(stream)
+                        .or_insert_with(|| (empty(), BTreeMap::new()));
+                    sizes.insert(*seq, size);
                     bins.sent[bin] += 1;
                     bins.sent_bytes[bin] += size;
                 }
                 What::MediaReceived { stream, seq, .. } => {
-                    let size = sizes.get(&(stream.as_str(), *seq)).copied().unwrap_or_default();
-                    let bins = packets.streams.entry(stream.clone()).or_insert_with(empty);
+                    let (bins, sizes) = streams
+                        .entry(stream)
+                        .or_insert_with(|| (empty(), BTreeMap::new()));
+                    let size = sizes.get(seq).copied().unwrap_or_default();
                     bins.received[bin] += 1;
                     bins.received_bytes[bin] += size;
                 }
@@ -411,6 +416,9 @@ impl Packets {
                 _ => {}
             }
         }
+        packets.streams = (streams.into_iter())
+            .map(|(stream, (bins, _))| (stream.to_owned(), bins))
+            .collect();
         packets
     }
 }
