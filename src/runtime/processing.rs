@@ -66,7 +66,7 @@
 //! Not modelled: tokio's 1 ms timer wheel, the work done outside a host's tasks, and a
 //! host's other load.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -190,8 +190,11 @@ fn quantile(distribution: &Distribution, u: f64) -> Duration {
 pub(crate) struct Machines<T> {
     /// The generator of every drawn duration; none with [`Processing::None`].
     draws: Option<ChaCha20Rng>,
-    /// By host, or with [`Processing::MeasuredOneMachine`] one, under [`ONE_MACHINE`].
-    hosts: BTreeMap<Arc<str>, Machine<T>>,
+    /// By host, in name order (the first of equals among hosts is the first by name), or
+    /// with [`Processing::MeasuredOneMachine`] one, under [`ONE_MACHINE`]. A list, not a
+    /// map: a world has a handful of hosts, and the executor asks for their next instants
+    /// a couple of times per event.
+    hosts: Vec<(Arc<str>, Machine<T>)>,
     one_machine: bool,
 }
 
@@ -238,14 +241,14 @@ impl<T> Machine<T> {
 /// The machine whose next `due` instant comes first (the first such host of equals), if it
 /// is due by `now`.
 fn first_due<T, D>(
-    hosts: &mut BTreeMap<Arc<str>, Machine<T>>,
+    hosts: &mut [(Arc<str>, Machine<T>)],
     now: Duration,
     due: impl Fn(&Machine<T>) -> Option<D>,
     at: impl Fn(&D) -> Duration,
 ) -> Option<(&mut Machine<T>, D)> {
     hosts
-        .values_mut()
-        .filter_map(|machine| due(machine).map(|due| (machine, due)))
+        .iter_mut()
+        .filter_map(|(_, machine)| due(machine).map(|due| (machine, due)))
         .min_by_key(|(_, due)| at(due))
         .filter(|(_, due)| at(due) <= now)
 }
@@ -254,7 +257,7 @@ impl<T> Machines<T> {
     pub(crate) fn new(processing: Processing, seed: u64) -> Self {
         Machines {
             draws: (processing != Processing::None).then(|| ChaCha20Rng::seed_from_u64(seed)),
-            hosts: BTreeMap::new(),
+            hosts: Vec::new(),
             one_machine: processing == Processing::MeasuredOneMachine,
         }
     }
@@ -262,11 +265,21 @@ impl<T> Machines<T> {
     /// The generator and `host`'s machine, if the model is on and there is a host to charge.
     fn charged(&mut self, host: Option<&Arc<str>>) -> Option<(&mut ChaCha20Rng, &mut Machine<T>)> {
         let (draws, host) = (self.draws.as_mut()?, host?);
-        let machine = match self.one_machine {
-            true => ONE_MACHINE.into(),
-            false => host.clone(),
+        let machine: &str = match self.one_machine {
+            true => ONE_MACHINE,
+            false => host,
         };
-        Some((draws, self.hosts.entry(machine).or_insert_with(Machine::new)))
+        let place = match self
+            .hosts
+            .binary_search_by(|(name, _)| name.as_ref().cmp(machine))
+        {
+            Ok(place) => place,
+            Err(place) => {
+                self.hosts.insert(place, (machine.into(), Machine::new()));
+                place
+            }
+        };
+        Some((draws, &mut self.hosts[place].1))
     }
 
     /// A task of `host` was woken at `now`: hands it back if it runs at once (no model, or
@@ -305,8 +318,8 @@ impl<T> Machines<T> {
     /// When the next poll ends, on whichever host.
     pub(crate) fn next_done(&self) -> Option<Duration> {
         self.hosts
-            .values()
-            .filter_map(|machine| machine.next_done().map(|(_, end)| end))
+            .iter()
+            .filter_map(|(_, machine)| machine.next_done().map(|(_, end)| end))
             .min()
     }
 
@@ -344,7 +357,10 @@ impl<T> Machines<T> {
 
     /// When the next datagram leaves its host's kernel, on whichever host.
     pub(crate) fn next_sent(&self) -> Option<Duration> {
-        self.hosts.values().filter_map(Machine::next_sent).min()
+        self.hosts
+            .iter()
+            .filter_map(|(_, machine)| machine.next_sent())
+            .min()
     }
 
     /// The datagram leaving its host's kernel first, due by `now`, to enter the network.
@@ -356,8 +372,8 @@ impl<T> Machines<T> {
     /// How many woken tasks wait for a core or are in a poll.
     pub(crate) fn waiting(&self) -> usize {
         self.hosts
-            .values()
-            .map(|machine| machine.running.len() + machine.waiting.len())
+            .iter()
+            .map(|(_, machine)| machine.running.len() + machine.waiting.len())
             .sum()
     }
 
@@ -373,6 +389,11 @@ mod tests {
 
     fn us(micros: u64) -> Duration {
         Duration::from_micros(micros)
+    }
+
+    fn machine<'a>(machines: &'a Machines<char>, host: &str) -> &'a Machine<char> {
+        let known = machines.hosts.iter().find(|(name, _)| name.as_ref() == host);
+        &known.expect("the host has a machine").1
     }
 
     #[test]
@@ -394,7 +415,7 @@ mod tests {
             assert_eq!(cpus.admit(Some(&host), us(0), task, WokenBy::Event), None);
         }
         assert_eq!(cpus.waiting(), 4);
-        let queued = |cpus: &Machines<char>| cpus.hosts[&host].waiting.iter().copied().collect::<Vec<_>>();
+        let queued = |cpus: &Machines<char>| machine(cpus, &host).waiting.iter().copied().collect::<Vec<_>>();
         assert_eq!(queued(&cpus), woken[CORES..], "the rest queue in wake order");
         let mut ran = Vec::new();
         let mut last = Duration::ZERO;
@@ -405,7 +426,7 @@ mod tests {
                 "not before it ends"
             );
             ran.push(cpus.take_done(done).expect("due"));
-            assert!(cpus.hosts[&host].running.len() == CORES || queued(&cpus).is_empty());
+            assert!(machine(&cpus, &host).running.len() == CORES || queued(&cpus).is_empty());
             if ran.len() == 1 {
                 assert_eq!(
                     queued(&cpus),
@@ -443,7 +464,11 @@ mod tests {
 
     /// When the polls `host` is running end, in the order they started.
     fn poll_ends(machines: &Machines<char>, host: &Arc<str>) -> Vec<Duration> {
-        machines.hosts[host].running.iter().map(|(end, _)| *end).collect()
+        machine(machines, host)
+            .running
+            .iter()
+            .map(|(end, _)| *end)
+            .collect()
     }
 
     #[test]
@@ -488,7 +513,9 @@ mod tests {
             for (host, task) in [(&alice, 'a'), (&alice, 'b'), (&bob, 'c'), (&bob, 'd')] {
                 assert_eq!(machines.admit(Some(host), us(0), task, WokenBy::Event), None);
             }
-            let polling: usize = machines.hosts.values().map(|machine| machine.running.len()).sum();
+            let polling: usize = (machines.hosts.iter())
+                .map(|(_, machine)| machine.running.len())
+                .sum();
             assert_eq!(polling, running, "{processing:?}");
             assert_eq!(machines.waiting(), 4);
         }
