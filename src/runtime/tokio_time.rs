@@ -121,11 +121,11 @@ impl TokioTime {
     /// [`TokioTime::move_in_place`]. A pass of tokio's scheduler fewer for most moves with
     /// [`super::Processing::Measured`], whose drawn durations end between milliseconds.
     pub(crate) fn scheduled_part(&self, from: Duration, to: Duration) -> Duration {
-        let last_tick = Duration::from_millis(to.as_millis() as u64);
-        if last_tick <= from || self.has_tasks() {
+        let last = last_tick(to);
+        if last <= from || self.has_tasks() {
             to
         } else {
-            last_tick
+            last
         }
     }
 
@@ -276,7 +276,7 @@ fn next_step(now: Duration, to: Duration) -> Step {
     if to <= tick {
         Step::Exactly(to)
     } else if now.as_nanos().is_multiple_of(TICK.as_nanos()) {
-        Step::Jump(Duration::from_millis((to.as_nanos() / TICK.as_nanos()) as u64))
+        Step::Jump(last_tick(to))
     } else {
         Step::Exactly(tick)
     }
@@ -284,7 +284,12 @@ fn next_step(now: Duration, to: Duration) -> Step {
 
 /// tokio's first millisecond after `now`.
 fn next_tick(now: Duration) -> Duration {
-    Duration::from_millis((now.as_nanos() / TICK.as_nanos()) as u64 + 1)
+    last_tick(now) + TICK
+}
+
+/// tokio's last millisecond at or before `at`.
+fn last_tick(at: Duration) -> Duration {
+    Duration::from_millis((at.as_nanos() / TICK.as_nanos()) as u64)
 }
 
 /// Wakes the future moving tokio's clock when tokio is about to park: idle, with nothing
