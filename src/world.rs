@@ -69,6 +69,10 @@ pub struct WorldConfig {
     pub cross_traffic: Vec<CrossTraffic>,
     /// How often watched connections' `get_stats` is sampled into the trace, if at all.
     pub stats_interval: Option<Duration>,
+    /// Whether the apps may call tokio, so that a paused tokio runtime follows the virtual
+    /// clock ([`crate::runtime::tokio_time`]). Only the scenario front end turns it off, for
+    /// a world of built-in peers, which call none: a world without tokio runs faster.
+    pub(crate) apps_call_tokio: bool,
 }
 
 impl WorldConfig {
@@ -86,6 +90,7 @@ impl WorldConfig {
             processing: Processing::None,
             cross_traffic: Vec::new(),
             stats_interval: None,
+            apps_call_tokio: true,
         }
     }
 }
@@ -331,7 +336,11 @@ impl World {
                 message: format!("cannot start tokio for the wall-clock mode: {error}"),
             })?
         } else {
-            SimRuntime::with_processing(network, config.processing, sub_seed(config.seed, 4))
+            let seed = sub_seed(config.seed, 4);
+            match config.apps_call_tokio {
+                true => SimRuntime::with_processing(network, config.processing, seed),
+                false => SimRuntime::without_tokio(network, config.processing, seed),
+            }
         };
         let recorder = Recorder::default();
         let relay = Relay::new(

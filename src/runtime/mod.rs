@@ -13,7 +13,9 @@
 //!   `yield_now`, which spin until time brings what they wait for.
 //! * The apps' own tokio calls (`tokio::time::sleep`, `timeout`, `Instant::now`,
 //!   `tokio::spawn`) run on the same virtual clock, in a paused tokio runtime the world
-//!   drives ([`tokio_time`]): tokio's timers take their turn among the world's events.
+//!   drives ([`tokio_time`]): tokio's timers take their turn among the world's events. A
+//!   world of the harness's built-in peers, which call no tokio, runs without it and plays
+//!   the same ([`SimRuntime::without_tokio`]).
 //! * When nothing is runnable or scheduled, only a tokio timer or a waker woken from another
 //!   thread (wakers are `Send`) can still move the run: it waits for one ([`parking`])
 //!   before it reports a deadlock — briefly in [`SimRuntime::run_until`], up to the
@@ -148,6 +150,17 @@ enum Advanced {
     Idle { since: Duration },
 }
 
+/// What keeps time for a runtime's tasks.
+enum Timekeeping {
+    /// The virtual clock, with a paused tokio runtime following it for the apps' own tokio
+    /// calls ([`tokio_time`]).
+    VirtualWithTokio,
+    /// The virtual clock alone: no task calls tokio.
+    Virtual,
+    /// tokio and the wall clock ([`wall`]).
+    Wall(Wall),
+}
+
 /// The watchdog of `Runtime::block_on`, whose callers (`main`, test harnesses) set no
 /// limits: as `netsim run --watchdog`'s default. Its future may wait on other threads for
 /// any time, so a run idle in `block_on` waits for their wakes up to this.
@@ -204,7 +217,7 @@ struct Shared {
     /// virtual clock stay unused.
     wall: Option<Wall>,
     /// tokio on the virtual clock, for the apps' own tokio calls; none in the wall-clock
-    /// mode, which is on tokio already.
+    /// mode, which is on tokio already, nor in a world no task of which calls tokio.
     tokio: Option<TokioTime>,
 }
 
@@ -267,28 +280,45 @@ pub(crate) struct State {
 impl SimRuntime {
     /// A runtime over `network`, at virtual time zero.
     pub fn new(network: Network) -> Self {
-        Self::with_wall(network, None, Processing::None, 0)
+        Self::build(network, Timekeeping::VirtualWithTokio, Processing::None, 0)
     }
 
     /// A runtime over `network`, at virtual time zero, charging processing time as
     /// `processing` says, its draws seeded from `seed` (see [`processing`]).
     pub fn with_processing(network: Network, processing: Processing, seed: u64) -> Self {
-        Self::with_wall(network, None, processing, seed)
+        Self::build(network, Timekeeping::VirtualWithTokio, processing, seed)
+    }
+
+    /// [`SimRuntime::with_processing`] for a world none of whose tasks calls tokio, such as
+    /// one of the harness's built-in peers only: no tokio runtime runs beside it, so the
+    /// clock moves without a pass of tokio's scheduler at each millisecond it crosses. A
+    /// tokio call in it panics, as it does outside any tokio runtime.
+    pub(crate) fn without_tokio(network: Network, processing: Processing, seed: u64) -> Self {
+        // A tokio runtime, as it is built and first runs, takes three of the thread's std
+        // hash keys (for the seeds of its own random choices; counted with getrandom
+        // fixed), and the keys every later `HashMap` of the thread gets, so the order
+        // webrtc-rs iterates them in, follow from that (see `entropy`). Taken here too,
+        // they make a world play the same without tokio as with it: a speed-up, not
+        // another run.
+        for _ in 0..3 {
+            drop(std::collections::hash_map::RandomState::new());
+        }
+        Self::build(network, Timekeeping::Virtual, processing, seed)
     }
 
     /// A runtime over `network` on tokio and the wall clock, for cross-checking the virtual
     /// clock; it starts its own tokio threads.
     pub fn realtime(network: Network) -> io::Result<Self> {
-        let runtime = Self::with_wall(network, Some(Wall::new()?), Processing::None, 0);
+        let runtime = Self::build(network, Timekeeping::Wall(Wall::new()?), Processing::None, 0);
         if let Some(wall) = &runtime.shared.wall {
             wall.start_delivery(Arc::downgrade(&runtime.shared));
         }
         Ok(runtime)
     }
 
-    fn with_wall(network: Network, wall: Option<Wall>, processing: Processing, seed: u64) -> Self {
+    fn build(network: Network, timekeeping: Timekeeping, processing: Processing, seed: u64) -> Self {
         let shared = Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| {
-            let tokio = wall.is_none().then(|| {
+            let tokio = matches!(timekeeping, Timekeeping::VirtualWithTokio).then(|| {
                 let shared = shared.clone();
                 let follow = move |now| {
                     if let Some(shared) = shared.upgrade() {
@@ -301,6 +331,10 @@ impl SimRuntime {
             let clock = match &tokio {
                 Some(tokio) => Clock::starting_at(tokio.epoch()),
                 None => Clock::new(),
+            };
+            let wall = match timekeeping {
+                Timekeeping::Wall(wall) => Some(wall),
+                Timekeeping::Virtual | Timekeeping::VirtualWithTokio => None,
             };
             Shared {
                 state: Mutex::new(State {
@@ -463,7 +497,7 @@ impl SimRuntime {
                     .saturating_sub(waiting)
         };
         // The apps' tokio calls reach this world's tokio from every task polled below.
-        let _tokio = self.tokio().enter();
+        let _tokio = self.shared.tokio.as_ref().map(TokioTime::enter);
         let mut future = std::pin::pin!(future);
         let mut runs_before_release = RELEASE_BUDGET;
         loop {
@@ -529,15 +563,10 @@ impl SimRuntime {
     /// something runnable, or for a wake from another thread, up to `timeout` of wall-clock
     /// time. Tells whether something happened.
     fn wait_for_wake(&self, now: Duration, timeout: Duration, fresh_work: &dyn Fn() -> bool) -> bool {
-        self.tokio().wait(now, &self.shared.parking, fresh_work, timeout)
-    }
-
-    /// tokio on the virtual clock: there is one unless in the wall-clock mode.
-    fn tokio(&self) -> &TokioTime {
-        self.shared
-            .tokio
-            .as_ref()
-            .expect("only the wall-clock mode runs without tokio on the virtual clock")
+        match &self.shared.tokio {
+            Some(tokio) => tokio.wait(now, &self.shared.parking, fresh_work, timeout),
+            None => self.shared.parking.wait(timeout, fresh_work),
+        }
     }
 
     /// Everything is idle: releases the next event — the datagrams that arrived for one
@@ -565,11 +594,16 @@ impl SimRuntime {
             (state.clock.now(), state.next_event().map(|(at, _)| at))
         };
         if let Some(next) = next {
-            let (tokio, to) = (self.tokio(), next.min(limit));
-            if to > now || tokio.has_tasks() {
-                let earlier_event = || self.state().next_event().is_some_and(|(at, _)| at < to);
-                let to = tokio.scheduled_part(now, to);
-                tokio.move_toward(now, to, &self.shared.parking, || fresh_work() || earlier_event());
+            let to = next.min(limit);
+            match &self.shared.tokio {
+                Some(tokio) if to > now || tokio.has_tasks() => {
+                    let earlier_event = || self.state().next_event().is_some_and(|(at, _)| at < to);
+                    let to = tokio.scheduled_part(now, to);
+                    tokio.move_toward(now, to, &self.shared.parking, || fresh_work() || earlier_event());
+                }
+                Some(_) => {}
+                // Where tokio's clock would stop, with nothing of tokio's to do.
+                None => self.state().clock.advance_to(tokio_time::last_tick(to)),
             }
         }
         if fresh_work() {
@@ -597,12 +631,24 @@ impl SimRuntime {
     /// [`SimRuntime::advance_to_next_event`]'s short cut: releases the next event if tokio
     /// has nothing to do before it ([`TokioTime::move_in_place`]), in one look at the
     /// state. Nothing runs between, so nothing of the world's becomes runnable either.
+    ///
+    /// A world without tokio keeps tokio's milliseconds too: an event past the next one is
+    /// left to the long way, which first stops the clock on the last millisecond before
+    /// it, as tokio's clock does. Nothing runs there but tasks spinning on a yield, which
+    /// run once more; so a world plays the same with tokio (an app of the user's) as
+    /// without (built-in peers only).
     fn release_within_tokio_millisecond(&self, limit: Duration) -> bool {
         let released = {
             let mut state = self.state();
             let now = state.clock.now();
             match state.next_event() {
-                Some((at, event)) if at <= limit && self.tokio().move_in_place(now, at) => {
+                Some((at, event))
+                    if at <= limit
+                        && match &self.shared.tokio {
+                            Some(tokio) => tokio.move_in_place(now, at),
+                            None => !tokio_time::crosses_tick(now, at),
+                        } =>
+                {
                     state.release(at, event)
                 }
                 _ => return false,

@@ -5,6 +5,8 @@
 //! tasks to become runnable, woken by another task or from another thread. Every waker of
 //! the world's tasks calls [`Parking::notify`], which ends that wait; an [`Alarm`] ends it
 //! after some wall-clock time, so that a world nothing can move any more is reported stuck.
+//! A world without tokio waits in [`Parking::wait`], the thread parked, for the same
+//! notifications and a deadline of its own.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,8 +38,37 @@ impl Parking {
         self.waiting().take();
     }
 
+    /// Blocks the calling thread until `stop()` holds, asked at each [`Parking::notify`],
+    /// or for at most `timeout` of wall-clock time: the wait of a world without tokio.
+    /// Tells whether `stop()` came to hold.
+    pub(crate) fn wait(&self, timeout: Duration, stop: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        loop {
+            self.wake_on_notify(&waker);
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if stop() || left.is_some_and(|left| left.is_zero()) {
+                self.forget_future();
+                return stop();
+            }
+            match left {
+                Some(left) => std::thread::park_timeout(left),
+                None => std::thread::park(),
+            }
+        }
+    }
+
     fn waiting(&self) -> MutexGuard<'_, Option<Waker>> {
         self.0.lock().expect("parking poisoned")
+    }
+}
+
+/// Wakes a thread blocked in [`Parking::wait`].
+struct Unpark(std::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use webrtc::runtime::Runtime;
 
 use super::*;
@@ -15,6 +16,15 @@ fn ms(millis: u64) -> Duration {
 
 fn runtime() -> SimRuntime {
     SimRuntime::new(Network::new(LinkConfig::default(), 1))
+}
+
+/// A runtime with tokio beside it, and one without (a world of built-in peers).
+fn with_and_without_tokio() -> [SimRuntime; 2] {
+    let network = || Network::new(LinkConfig::default(), 1);
+    [
+        runtime(),
+        SimRuntime::without_tokio(network(), Processing::None, 1),
+    ]
 }
 
 /// A runtime over alice (127.`block`.0.1) and bob (127.`block`.0.2), access links of
@@ -65,33 +75,36 @@ fn an_hour_of_sleep_takes_no_wall_time() {
 
 #[test]
 fn tasks_wake_in_deadline_order_then_spawn_order() {
-    let rt = runtime();
-    let order = Arc::new(Mutex::new(Vec::new()));
-    for (name, delay) in [("c", 30), ("a", 10), ("b", 10)] {
-        let (order, sleep) = (order.clone(), rt.sleep(ms(delay)));
-        rt.spawn(Box::pin(async move {
-            sleep.await;
-            order.lock().unwrap().push(name);
-        }));
+    for rt in with_and_without_tokio() {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        for (name, delay) in [("c", 30), ("a", 10), ("b", 10)] {
+            let (order, sleep) = (order.clone(), rt.sleep(ms(delay)));
+            rt.spawn(Box::pin(async move {
+                sleep.await;
+                order.lock().unwrap().push(name);
+            }));
+        }
+        rt.run_until(rt.sleep(ms(50)), Duration::MAX).unwrap();
+        assert_eq!(*order.lock().unwrap(), ["a", "b", "c"]);
+        assert_eq!(rt.elapsed(), ms(50));
     }
-    rt.run_until(rt.sleep(ms(50)), Duration::MAX).unwrap();
-    assert_eq!(*order.lock().unwrap(), ["a", "b", "c"]);
 }
 
 #[test]
 fn a_run_where_nothing_can_happen_reports_a_deadlock() {
-    let rt = runtime();
-    let never = futures::future::pending::<()>();
-    let started = Instant::now();
-    assert_eq!(
-        rt.run_until(never, Duration::MAX),
-        Err(Stuck::Deadlock { at: Duration::ZERO })
-    );
-    let waited = started.elapsed();
-    assert!(
-        (DEADLOCK_GRACE..Duration::from_secs(5)).contains(&waited),
-        "waited {waited:?} for a wake from another thread"
-    );
+    for rt in with_and_without_tokio() {
+        let never = rt.sleep(ms(30)).then(|()| futures::future::pending::<()>());
+        let started = Instant::now();
+        assert_eq!(
+            rt.run_until(never, Duration::MAX),
+            Err(Stuck::Deadlock { at: ms(30) })
+        );
+        let waited = started.elapsed();
+        assert!(
+            (DEADLOCK_GRACE..Duration::from_secs(5)).contains(&waited),
+            "waited {waited:?} for a wake from another thread"
+        );
+    }
 }
 
 #[test]
@@ -383,22 +396,24 @@ fn block_on_waits_for_a_wake_from_another_thread() {
 
 #[test]
 fn a_run_takes_a_wake_from_another_thread_that_comes_within_its_grace() {
-    let rt = runtime();
-    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
-    let (tx, rx) = futures::channel::oneshot::channel();
-    let thread = std::thread::spawn(move || {
-        waiting_rx.recv().unwrap();
-        tx.send(7).unwrap();
-    });
-    let received = rt.run_until(
-        async move {
-            waiting_tx.send(()).unwrap();
-            rx.await
-        },
-        Duration::MAX,
-    );
-    thread.join().unwrap();
-    assert_eq!(received, Ok(Ok(7)));
+    for rt in with_and_without_tokio() {
+        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            waiting_rx.recv().unwrap();
+            std::thread::sleep(ms(20));
+            tx.send(7).unwrap();
+        });
+        let received = rt.run_until(
+            async move {
+                waiting_tx.send(()).unwrap();
+                rx.await
+            },
+            Duration::MAX,
+        );
+        thread.join().unwrap();
+        assert_eq!(received, Ok(Ok(7)));
+    }
 }
 
 /// A runtime over one host, alice, at 127.`block`.0.1 (and 127.`block`.0.2, where she moves).

@@ -102,7 +102,7 @@ impl TokioTime {
     /// clock's moves with [`super::Processing::Measured`] are such short steps, from the
     /// end of one drawn duration to the next, and this takes no turn of tokio's scheduler.
     pub(crate) fn move_in_place(&self, from: Duration, to: Duration) -> bool {
-        if to >= next_tick(from) || self.has_tasks() {
+        if crosses_tick(from, to) || self.has_tasks() {
             return false;
         }
         if to > from {
@@ -287,8 +287,14 @@ fn next_tick(now: Duration) -> Duration {
     last_tick(now) + TICK
 }
 
+/// Whether a move of the clock from `from` to `to` reaches one of tokio's milliseconds,
+/// where its timers fire.
+pub(super) fn crosses_tick(from: Duration, to: Duration) -> bool {
+    to >= next_tick(from)
+}
+
 /// tokio's last millisecond at or before `at`.
-fn last_tick(at: Duration) -> Duration {
+pub(super) fn last_tick(at: Duration) -> Duration {
     Duration::from_millis((at.as_nanos() / TICK.as_nanos()) as u64)
 }
 

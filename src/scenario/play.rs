@@ -13,10 +13,20 @@ use crate::world::{Run, RunError};
 /// drain; one with a registered app ends at the scenario's end, as registered apps are
 /// not asked to hang up.
 pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
+    // The built-in app calls no tokio, so a world of built-in apps only runs without it.
+    let built_in_only = scenario.peers.iter().all(|peer| peer.app.is_none());
+    run_tokio_if(scenario, apps, !built_in_only)
+}
+
+/// [`run`], with tokio beside the world if `apps_call_tokio`.
+fn run_tokio_if(scenario: &Scenario, apps: &Apps, apps_call_tokio: bool) -> Result<Run, RunError> {
     let calls = scenario
         .calls()
         .map_err(|error| invalid(scenario, error.to_string()))?;
-    let mut sim = Sim::new(scenario.world.clone());
+    let built_in_only = scenario.peers.iter().all(|peer| peer.app.is_none());
+    let mut world = scenario.world.clone();
+    world.apps_call_tokio = apps_call_tokio;
+    let mut sim = Sim::new(world);
     for (index, peer) in scenario.peers.iter().enumerate() {
         let mut host = Host::new().ice_servers(peer.ice_servers.clone());
         match &peer.network_of {
@@ -61,7 +71,7 @@ pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
     for timed in &scenario.timeline {
         sim.at(timed.at, timed.action.clone());
     }
-    if scenario.peers.iter().all(|peer| peer.app.is_none()) {
+    if built_in_only {
         sim.run_until_apps_return(scenario.world.duration, DRAIN + CLOSING_GRACE)
     } else {
         sim.run_for(scenario.world.duration)
@@ -87,5 +97,57 @@ fn invalid(scenario: &Scenario, message: String) -> RunError {
     RunError::Invalid {
         scenario: scenario.world.name.clone(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::file;
+    use crate::trace::What;
+
+    /// A short call whose outcome hangs on webrtc-rs's `HashMap` orders: TURN permissions
+    /// and relayed checks behind a symmetric NAT, on a lossy, jittery link.
+    const CALL: &str = r#"
+        name = "tokio or not"
+        duration = "6s"
+        [core]
+        delay = "20ms"
+        [servers]
+        stun = true
+        turn = { user = "qa", password = "secret" }
+        [peers.alice]
+        role = "caller"
+        media = ["audio", "video", "data"]
+        link = { delay = "10ms", jitter = "5ms", loss = "3%" }
+        nat = "symmetric"
+        ice_servers = ["stun", "turn"]
+        [peers.bob]
+        role = "callee"
+        media = ["audio", "video", "data"]
+        link = { delay = "10ms" }
+        nat = "port-restricted-cone"
+        ice_servers = ["stun", "turn"]
+    "#;
+
+    #[test]
+    fn a_world_of_built_in_peers_plays_the_same_with_tokio_beside_as_without() {
+        let scenario = file::parse(Path::new("tokio-or-not.toml"), CALL)
+            .expect("the scenario parses")
+            .scenario;
+        let run =
+            |apps_call_tokio| run_tokio_if(&scenario, &Apps::new(), apps_call_tokio).expect("the call runs");
+        let (with, without) = (run(true), run(false));
+        let relayed = with.trace.iter().any(
+            |event| matches!(&event.what, What::SelectedPair { local, .. } if local.starts_with("relay")),
+        );
+        assert!(relayed, "the call went through TURN");
+        let serialized = |run: &Run| serde_json::to_string(&run.trace).expect("the trace serializes");
+        assert!(
+            serialized(&with) == serialized(&without),
+            "the trace changed without tokio"
+        );
     }
 }
