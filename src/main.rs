@@ -644,6 +644,17 @@ fn write_junit(out: &Path, single: &[Report], seeded: &[Report]) -> bool {
     write_suite_file(out, "junit.xml", xml)
 }
 
+/// The min, p50, p95 and max columns of a row of [`print_over_seeds`].
+fn spread_cells(unit: Unit, spread: &Distribution) -> String {
+    cells([spread.min, spread.p50, spread.p95, spread.max].map(|value| unit.show(value)))
+}
+
+/// Right-aligned columns, a space before each even where a value is wider than its column
+/// (`563.187kbps`), so they never run together.
+fn cells(values: [String; 4]) -> String {
+    values.map(|value| format!(" {value:>10}")).concat()
+}
+
 /// Per scenario (its runs are side by side in `reports`, one per seed): the share of seeds
 /// on which each expectation held and how its measured value spread, the connect time's
 /// spread, and the seeds to replay a failure with. Whether every scenario held over its
@@ -668,17 +679,15 @@ fn print_over_seeds(reports: &[Report]) -> bool {
             runs.len()
         );
         let row = |name: &str, held: usize, spread: Option<(Unit, Distribution)>| {
-            let cells = spread.map_or_else(String::new, |(unit, spread)| {
-                let cells = [spread.min, spread.p50, spread.p95, spread.max]
-                    .map(|value| format!("{:>10}", unit.show(value)));
-                cells.concat()
-            });
+            let cells = spread.map_or_else(String::new, |(unit, spread)| spread_cells(unit, &spread));
             let held = format!("{held} of {} seeds", runs.len());
             println!("  {name:<width$}  {held:>14}{cells}");
         };
         println!(
-            "  {:<width$}  {:>14}{:>10}{:>10}{:>10}{:>10}",
-            "expectation", "held on", "min", "p50", "p95", "max"
+            "  {:<width$}  {:>14}{}",
+            "expectation",
+            "held on",
+            cells(["min", "p50", "p95", "max"].map(str::to_owned))
         );
         row(
             "connect_time (the call)",
@@ -716,4 +725,25 @@ fn print_over_seeds(reports: &[Report]) -> bool {
         println!();
     }
     held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_cells_stay_apart_when_a_value_is_wider_than_its_column() {
+        let spread = Distribution {
+            min: 18_088.0,
+            p50: 563_187.0,
+            p95: 1_093_000.0,
+            max: 1_093_000.0,
+        };
+        let cells = spread_cells(Unit::Bps, &spread);
+        assert_eq!(
+            cells.split_whitespace().collect::<Vec<_>>(),
+            ["18.088kbps", "563.187kbps", "1.093Mbps", "1.093Mbps"],
+            "{cells}"
+        );
+    }
 }
