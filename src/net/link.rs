@@ -152,6 +152,64 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
+/// The verdicts on one packet: one, or two for a duplicated one. Held inline, as a slice
+/// of up to two: a link judges every packet of a run, and a `Vec` would allocate each time.
+#[derive(Clone, Copy)]
+pub struct Verdicts {
+    verdicts: [Verdict; 2],
+    len: usize,
+}
+
+impl Verdicts {
+    fn one(verdict: Verdict) -> Self {
+        Verdicts {
+            verdicts: [verdict; 2],
+            len: 1,
+        }
+    }
+
+    fn two(first: Verdict, second: Verdict) -> Self {
+        Verdicts {
+            verdicts: [first, second],
+            len: 2,
+        }
+    }
+
+    /// Whether the link dropped the packet.
+    pub fn drops(&self) -> bool {
+        self.iter().any(|verdict| matches!(verdict, Verdict::Drop(_)))
+    }
+}
+
+impl std::ops::Deref for Verdicts {
+    type Target = [Verdict];
+
+    fn deref(&self) -> &[Verdict] {
+        &self.verdicts[..self.len]
+    }
+}
+
+impl IntoIterator for Verdicts {
+    type Item = Verdict;
+    type IntoIter = std::iter::Take<std::array::IntoIter<Verdict, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.verdicts.into_iter().take(self.len)
+    }
+}
+
+impl std::fmt::Debug for Verdicts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<const N: usize> PartialEq<[Verdict; N]> for Verdicts {
+    fn eq(&self, other: &[Verdict; N]) -> bool {
+        **self == *other
+    }
+}
+
 /// One direction of a link with its state: queue, loss state and RNGs.
 #[derive(Debug)]
 pub struct Link {
@@ -289,30 +347,31 @@ impl Link {
     /// A packet of `size` bytes enters the link at `now` (calls come with
     /// non-decreasing `now`). Returns one verdict per copy: normally one, two
     /// when duplicated (the duplicate arrives no earlier than the original).
-    pub fn transmit(&mut self, now: Duration, size: usize) -> Vec<Verdict> {
+    pub fn transmit(&mut self, now: Duration, size: usize) -> Verdicts {
         debug_assert!(now >= self.last_now, "link time went backwards");
         self.last_now = now;
 
+        let drop = |reason| Verdicts::one(Verdict::Drop(reason));
         if !self.config.up {
-            return vec![Verdict::Drop(DropReason::LinkDown)];
+            return drop(DropReason::LinkDown);
         }
         if size > self.config.mtu {
-            return vec![Verdict::Drop(DropReason::Mtu)];
+            return drop(DropReason::Mtu);
         }
         if self.lose_packet() {
-            return vec![Verdict::Drop(DropReason::Loss)];
+            return drop(DropReason::Loss);
         }
         let Some(departure) = self.enqueue(now, size) else {
-            return vec![Verdict::Drop(DropReason::QueueFull)];
+            return drop(DropReason::QueueFull);
         };
 
         let arrival = self.arrival_after(departure, Duration::ZERO);
-        let mut verdicts = vec![Verdict::Deliver(arrival)];
         // Always draw, so the duplicate stream stays aligned with packets.
         if self.duplicate_rng.random::<f64>() < self.config.duplicate {
-            verdicts.push(Verdict::Deliver(self.arrival_after(departure, arrival)));
+            let copy = self.arrival_after(departure, arrival);
+            return Verdicts::two(Verdict::Deliver(arrival), Verdict::Deliver(copy));
         }
-        verdicts
+        Verdicts::one(Verdict::Deliver(arrival))
     }
 
     /// Steps the loss model by one packet and says whether this one is lost.

@@ -12,7 +12,7 @@ pub mod tcp;
 pub mod turn;
 
 pub use firewall::{Firewall, FirewallConfig, FirewallDrop};
-pub use link::{DropReason, Link, LinkConfig, LinkRecord, Loss, QueueLimit, Verdict};
+pub use link::{DropReason, Link, LinkConfig, LinkRecord, Loss, QueueLimit, Verdict, Verdicts};
 pub use link_usage::{Capacity, LinkUsage, Usage};
 pub use mahimahi::{DeliveryTrace, TraceError};
 pub use nat::{Filtering, Mapping, Nat, NatConfig, NatDrop, PortAssignment};

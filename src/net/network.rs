@@ -25,7 +25,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::firewall::{Firewall, FirewallConfig, FirewallDrop};
-use super::link::{DropReason, Link, LinkConfig, LinkRecord, Verdict};
+use super::link::{DropReason, Link, LinkConfig, LinkRecord, Verdict, Verdicts};
 use super::nat::{Crossing, Nat, NatConfig, NatDrop};
 use super::tcp;
 
@@ -441,8 +441,8 @@ impl Network {
             self.drop(now, &datagram, None, Undelivered::NoRoute);
             return;
         };
-        let hop = Hop::Uplink(carrier.host.to_owned());
         let verdicts = carrier.uplink.transmit(now, datagram.wire_size());
+        let hop = verdicts.drops().then(|| Hop::Uplink(carrier.host.to_owned()));
         self.schedule(now, datagram, verdicts, hop, Next::Core);
     }
 
@@ -528,7 +528,7 @@ impl Network {
         let verdicts = self
             .core_direction(datagram.from.ip(), datagram.to.ip())
             .transmit(at, datagram.wire_size());
-        self.schedule(at, datagram, verdicts, Hop::Core, Next::Downlink);
+        self.schedule(at, datagram, verdicts, Some(Hop::Core), Next::Downlink);
     }
 
     /// The core's link from `source` to `destination`. Seeded by the order directions
@@ -575,8 +575,8 @@ impl Network {
             Some(_) => match carrier(&mut self.interfaces, datagram.to.ip()) {
                 None => self.drop(at, &datagram, None, Undelivered::NoRoute),
                 Some(carrier) => {
-                    let hop = Hop::Downlink(carrier.host.to_owned());
                     let verdicts = carrier.downlink.transmit(at, datagram.wire_size());
+                    let hop = verdicts.drops().then(|| Hop::Downlink(carrier.host.to_owned()));
                     self.schedule(at, datagram, verdicts, hop, Next::Arrive);
                 }
             },
@@ -630,7 +630,17 @@ impl Network {
         std::mem::take(&mut self.notes)
     }
 
-    fn schedule(&mut self, now: Duration, datagram: Datagram, verdicts: Vec<Verdict>, hop: Hop, next: Next) {
+    /// Puts `datagram` in flight to its `next` hop as `verdicts` say, or records its drop
+    /// at `hop` (named only where a verdict drops: a name is an allocation, and most
+    /// datagrams pass).
+    fn schedule(
+        &mut self,
+        now: Duration,
+        datagram: Datagram,
+        verdicts: Verdicts,
+        hop: Option<Hop>,
+        next: Next,
+    ) {
         self.counters.duplicated += verdicts.len().saturating_sub(1) as u64;
         // The last verdict takes the datagram itself: only duplicates copy the payload.
         let mut left = verdicts.len();
@@ -644,7 +654,7 @@ impl Network {
             };
             let Some(this) = this else { break };
             match verdict {
-                Verdict::Drop(reason) => self.drop(now, &this, Some(hop.clone()), Undelivered::Link(reason)),
+                Verdict::Drop(reason) => self.drop(now, &this, hop.clone(), Undelivered::Link(reason)),
                 Verdict::Deliver(at) => {
                     let key = (at, self.next_sequence);
                     self.next_sequence += 1;
