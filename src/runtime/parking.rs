@@ -47,9 +47,10 @@ impl Parking {
         loop {
             self.wake_on_notify(&waker);
             let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            if stop() || left.is_some_and(|left| left.is_zero()) {
+            let stopped = stop();
+            if stopped || left.is_some_and(|left| left.is_zero()) {
                 self.forget_future();
-                return stop();
+                return stopped;
             }
             match left {
                 Some(left) => std::thread::park_timeout(left),

@@ -14,8 +14,12 @@ use crate::world::{Run, RunError};
 /// not asked to hang up.
 pub(super) fn run(scenario: &Scenario, apps: &Apps) -> Result<Run, RunError> {
     // The built-in app calls no tokio, so a world of built-in apps only runs without it.
-    let built_in_only = scenario.peers.iter().all(|peer| peer.app.is_none());
-    run_tokio_if(scenario, apps, !built_in_only)
+    run_tokio_if(scenario, apps, !built_in_only(scenario))
+}
+
+/// Whether every peer of `scenario` runs the built-in app.
+fn built_in_only(scenario: &Scenario) -> bool {
+    scenario.peers.iter().all(|peer| peer.app.is_none())
 }
 
 /// [`run`], with tokio beside the world if `apps_call_tokio`.
@@ -23,7 +27,6 @@ fn run_tokio_if(scenario: &Scenario, apps: &Apps, apps_call_tokio: bool) -> Resu
     let calls = scenario
         .calls()
         .map_err(|error| invalid(scenario, error.to_string()))?;
-    let built_in_only = scenario.peers.iter().all(|peer| peer.app.is_none());
     let mut world = scenario.world.clone();
     world.apps_call_tokio = apps_call_tokio;
     let mut sim = Sim::new(world);
@@ -71,7 +74,7 @@ fn run_tokio_if(scenario: &Scenario, apps: &Apps, apps_call_tokio: bool) -> Resu
     for timed in &scenario.timeline {
         sim.at(timed.at, timed.action.clone());
     }
-    if built_in_only {
+    if built_in_only(scenario) {
         sim.run_until_apps_return(scenario.world.duration, DRAIN + CLOSING_GRACE)
     } else {
         sim.run_for(scenario.world.duration)
