@@ -235,14 +235,14 @@ impl StreamEvents {
         }
         let received = first_arrival.iter().flatten().count() as u64;
         let lost = (sent.packets.iter().zip(&first_arrival))
-            .filter(|((seq, sent_at, _), arrival)| {
+            .filter(|((seq, sent_at, ..), arrival)| {
                 arrival.is_none() && (highest.is_some_and(|h| *seq < h) || *sent_at + self.slowest <= horizon)
             })
             .count() as u64;
-        let first_sent = sent.packets.iter().map(|(_, at, _)| *at).min();
-        let last_sent = sent.packets.iter().map(|(_, at, _)| *at).max();
+        let first_sent = sent.packets.iter().map(|(_, at, ..)| *at).min();
+        let last_sent = sent.packets.iter().map(|(_, at, ..)| *at).max();
         let frames =
-            (sent.packets.iter().zip(&first_arrival)).map(|((_, _, frame), arrival)| (*frame, *arrival));
+            (sent.packets.iter().zip(&first_arrival)).map(|((_, _, frame, _), arrival)| (*frame, *arrival));
 
         StreamMetrics {
             sent: sent.len() as u64,
@@ -269,17 +269,17 @@ impl StreamEvents {
     }
 }
 
-/// The packets sent in a window, `(seq, at, frame)` in sequence order; a sequence number
-/// sent twice counts once, as its last send.
+/// The packets sent in a window, `(seq, at, frame, size)` in sequence order; a sequence
+/// number sent twice counts once, as its last send.
 struct SentPackets {
-    packets: Vec<(u64, Duration, Option<u64>)>,
+    packets: Vec<(u64, Duration, Option<u64>, usize)>,
 }
 
 impl SentPackets {
     fn new(sent: &[(Duration, u64, Option<u64>, usize)]) -> Self {
         let mut packets: Vec<_> = sent
             .iter()
-            .map(|(at, seq, frame, _)| (*seq, *at, *frame))
+            .map(|(at, seq, frame, size)| (*seq, *at, *frame, *size))
             .collect();
         // Stable, so of one number's sends the last stays last, and is the one kept.
         packets.sort_by_key(|(seq, ..)| *seq);

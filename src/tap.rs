@@ -29,7 +29,7 @@ use rtc::shared::error::Error;
 use webrtc::runtime::Runtime;
 
 use crate::runtime::SimRuntime;
-use crate::trace::{Event, MediaKind, StreamId, What};
+use crate::trace::{Event, MediaKind, StreamId, What, merge_in_time_order};
 
 /// The tap's place in a chain: after the FEC decoder (6 000) so a rebuilt packet counts as
 /// arrived, before the NACK generator (7 000); above every RTP generator and the pacer, so a
@@ -101,7 +101,12 @@ impl WireTap {
 
     /// The records so far as the trace's media events: see [`join`].
     pub fn events(&self) -> Vec<Event> {
-        join(&self.lock())
+        self.events_with(Vec::new())
+    }
+
+    /// [`WireTap::events`] merged into `others` (the rest of a trace, in time order).
+    pub fn events_with(&self, others: Vec<Event>) -> Vec<Event> {
+        join(&self.lock(), others)
     }
 
     fn record(&self, record: Record) {
@@ -267,7 +272,9 @@ impl Interceptor for TapInterceptor {
     }
 }
 
-/// The media events of `records` (from any number of peers), in time order.
+/// The media events of `records` (from any number of peers) merged into `others` (the
+/// rest of the trace), in time order; at one instant, `others` first, then sends, then
+/// arrivals.
 ///
 /// * A sent record's stream is `<receiver><-<sender>:<kind>`, its receiver being whichever
 ///   peer recorded the same SSRC as received (each one, if several did; webrtc-rs draws
@@ -280,7 +287,7 @@ impl Interceptor for TapInterceptor {
 /// * A video packet's frame is its RTP timestamp, extended across wrap-around the same way.
 /// * Two senders with one SSRC are joined as one stream, the first sender's: RTP draws SSRCs
 ///   at random from 32 bits, and telling them apart would need to know who calls whom.
-pub fn join<'a>(records: &'a [Record]) -> Vec<Event> {
+pub fn join(records: &[Record], others: Vec<Event>) -> Vec<Event> {
     let mut in_time_order: Vec<&Record> = records.iter().collect();
     in_time_order.sort_by_key(|record| record.at);
 
@@ -298,19 +305,24 @@ pub fn join<'a>(records: &'a [Record]) -> Vec<Event> {
         }
     }
 
+    sent.values_mut().for_each(SentStream::index);
+
     let unknown = BTreeSet::from([UNKNOWN_RECEIVER]);
     // Each stream's name, made once: a trace has tens of thousands of packets.
     let mut names: BTreeMap<(u32, &str), String> = BTreeMap::new();
-    let mut name = |ssrc: u32, stream: &SentStream, receiver: &'a str| {
-        (names.entry((ssrc, receiver)))
-            .or_insert_with(|| stream.name(receiver))
-            .clone()
-    };
-    let mut events = Vec::with_capacity(records.len());
     for (ssrc, stream) in &sent {
         for receiver in receivers.get(ssrc).unwrap_or(&unknown) {
-            let name = name(*ssrc, stream, receiver);
-            events.extend(stream.sends.iter().map(|send| Event {
+            names.insert((*ssrc, receiver), stream.name(receiver));
+        }
+    }
+    let names = &names;
+
+    // Built lazily and merged, not collected and sorted: each event is moved once.
+    let mut sources: Vec<Box<dyn Iterator<Item = Event> + '_>> = vec![Box::new(others.into_iter())];
+    for (ssrc, stream) in &sent {
+        for receiver in receivers.get(ssrc).unwrap_or(&unknown) {
+            let name = &names[&(*ssrc, *receiver)];
+            sources.push(Box::new(stream.sends.iter().map(move |send| Event {
                 at: send.at,
                 what: What::MediaSent {
                     stream: name.clone(),
@@ -318,32 +330,27 @@ pub fn join<'a>(records: &'a [Record]) -> Vec<Event> {
                     size: send.size,
                     frame: send.frame,
                 },
-            }));
+            })));
         }
     }
-    for arrival in in_time_order
-        .iter()
-        .filter(|record| record.flow == Flow::Received)
-    {
-        let Some(stream) = sent.get(&arrival.ssrc) else {
-            continue;
-        };
-        let Some(send) = stream.sent_by(arrival.at, arrival.seq) else {
-            continue;
-        };
-        events.push(Event {
+    let sent = &sent;
+    let arrivals = in_time_order.iter().filter_map(move |arrival| {
+        if arrival.flow != Flow::Received {
+            return None;
+        }
+        let send = sent.get(&arrival.ssrc)?.sent_by(arrival.at, arrival.seq)?;
+        Some(Event {
             at: arrival.at,
             what: What::MediaReceived {
-                stream: name(arrival.ssrc, stream, &arrival.peer),
+                stream: names[&(arrival.ssrc, &*arrival.peer)].clone(),
                 seq: send.seq,
                 sent_at: send.at,
                 frame: send.frame,
             },
-        });
-    }
-    // Stable: at one instant, sends come before arrivals, each in recording order.
-    events.sort_by_key(|event| event.at);
-    events
+        })
+    });
+    sources.push(Box::new(arrivals));
+    merge_in_time_order(sources)
 }
 
 /// One SSRC's packets as its sender wrote them, numbers extended.
@@ -352,8 +359,9 @@ struct SentStream {
     kind: MediaKind,
     /// In time order.
     sends: Vec<SentPacket>,
-    /// Extended sequence number → its first send.
-    first_send: BTreeMap<u64, usize>,
+    /// `(extended sequence number, its first send)` in number order, once every send is in
+    /// ([`SentStream::index`]): a sorted list, as a map would cost an allocation per send.
+    first_send: Vec<(u64, usize)>,
     /// The highest extended RTP timestamp so far.
     highest_timestamp: Option<u64>,
 }
@@ -374,7 +382,7 @@ impl SentStream {
             sender: first.peer.clone(),
             kind: first.kind,
             sends: Vec::new(),
-            first_send: BTreeMap::new(),
+            first_send: Vec::new(),
             highest_timestamp: None,
         }
     }
@@ -384,7 +392,6 @@ impl SentStream {
         let seq = extend(u64::from(record.seq), 16, previous);
         let timestamp = extend(u64::from(record.timestamp), 32, self.highest_timestamp);
         self.highest_timestamp = self.highest_timestamp.max(Some(timestamp));
-        self.first_send.entry(seq).or_insert(self.sends.len());
         self.sends.push(SentPacket {
             at: record.at,
             seq,
@@ -394,14 +401,31 @@ impl SentStream {
         });
     }
 
+    /// Indexes the sends by number, once they are all in.
+    fn index(&mut self) {
+        self.first_send = self
+            .sends
+            .iter()
+            .enumerate()
+            .map(|(index, send)| (send.seq, index))
+            .collect();
+        // Stable, so of one number's sends the first stays first, and is the one kept.
+        self.first_send.sort_by_key(|(seq, _)| *seq);
+        self.first_send.dedup_by_key(|(seq, _)| *seq);
+    }
+
     /// The packet an arrival at `at` with sequence number `seq` is: the latest one with
     /// those 16 bits sent by then.
     fn sent_by(&self, at: Duration, seq: u16) -> Option<&SentPacket> {
         let sent_so_far = self.sends.partition_point(|send| send.at <= at);
         let ceiling = self.sends[..sent_so_far].last()?.highest;
         let back = ceiling.wrapping_sub(u64::from(seq)) & 0xffff;
-        let index = self.first_send.get(&ceiling.checked_sub(back)?)?;
-        Some(&self.sends[*index])
+        let wanted = ceiling.checked_sub(back)?;
+        let place = self
+            .first_send
+            .binary_search_by_key(&wanted, |(seq, _)| *seq)
+            .ok()?;
+        Some(&self.sends[self.first_send[place].1])
     }
 
     fn name(&self, receiver: &str) -> String {

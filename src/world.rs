@@ -401,7 +401,7 @@ impl World {
             }
         };
         self.record_network_evidence();
-        let trace = self.recorder.take_events_with(self.tap.events());
+        let trace = self.tap.events_with(self.recorder.take_events());
         Ok(Run {
             metrics: Metrics::from_trace(&trace, config.duration),
             trace,

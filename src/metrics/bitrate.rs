@@ -12,11 +12,9 @@
 //! seconds shows as a received rate under the sent one while it fills, and over it while it
 //! drains, as a receiver sees it.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::Serialize;
 
-use super::{StreamEvents, Window};
+use super::{SentPackets, StreamEvents, Window};
 
 /// A stream's bitrates within a window, in bits per second over the window's length.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -36,12 +34,17 @@ impl StreamEvents {
         let last = self.sent.partition_point(|(at, ..)| *at < window.to);
         let sent: usize = self.sent[first..last].iter().map(|(.., size)| size).sum();
 
-        let sizes: BTreeMap<u64, usize> = self.sent.iter().map(|(_, seq, _, size)| (*seq, *size)).collect();
-        let mut arrived: BTreeSet<u64> = BTreeSet::new();
+        // Each sequence number once, as its last send had it.
+        let sizes = SentPackets::new(&self.sent);
+        // An arrival of a number never sent adds nothing, whether it is its first or not.
+        let mut arrived = vec![false; sizes.len()];
         let mut received = 0;
         for (at, seq, _) in self.arrivals.iter().take_while(|(at, ..)| *at < window.to) {
-            if arrived.insert(*seq) && *at >= window.from {
-                received += sizes.get(seq).copied().unwrap_or_default();
+            if let Some(index) = sizes.position(*seq)
+                && !std::mem::replace(&mut arrived[index], true)
+                && *at >= window.from
+            {
+                received += sizes.packets[index].3;
             }
         }
         StreamBitrate {

@@ -76,7 +76,7 @@ fn seqs(events: &[Event], sent: bool) -> Vec<u64> {
 
 #[test]
 fn sequence_numbers_extend_across_wrap_around() {
-    let events = join(&audio(&[65534, 65535, 0, 1], &[0, 1, 2, 3]));
+    let events = join(&audio(&[65534, 65535, 0, 1], &[0, 1, 2, 3]), Vec::new());
     assert_eq!(seqs(&events, true), [65534, 65535, 65536, 65537]);
     assert_eq!(seqs(&events, false), [65534, 65535, 65536, 65537]);
     let audio = metrics(&events, "bob<-alice:audio");
@@ -86,7 +86,7 @@ fn sequence_numbers_extend_across_wrap_around() {
 
 #[test]
 fn a_receiver_whose_first_arrival_comes_after_the_wrap_joins_the_same_packets() {
-    let events = join(&audio(&[65534, 65535, 0, 1, 2], &[2, 3, 4]));
+    let events = join(&audio(&[65534, 65535, 0, 1, 2], &[2, 3, 4]), Vec::new());
     assert_eq!(seqs(&events, false), [65536, 65537, 65538]);
     let audio = metrics(&events, "bob<-alice:audio");
     assert_eq!((audio.sent, audio.received, audio.lost), (5, 3, 2));
@@ -94,7 +94,7 @@ fn a_receiver_whose_first_arrival_comes_after_the_wrap_joins_the_same_packets() 
 
 #[test]
 fn a_lost_packet_is_lost_and_leaves_a_gap() {
-    let events = join(&audio(&[7, 8, 9, 10], &[0, 1, 3]));
+    let events = join(&audio(&[7, 8, 9, 10], &[0, 1, 3]), Vec::new());
     let audio = metrics(&events, "bob<-alice:audio");
     assert_eq!((audio.sent, audio.received, audio.lost), (4, 3, 1));
     assert_eq!(audio.delivered, 0.75);
@@ -103,7 +103,7 @@ fn a_lost_packet_is_lost_and_leaves_a_gap() {
 
 #[test]
 fn a_duplicate_is_delivered_once() {
-    let events = join(&audio(&[7, 8, 9], &[0, 1, 1, 2]));
+    let events = join(&audio(&[7, 8, 9], &[0, 1, 1, 2]), Vec::new());
     let audio = metrics(&events, "bob<-alice:audio");
     assert_eq!((audio.sent, audio.received, audio.duplicates), (3, 3, 1));
     assert_eq!(audio.delivered, 1.0);
@@ -111,7 +111,7 @@ fn a_duplicate_is_delivered_once() {
 
 #[test]
 fn a_stream_nobody_received_is_sent_to_an_unknown_receiver() {
-    let events = join(&audio(&[7, 8, 9], &[]));
+    let events = join(&audio(&[7, 8, 9], &[]), Vec::new());
     let audio = metrics(&events, "?<-alice:audio");
     assert_eq!((audio.sent, audio.received, audio.delivered), (3, 0, 0.0));
 }
@@ -119,7 +119,7 @@ fn a_stream_nobody_received_is_sent_to_an_unknown_receiver() {
 #[test]
 fn arrivals_of_an_ssrc_nobody_tapped_sent_are_left_out() {
     let stray = record("bob", Flow::Received, 0x5eed, 1, 0, ms(10));
-    assert_eq!(join(&[stray]), []);
+    assert_eq!(join(&[stray], Vec::new()), []);
 }
 
 /// 30 video frames 33 ms apart, two packets each; frames 10 to 19 never arrive (a 330 ms
@@ -142,7 +142,7 @@ fn video_frames_come_from_rtp_timestamps_and_a_hole_is_a_freeze() {
             seq += 1;
         }
     }
-    let events = join(&records);
+    let events = join(&records, Vec::new());
     let frames: BTreeSet<u64> = events
         .iter()
         .filter_map(|event| match &event.what {
