@@ -151,6 +151,21 @@ impl<'a> MediaIndex<'a> {
         self.streams.keys().copied()
     }
 
+    /// `stream`'s sends as `(at, payload bytes)`, in time order.
+    pub fn sends(&self, stream: &str) -> impl Iterator<Item = (Duration, usize)> + '_ {
+        (self.streams.get(stream).into_iter())
+            .flat_map(|events| events.sent.iter().map(|(at, _, _, size)| (*at, *size)))
+    }
+
+    /// `stream`'s arrivals, every copy, as `(at, payload bytes)` in time order: an arrival
+    /// has the size its packet was sent with (0 if it matches no send).
+    pub fn arrivals(&self, stream: &str) -> impl Iterator<Item = (Duration, usize)> + '_ {
+        (self.streams.get(stream).into_iter()).flat_map(|events| {
+            (events.arrivals.iter())
+                .map(|(at, seq, sent_at)| (*at, events.size_of(*seq, *sent_at).unwrap_or_default()))
+        })
+    }
+
     /// Metrics of `stream` for packets sent within `window` (all zero for an unknown one).
     pub fn metrics(&self, stream: &str, window: Window) -> StreamMetrics {
         match self.streams.get(stream) {
@@ -193,6 +208,16 @@ impl StreamMetrics {
 }
 
 impl StreamEvents {
+    /// The payload bytes of the packet an arrival is: its number's send at `sent_at`.
+    fn size_of(&self, seq: u64, sent_at: Duration) -> Option<usize> {
+        // Sends are in time order: the ones at `sent_at` are one slice of them.
+        let first = self.sent.partition_point(|(at, ..)| *at < sent_at);
+        (self.sent[first..].iter())
+            .take_while(|(at, ..)| *at == sent_at)
+            .find(|(_, number, ..)| *number == seq)
+            .map(|(.., size)| *size)
+    }
+
     /// Metrics of the packets sent within `window`, judged at `horizon`, the end of the trace.
     fn metrics(&self, window: Window, horizon: Duration) -> StreamMetrics {
         // Sends are in time order: the window is one slice of them.
@@ -235,14 +260,14 @@ impl StreamEvents {
         }
         let received = first_arrival.iter().flatten().count() as u64;
         let lost = (sent.packets.iter().zip(&first_arrival))
-            .filter(|((seq, sent_at, ..), arrival)| {
+            .filter(|((seq, sent_at, _), arrival)| {
                 arrival.is_none() && (highest.is_some_and(|h| *seq < h) || *sent_at + self.slowest <= horizon)
             })
             .count() as u64;
-        let first_sent = sent.packets.iter().map(|(_, at, ..)| *at).min();
-        let last_sent = sent.packets.iter().map(|(_, at, ..)| *at).max();
+        let first_sent = sent.packets.iter().map(|(_, at, _)| *at).min();
+        let last_sent = sent.packets.iter().map(|(_, at, _)| *at).max();
         let frames =
-            (sent.packets.iter().zip(&first_arrival)).map(|((_, _, frame, _), arrival)| (*frame, *arrival));
+            (sent.packets.iter().zip(&first_arrival)).map(|((_, _, frame), arrival)| (*frame, *arrival));
 
         StreamMetrics {
             sent: sent.len() as u64,
@@ -269,17 +294,17 @@ impl StreamEvents {
     }
 }
 
-/// The packets sent in a window, `(seq, at, frame, size)` in sequence order; a sequence
-/// number sent twice counts once, as its last send.
+/// The packets sent in a window, `(seq, at, frame)` in sequence order; a sequence number
+/// sent twice counts once, as its last send.
 struct SentPackets {
-    packets: Vec<(u64, Duration, Option<u64>, usize)>,
+    packets: Vec<(u64, Duration, Option<u64>)>,
 }
 
 impl SentPackets {
     fn new(sent: &[(Duration, u64, Option<u64>, usize)]) -> Self {
         let mut packets: Vec<_> = sent
             .iter()
-            .map(|(at, seq, frame, size)| (*seq, *at, *frame, *size))
+            .map(|(at, seq, frame, _)| (*seq, *at, *frame))
             .collect();
         // Stable, so of one number's sends the last stays last, and is the one kept.
         packets.sort_by_key(|(seq, ..)| *seq);

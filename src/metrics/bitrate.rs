@@ -34,17 +34,17 @@ impl StreamEvents {
         let last = self.sent.partition_point(|(at, ..)| *at < window.to);
         let sent: usize = self.sent[first..last].iter().map(|(.., size)| size).sum();
 
-        // Each sequence number once, as its last send had it.
-        let sizes = SentPackets::new(&self.sent);
-        // An arrival of a number never sent adds nothing, whether it is its first or not.
-        let mut arrived = vec![false; sizes.len()];
+        // Each number counts once, at its first arrival, with the size its packet was sent
+        // with; an arrival of a number never sent adds nothing.
+        let numbers = SentPackets::new(&self.sent);
+        let mut arrived = vec![false; numbers.len()];
         let mut received = 0;
-        for (at, seq, _) in self.arrivals.iter().take_while(|(at, ..)| *at < window.to) {
-            if let Some(index) = sizes.position(*seq)
+        for (at, seq, sent_at) in self.arrivals.iter().take_while(|(at, ..)| *at < window.to) {
+            if let Some(index) = numbers.position(*seq)
                 && !std::mem::replace(&mut arrived[index], true)
                 && *at >= window.from
             {
-                received += sizes.packets[index].3;
+                received += self.size_of(*seq, *sent_at).unwrap_or_default();
             }
         }
         StreamBitrate {

@@ -386,3 +386,36 @@ fn bitrate_counts_payload_sent_by_send_time_and_received_once_by_arrival_time() 
         "the copy at 700 ms is not counted"
     );
 }
+
+/// A number sent twice, 100 bytes and then 300: the arrival of the first send is 100 bytes,
+/// in the bitrate and in the sizes the report's bins count, whatever came after it.
+#[test]
+fn an_arrival_has_the_size_of_its_own_send_not_of_a_later_one_of_its_number() {
+    let send = |at: u64, size: usize| Event {
+        at: ms(at),
+        what: What::MediaSent {
+            stream: "s".into(),
+            seq: 7,
+            size,
+            frame: None,
+        },
+    };
+    let trace = vec![send(0, 100), received(50, 7, 0, None), send(500, 300)];
+    let bitrate = StreamMetrics::compute(
+        &trace,
+        "s",
+        Window {
+            from: ms(0),
+            to: ms(1_000),
+        },
+    )
+    .bitrate;
+    assert_eq!(bitrate.received_bps, 100 * 8);
+    let media = MediaIndex::new(&trace);
+    assert_eq!(media.arrivals("s").collect::<Vec<_>>(), [(ms(50), 100)]);
+    assert_eq!(
+        media.sends("s").collect::<Vec<_>>(),
+        [(ms(0), 100), (ms(500), 300)]
+    );
+    assert_eq!(media.arrivals("nobody").count(), 0);
+}

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::metrics::Metrics;
+use crate::metrics::{MediaIndex, Metrics};
 use crate::net::{Counters, Hop, LinkConfig, NatConfig, QueueDelay, Undelivered};
 use crate::runtime::processing::Processing;
 use crate::scenario::expect::Verdict;
@@ -353,37 +353,29 @@ impl Packets {
             cross_traffic: BTreeMap::new(),
             uplink_capacity: BTreeMap::new(),
         };
-        let empty = || StreamBins {
-            sent: vec![0; bins],
-            sent_bytes: vec![0; bins],
-            received: vec![0; bins],
-            received_bytes: vec![0; bins],
-        };
-        // By stream, its bins and the size of each packet sent: arrivals carry no size, a
-        // packet arrives with the size it was sent with.
-        let mut streams: BTreeMap<&str, (StreamBins, BTreeMap<u64, u64>)> = BTreeMap::new();
+        // The metrics' index of the media events: an arrival has the size its packet was
+        // sent with, as the bitrates count it.
+        let media = MediaIndex::new(trace);
+        for stream in media.streams() {
+            let mut counts = StreamBins {
+                sent: vec![0; bins],
+                sent_bytes: vec![0; bins],
+                received: vec![0; bins],
+                received_bytes: vec![0; bins],
+            };
+            for (at, size) in media.sends(stream) {
+                counts.sent[bin_of(at)] += 1;
+                counts.sent_bytes[bin_of(at)] += size as u64;
+            }
+            for (at, size) in media.arrivals(stream) {
+                counts.received[bin_of(at)] += 1;
+                counts.received_bytes[bin_of(at)] += size as u64;
+            }
+            packets.streams.insert(stream.to_owned(), counts);
+        }
         for event in trace {
             let bin = bin_of(event.at);
             match &event.what {
-                What::MediaSent {
-                    stream, seq, size, ..
-                } => {
-                    let size = *size as u64;
-                    let (bins, sizes) = streams
-                        .entry(stream)
-                        .or_insert_with(|| (empty(), BTreeMap::new()));
-                    sizes.insert(*seq, size);
-                    bins.sent[bin] += 1;
-                    bins.sent_bytes[bin] += size;
-                }
-                What::MediaReceived { stream, seq, .. } => {
-                    let (bins, sizes) = streams
-                        .entry(stream)
-                        .or_insert_with(|| (empty(), BTreeMap::new()));
-                    let size = sizes.get(seq).copied().unwrap_or_default();
-                    bins.received[bin] += 1;
-                    bins.received_bytes[bin] += size;
-                }
                 What::CrossTraffic {
                     flow,
                     sent_bytes,
@@ -416,9 +408,6 @@ impl Packets {
                 _ => {}
             }
         }
-        packets.streams = (streams.into_iter())
-            .map(|(stream, (bins, _))| (stream.to_owned(), bins))
-            .collect();
         packets
     }
 }
@@ -526,6 +515,42 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_bins_count_sends_by_send_time_and_every_copy_by_arrival_time() {
+        let media = |at_ms: u64, what: What| Event {
+            at: Duration::from_millis(at_ms),
+            what,
+        };
+        let sent = |seq: u64, size: usize| What::MediaSent {
+            stream: "bob<-alice:audio".into(),
+            seq,
+            size,
+            frame: None,
+        };
+        let received = |seq: u64, sent_at_ms: u64| What::MediaReceived {
+            stream: "bob<-alice:audio".into(),
+            seq,
+            sent_at: Duration::from_millis(sent_at_ms),
+            frame: None,
+        };
+        let trace = vec![
+            media(0, sent(1, 100)),
+            media(90, sent(2, 200)),
+            media(150, received(1, 0)),
+            media(160, received(1, 0)),
+            media(250, received(2, 90)),
+        ];
+        let bins = &Packets::from_trace(&trace).streams["bob<-alice:audio"];
+        assert_eq!(bins.sent, [2, 0, 0]);
+        assert_eq!(bins.sent_bytes, [300, 0, 0]);
+        assert_eq!(bins.received, [0, 2, 1], "a copy counts again");
+        assert_eq!(
+            bins.received_bytes,
+            [0, 200, 200],
+            "each arrival as its packet was sent"
+        );
+    }
 
     #[test]
     fn file_names_are_safe_bounded_and_apart() {
