@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use webrtc_netsim::metrics::{StreamMetrics, Window};
-use webrtc_netsim::{LinkConfig, Loss, PeerSpec, Run, Scenario, What};
+use webrtc_netsim::{LinkConfig, Loss, MediaKind, PeerSpec, Run, Scenario, What};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -358,4 +358,94 @@ fn the_stacks_own_stats_are_sampled_beside_what_the_wire_measured() {
             .iter()
             .any(|event| matches!(event.what, What::StackStats { .. }))
     );
+}
+
+/// The loss-sweep call (audio, 20 ms core, 10 ms access links) with `loss` on Alice's link,
+/// both ways, for `duration` on `seed`.
+fn audio_call_with_loss(loss: f64, seed: u64, duration: Duration) -> Run {
+    let link = LinkConfig {
+        delay: ms(10),
+        ..LinkConfig::default()
+    };
+    Scenario::new("audio over loss")
+        .seed(seed)
+        .duration(duration)
+        .core(LinkConfig {
+            delay: ms(20),
+            ..LinkConfig::default()
+        })
+        .peer(
+            PeerSpec::caller("alice")
+                .media(&[MediaKind::Audio])
+                .link(LinkConfig {
+                    loss: Loss::Random(loss),
+                    ..link.clone()
+                }),
+        )
+        .peer(PeerSpec::callee("bob").media(&[MediaKind::Audio]).link(link))
+        .run()
+        .expect("the call runs")
+}
+
+/// `peer`'s peer connection states, in order, with when each began.
+fn connection_states(run: &Run, peer: &str) -> Vec<(Duration, String)> {
+    (run.trace.iter())
+        .filter_map(|event| match &event.what {
+            What::PeerConnectionState { peer: of, state } if of == peer => Some((event.at, state.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// RFC 6347 §4.2.4 retransmits a lost flight when its timer expires, and when the peer
+/// repeats its own flight. In `rtc-dtls` 0.21.1 (`handshaker.rs`, `wait`) any handshake
+/// datagram received while waiting clears the retransmit timer, and one that does not
+/// complete the next flight (the peer's repeat) neither re-arms it nor is answered. Seed 4
+/// drops one datagram on Alice's link, after ICE connected: Bob's flight 5 (certificate, key
+/// exchange, verify, finished; Bob is the DTLS client). Alice's first repeat of her flight 4
+/// reaches Bob at the instant his timer is due and clears it, so he never resends flight 5;
+/// she repeats every second, gives up after 7 repeats and stops answering, her connection
+/// still `connecting` at the end; Bob's ICE fails 30 s later. On seed 1 the same call
+/// connects in 460 ms.
+#[test]
+fn one_lost_dtls_flight_stalls_the_handshake_for_good_in_webrtc_rs_0_21() {
+    let lucky = audio_call_with_loss(0.02, 1, Duration::from_secs(4));
+    assert_eq!(lucky.metrics.connect_time, Some(ms(460)));
+
+    let run = audio_call_with_loss(0.02, 4, Duration::from_secs(40));
+    assert_eq!(run.metrics.connect_time, None, "the call never connects");
+    let drops: Vec<(Duration, &str, usize)> = (run.trace.iter())
+        .filter_map(|event| match &event.what {
+            What::NetworkDrop { from, size, .. } => Some((event.at, from.as_str(), *size)),
+            _ => None,
+        })
+        .collect();
+    let ice_connected = (run.trace.iter())
+        .find_map(|event| match &event.what {
+            What::IceConnectionState { peer, state } if peer == "alice" && state == "connected" => {
+                Some(event.at)
+            }
+            _ => None,
+        })
+        .expect("ICE connects: the checks got through");
+    let (dropped_at, from, size) = drops[0];
+    assert!(
+        from.starts_with("bob") && dropped_at >= ice_connected && size > 500,
+        "the first drop is Bob's flight 5, a large datagram after ICE connected: {drops:?}"
+    );
+    assert!(
+        drops[1..].iter().all(|(at, ..)| *at > ms(8_000)),
+        "nothing else is lost while Alice repeats her flight: {drops:?}"
+    );
+    let last_state = |peer| {
+        connection_states(&run, peer)
+            .last()
+            .map(|(_, state)| state.clone())
+    };
+    assert_eq!(
+        last_state("alice").as_deref(),
+        Some("connecting"),
+        "Alice neither connects nor fails in 40 s"
+    );
+    assert_eq!(last_state("bob").as_deref(), Some("failed"));
 }
