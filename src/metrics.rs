@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::trace::{Event, What};
+use crate::trace::{Event, MediaKind, What};
 
 mod bitrate;
 mod cross;
@@ -56,7 +56,9 @@ pub struct StreamMetrics {
     pub out_of_order: u64,
     /// Sent but never received, though sent early enough to arrive: before a packet that
     /// did arrive, or at least the stream's largest one-way delay before the end of the
-    /// trace (the ones sent later may simply have been in flight when the call ended).
+    /// trace (the ones sent later may simply have been in flight when the call ended); on a
+    /// data channel, whose lost messages SCTP sends again, that delay and one retransmission
+    /// timeout ([`SCTP_RTO_MIN`]).
     pub lost: u64,
     /// `received ÷ sent`.
     pub delivered: f64,
@@ -106,6 +108,11 @@ pub struct MediaIndex<'a> {
     horizon: Duration,
 }
 
+/// SCTP's shortest retransmission timeout (RFC 4960 §15 `RTO.Min`, `rtc-sctp` 0.21.1's
+/// `RTO_MIN`): a data-channel message lost once arrives no sooner than this after it would
+/// have.
+pub const SCTP_RTO_MIN: Duration = Duration::from_secs(1);
+
 /// One stream's packets: sent `(at, seq, frame, size)` and received `(at, seq, sent_at)`,
 /// each in time order.
 #[derive(Debug, Default)]
@@ -115,6 +122,8 @@ struct StreamEvents {
     /// The slowest arrival of the whole stream, whatever the window: a packet sent at least
     /// this long before the horizon had all the time any packet of the stream needed.
     slowest: Duration,
+    /// A data channel, whose lost messages SCTP sends again.
+    retransmitted: bool,
 }
 
 impl<'a> MediaIndex<'a> {
@@ -130,13 +139,13 @@ impl<'a> MediaIndex<'a> {
                     frame,
                     size,
                 } => {
-                    let events = streams.entry(stream.as_str()).or_default();
+                    let events = StreamEvents::of(&mut streams, stream);
                     events.sent.push((event.at, *seq, *frame, *size));
                 }
                 What::MediaReceived {
                     stream, seq, sent_at, ..
                 } => {
-                    let events = streams.entry(stream.as_str()).or_default();
+                    let events = StreamEvents::of(&mut streams, stream);
                     events.arrivals.push((event.at, *seq, *sent_at));
                     events.slowest = events.slowest.max(event.at - *sent_at);
                 }
@@ -208,6 +217,24 @@ impl StreamMetrics {
 }
 
 impl StreamEvents {
+    /// The events of the stream named `name` in `streams`, added if new.
+    fn of<'m, 'a>(streams: &'m mut BTreeMap<&'a str, StreamEvents>, name: &'a str) -> &'m mut StreamEvents {
+        streams.entry(name).or_insert_with(|| StreamEvents {
+            retransmitted: name.rsplit_once(':').and_then(|(_, kind)| MediaKind::named(kind))
+                == Some(MediaKind::Data),
+            ..StreamEvents::default()
+        })
+    }
+
+    /// How long a packet of the stream may take and still arrive: the slowest arrival, and
+    /// on a data channel one retransmission more.
+    fn time_to_arrive(&self) -> Duration {
+        match self.retransmitted {
+            true => self.slowest + SCTP_RTO_MIN,
+            false => self.slowest,
+        }
+    }
+
     /// The payload bytes of the packet an arrival is: its number's send at `sent_at`.
     fn size_of(&self, seq: u64, sent_at: Duration) -> Option<usize> {
         // Sends are in time order: the ones at `sent_at` are one slice of them.
@@ -261,7 +288,8 @@ impl StreamEvents {
         let received = first_arrival.iter().flatten().count() as u64;
         let lost = (sent.packets.iter().zip(&first_arrival))
             .filter(|((seq, sent_at, _), arrival)| {
-                arrival.is_none() && (highest.is_some_and(|h| *seq < h) || *sent_at + self.slowest <= horizon)
+                arrival.is_none()
+                    && (highest.is_some_and(|h| *seq < h) || *sent_at + self.time_to_arrive() <= horizon)
             })
             .count() as u64;
         let first_sent = sent.packets.iter().map(|(_, at, _)| *at).min();

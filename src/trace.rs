@@ -23,6 +23,15 @@ pub enum MediaKind {
     Data = 2,
 }
 
+impl MediaKind {
+    pub const ALL: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Data];
+
+    /// The kind a stream name or a file calls `name` (`audio`, `video`, `data`).
+    pub fn named(name: &str) -> Option<MediaKind> {
+        MediaKind::ALL.into_iter().find(|kind| kind.to_string() == name)
+    }
+}
+
 impl std::fmt::Display for MediaKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

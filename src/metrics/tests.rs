@@ -114,6 +114,55 @@ fn a_tail_that_never_arrives_is_lost_unless_it_may_still_be_in_flight() {
     );
 }
 
+/// A data channel's message lost once comes again after SCTP's retransmission timeout, so
+/// a message it sent in the last second may still be on its way when the trace ends.
+#[test]
+fn a_data_channels_tail_has_a_retransmission_timeout_more_to_arrive() {
+    // 10 messages 100 ms apart, the first 8 arriving after 50 ms; the trace ends at 1.9 s.
+    let lost = |stream: &str| {
+        let named = |event: Event| match event.what {
+            What::MediaSent { seq, size, frame, .. } => Event {
+                what: What::MediaSent {
+                    stream: stream.into(),
+                    seq,
+                    size,
+                    frame,
+                },
+                ..event
+            },
+            What::MediaReceived {
+                seq, sent_at, frame, ..
+            } => Event {
+                what: What::MediaReceived {
+                    stream: stream.into(),
+                    seq,
+                    sent_at,
+                    frame,
+                },
+                ..event
+            },
+            _ => event,
+        };
+        let mut trace: Vec<Event> = (0..10).map(|i| named(sent(i * 100, i, None))).collect();
+        trace.extend((0..8).map(|i| named(received(i * 100 + 50, i, i * 100, None))));
+        trace.push(Event {
+            at: ms(1_900),
+            what: What::PeerConnectionState {
+                peer: "bob".into(),
+                state: "closed".into(),
+            },
+        });
+        trace.sort_by_key(|event| event.at);
+        StreamMetrics::compute(&trace, stream, ALL).lost
+    };
+    assert_eq!(lost("bob<-alice:audio"), 2, "both had their 50 ms");
+    assert_eq!(
+        lost("bob<-alice:data"),
+        1,
+        "the one sent at 800 ms had 50 ms and a second; the one at 900 ms may be on its way"
+    );
+}
+
 #[test]
 fn a_window_that_opens_on_silence_counts_it_as_a_gap() {
     let trace: Vec<Event> = (0..10)

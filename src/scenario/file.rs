@@ -1300,7 +1300,7 @@ impl Source<'_> {
         let duration = |limit: Option<WithUnit<Duration>>| limit.map(|limit| limit.0);
         let ratio = |limit: Option<WithUnit<Share>>| limit.map(|limit| Ratio(limit.0.0));
         let bitrate = |limit: Option<WithUnit<Bps>>| limit.map(|limit| Bitrate(limit.0.0));
-        let any = &ANY_MEDIUM[..];
+        let any = &MediaKind::ALL[..];
         let (scope, kinds, metric) = match &check.get_ref().check {
             CheckText::ConnectTime(c) => {
                 let bounds = Bounds::new(duration(c.min), duration(c.max)).map_err(bad_bounds)?;
@@ -1437,7 +1437,7 @@ impl Source<'_> {
         }
         let every = Spanned::new(span, "*".to_owned());
         let stream = check.stream.as_ref().unwrap_or(&every);
-        let streams = self.select(&format!("{field}.stream"), stream, &ANY_MEDIUM, call)?;
+        let streams = self.select(&format!("{field}.stream"), stream, &MediaKind::ALL, call)?;
         Ok(streams
             .into_iter()
             .map(|stream| Expectation::ReconnectTime {
@@ -1816,8 +1816,6 @@ impl Call {
     }
 }
 
-const ANY_MEDIUM: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Data];
-
 /// A stream selector: `receiver<-sender:medium`, any part `*` for all; `bob<-alice`,
 /// `*:audio` and `*` for short.
 struct StreamPattern<'a> {
@@ -1831,7 +1829,7 @@ impl<'a> StreamPattern<'a> {
         let (peers, medium) = text.rsplit_once(':').unwrap_or((text, "*"));
         let kind = match medium {
             "*" => None,
-            name => match ANY_MEDIUM.into_iter().find(|kind| kind.to_string() == name) {
+            name => match MediaKind::named(name) {
                 Some(kind) => Some(kind),
                 None => {
                     let names = ["audio", "video", "data", "*"];
