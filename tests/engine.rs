@@ -449,3 +449,60 @@ fn one_lost_dtls_flight_stalls_the_handshake_for_good_in_webrtc_rs_0_21() {
     );
     assert_eq!(last_state("bob").as_deref(), Some("failed"));
 }
+
+/// RTP payload type of a captured datagram, if it is RTP (RFC 5761: RTCP's 200–206 read as
+/// 72–78).
+fn rtp_payload_type(payload: &[u8]) -> Option<u8> {
+    let (first, second) = (*payload.first()?, *payload.get(1)?);
+    let payload_type = second & 0x7f;
+    ((128..192).contains(&first) && !(72..=78).contains(&payload_type)).then_some(payload_type)
+}
+
+/// Alice's video packets and RTX resends (payload types 96 and 97) on the bundled
+/// `mobile-edge` call, Bob sending no video (so every resend is Alice's), with `uplink`
+/// changed on Alice's link; and how many of her datagrams the network dropped.
+fn mobile_edge_resends(uplink: impl Fn(&mut LinkConfig)) -> (usize, usize, usize) {
+    let mut file = webrtc_netsim::scenario::file::load(std::path::Path::new("scenarios/mobile-edge.toml"))
+        .expect("the bundled file loads");
+    for peer in &mut file.scenario.peers {
+        match peer.name.as_str() {
+            "bob" => peer.media.kinds = vec![MediaKind::Audio, MediaKind::Data],
+            _ => uplink(&mut peer.uplink),
+        }
+    }
+    let (played, captured) = webrtc_netsim::net::network::capturing(|| file.play());
+    let (run, _) = played.expect("the call runs");
+    let sent_by_alice = |payload_type| {
+        (captured.iter())
+            .filter(|c| c.host == "alice" && rtp_payload_type(&c.datagram.payload) == Some(payload_type))
+            .count()
+    };
+    let dropped = (run.trace.iter())
+        .filter(|event| matches!(&event.what, What::NetworkDrop { from, .. } if from.starts_with("alice")))
+        .count();
+    (sent_by_alice(96), sent_by_alice(97), dropped)
+}
+
+/// webrtc-rs 0.21's default NACK chain: the generator (`rtc-interceptor` 0.21.1
+/// `nack/generator.rs`) asks every 100 ms for every packet missing from its log, without a
+/// limit (`max_nacks_per_packet` 0) and whatever the round trip, and the responder
+/// (`nack/responder.rs`) resends every packet asked for, each time it is asked. On the
+/// bundled `mobile-edge` uplink (250 kbit/s, a 32 kB queue, round trips of a second and
+/// more) a packet the full queue dropped is asked for again every 100 ms until it arrives,
+/// each resend fills the queue further, and the resends outgrow the media: 2768 for 555
+/// video packets. With the uplink's rate unlimited there is no queue to drop them, and 362
+/// resends follow the 1 % loss (each lost packet asked for every 100 ms of its round trip).
+#[test]
+fn nack_resends_flood_a_slow_deep_uplink_in_webrtc_rs_0_21() {
+    let (video, resends, dropped) = mobile_edge_resends(|_| {});
+    assert!(
+        resends > 3 * video && dropped > 2 * video,
+        "each dropped video packet is sent again and again: {video} packets, {resends} resends, \
+         {dropped} of Alice's datagrams dropped"
+    );
+    let (video, resends, _) = mobile_edge_resends(|uplink| uplink.rate_bps = None);
+    assert!(
+        resends < video,
+        "without the bottleneck the resends stay under the media: {video} packets, {resends} resends"
+    );
+}
