@@ -208,6 +208,51 @@ pub fn connect_time(trace: &[Event]) -> Option<Duration> {
     connected.values().max().map(|at| *at - offered)
 }
 
+/// How far the peers got when [`connect_time`] finds no connection, for a verdict to say. A
+/// peer connection is `connected` once both ICE and DTLS are, so a peer whose ICE connected
+/// and whose connection did not is one whose DTLS handshake never completed.
+pub fn why_not_connected(trace: &[Event]) -> String {
+    // By peer: its last ICE state, when its ICE first connected, whether its connection did.
+    let mut peers: BTreeMap<&str, (&str, Option<Duration>, bool)> = BTreeMap::new();
+    for event in trace {
+        match &event.what {
+            What::IceConnectionState { peer, state } => {
+                let (last, ice_connected, _) = peers.entry(peer).or_default();
+                *last = state;
+                if matches!(state.as_str(), "connected" | "completed") {
+                    ice_connected.get_or_insert(event.at);
+                }
+            }
+            What::PeerConnectionState { peer, state } if state == "connected" => {
+                peers.entry(peer).or_default().2 = true;
+            }
+            _ => {}
+        }
+    }
+    let list = |names: Vec<String>| names.join(", ");
+    let ice_connected: Option<Vec<Duration>> = peers.values().map(|(_, at, _)| *at).collect();
+    match ice_connected.and_then(|times| times.into_iter().max()) {
+        Some(at) if peers.len() >= 2 => format!(
+            "ICE connected at {at:?}, but DTLS never completed for {}",
+            list(
+                (peers.iter())
+                    .filter(|(_, (_, _, connected))| !connected)
+                    .map(|(peer, _)| peer.to_string())
+                    .collect()
+            )
+        ),
+        _ if peers.is_empty() => "ICE never started".to_owned(),
+        _ => format!(
+            "ICE never connected ({})",
+            list(
+                (peers.iter())
+                    .map(|(peer, (state, ..))| format!("{peer}: {state}"))
+                    .collect()
+            )
+        ),
+    }
+}
+
 impl StreamMetrics {
     /// Metrics of `stream` for packets sent within `window`. To judge many streams or
     /// windows of one trace, build a [`MediaIndex`] once instead.

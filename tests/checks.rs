@@ -79,7 +79,10 @@ connect_time = { max = "2s" }"#;
 link = { delay = "10ms", mtu = 576 }"#,
         check,
     ));
-    fails(&small_mtu[0], "never connected");
+    fails(
+        &small_mtu[0],
+        "never connected: ICE connected at 120ms, but DTLS never completed for alice, bob",
+    );
     let webrtc_mtu = verdicts(&call(
         "3s",
         r#"media = ["data"]

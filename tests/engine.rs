@@ -414,6 +414,10 @@ fn one_lost_dtls_flight_stalls_the_handshake_for_good_in_webrtc_rs_0_21() {
 
     let run = audio_call_with_loss(0.02, 4, Duration::from_secs(40));
     assert_eq!(run.metrics.connect_time, None, "the call never connects");
+    assert_eq!(
+        webrtc_netsim::metrics::why_not_connected(&run.trace),
+        "ICE connected at 200ms, but DTLS never completed for alice, bob"
+    );
     let drops: Vec<(Duration, &str, usize)> = (run.trace.iter())
         .filter_map(|event| match &event.what {
             What::NetworkDrop { from, size, .. } => Some((event.at, from.as_str(), *size)),

@@ -114,6 +114,43 @@ fn a_tail_that_never_arrives_is_lost_unless_it_may_still_be_in_flight() {
     );
 }
 
+/// How far a call that never connected got: ICE, or ICE but not DTLS, and for whom.
+#[test]
+fn a_call_that_never_connected_says_how_far_it_got() {
+    let state = |at: u64, peer: &str, ice: bool, state: &str| Event {
+        at: ms(at),
+        what: match ice {
+            true => What::IceConnectionState {
+                peer: peer.into(),
+                state: state.into(),
+            },
+            false => What::PeerConnectionState {
+                peer: peer.into(),
+                state: state.into(),
+            },
+        },
+    };
+    assert_eq!(why_not_connected(&[]), "ICE never started");
+    let checking = [
+        state(0, "alice", true, "checking"),
+        state(0, "bob", true, "checking"),
+    ];
+    assert_eq!(
+        why_not_connected(&checking),
+        "ICE never connected (alice: checking, bob: checking)"
+    );
+    let one_dtls_done = [
+        state(100, "alice", true, "connected"),
+        state(150, "bob", true, "connected"),
+        state(400, "bob", false, "connected"),
+        state(900, "bob", true, "disconnected"),
+    ];
+    assert_eq!(
+        why_not_connected(&one_dtls_done),
+        "ICE connected at 150ms, but DTLS never completed for alice"
+    );
+}
+
 /// A data channel's message lost once comes again after SCTP's retransmission timeout, so
 /// a message it sent in the last second may still be on its way when the trace ends.
 #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{MediaIndex, Restart, StreamMetrics, Window, cross_traffic};
+use crate::metrics::{self, MediaIndex, Restart, StreamMetrics, Window, cross_traffic};
 use crate::timeline::Direction;
 use crate::trace::What;
 use crate::world::Run;
@@ -232,7 +232,10 @@ impl Expectation {
         match self {
             Expectation::ConnectTime(bounds) => match run.metrics.connect_time {
                 Some(connect) => bounds.verdict("connect_time".to_owned(), connect),
-                None => bounds.failed("connect_time".to_owned(), "never connected"),
+                None => bounds.failed(
+                    "connect_time".to_owned(),
+                    &format!("never connected: {}", metrics::why_not_connected(&run.trace)),
+                ),
             },
             Expectation::Stream {
                 stream,
