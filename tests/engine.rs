@@ -387,16 +387,6 @@ fn audio_call_with_loss(loss: f64, seed: u64, duration: Duration) -> Run {
         .expect("the call runs")
 }
 
-/// `peer`'s peer connection states, in order, with when each began.
-fn connection_states(run: &Run, peer: &str) -> Vec<(Duration, String)> {
-    (run.trace.iter())
-        .filter_map(|event| match &event.what {
-            What::PeerConnectionState { peer: of, state } if of == peer => Some((event.at, state.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 /// RFC 6347 §4.2.4 retransmits a lost flight when its timer expires, and when the peer
 /// repeats its own flight. In `rtc-dtls` 0.21.1 (`handshaker.rs`, `wait`) any handshake
 /// datagram received while waiting clears the retransmit timer, and one that does not
@@ -441,17 +431,12 @@ fn one_lost_dtls_flight_stalls_the_handshake_for_good_in_webrtc_rs_0_21() {
         drops[1..].iter().all(|(at, ..)| *at > ms(8_000)),
         "nothing else is lost while Alice repeats her flight: {drops:?}"
     );
-    let last_state = |peer| {
-        connection_states(&run, peer)
-            .last()
-            .map(|(_, state)| state.clone())
-    };
     assert_eq!(
-        last_state("alice").as_deref(),
+        run.final_state("alice"),
         Some("connecting"),
         "Alice neither connects nor fails in 40 s"
     );
-    assert_eq!(last_state("bob").as_deref(), Some("failed"));
+    assert_eq!(run.final_state("bob"), Some("failed"));
 }
 
 /// RTP payload type of a captured datagram, if it is RTP (RFC 5761: RTCP's 200–206 read as

@@ -10,10 +10,18 @@ fn ms(millis: u64) -> Duration {
 }
 
 fn sent(at: u64, seq: u64, frame: Option<u64>) -> Event {
+    sent_on("s", at, seq, frame)
+}
+
+fn received(at: u64, seq: u64, sent_at: u64, frame: Option<u64>) -> Event {
+    received_on("s", at, seq, sent_at, frame)
+}
+
+fn sent_on(stream: &str, at: u64, seq: u64, frame: Option<u64>) -> Event {
     Event {
         at: ms(at),
         what: What::MediaSent {
-            stream: "s".into(),
+            stream: stream.into(),
             seq,
             size: 100,
             frame,
@@ -21,11 +29,11 @@ fn sent(at: u64, seq: u64, frame: Option<u64>) -> Event {
     }
 }
 
-fn received(at: u64, seq: u64, sent_at: u64, frame: Option<u64>) -> Event {
+fn received_on(stream: &str, at: u64, seq: u64, sent_at: u64, frame: Option<u64>) -> Event {
     Event {
         at: ms(at),
         what: What::MediaReceived {
-            stream: "s".into(),
+            stream: stream.into(),
             seq,
             sent_at: ms(sent_at),
             frame,
@@ -157,31 +165,8 @@ fn a_call_that_never_connected_says_how_far_it_got() {
 fn a_data_channels_tail_has_a_retransmission_timeout_more_to_arrive() {
     // 10 messages 100 ms apart, the first 8 arriving after 50 ms; the trace ends at 1.9 s.
     let lost = |stream: &str| {
-        let named = |event: Event| match event.what {
-            What::MediaSent { seq, size, frame, .. } => Event {
-                what: What::MediaSent {
-                    stream: stream.into(),
-                    seq,
-                    size,
-                    frame,
-                },
-                ..event
-            },
-            What::MediaReceived {
-                seq, sent_at, frame, ..
-            } => Event {
-                what: What::MediaReceived {
-                    stream: stream.into(),
-                    seq,
-                    sent_at,
-                    frame,
-                },
-                ..event
-            },
-            _ => event,
-        };
-        let mut trace: Vec<Event> = (0..10).map(|i| named(sent(i * 100, i, None))).collect();
-        trace.extend((0..8).map(|i| named(received(i * 100 + 50, i, i * 100, None))));
+        let mut trace: Vec<Event> = (0..10).map(|i| sent_on(stream, i * 100, i, None)).collect();
+        trace.extend((0..8).map(|i| received_on(stream, i * 100 + 50, i, i * 100, None)));
         trace.push(Event {
             at: ms(1_900),
             what: What::PeerConnectionState {
