@@ -246,6 +246,32 @@ fn the_same_seed_gives_a_users_app_the_same_trace() {
     assert_eq!(first.counters, again.counters);
 }
 
+/// The apps and their stacks go with the world that ran them: a driver and the app
+/// holding its connection wait on each other, and used to stay in the process for good.
+#[test]
+fn a_worlds_end_drops_its_apps_and_their_connections() {
+    let alive = std::sync::Arc::new(());
+    let mut sim = Sim::builder().build();
+    for (name, meeting) in [("alice", Meeting::Called), ("bob", Meeting::Called)] {
+        let alive = alive.clone();
+        sim.peer(name, Host::new(), move |ctx| async move {
+            let _alive = alive;
+            calling_app(ctx, meeting).await;
+        });
+    }
+    sim.call("alice", "bob");
+    let run = sim.run_for(Duration::from_secs(2)).expect("the world runs");
+    assert!(
+        first(&run, "bob", "connected", Duration::ZERO).is_some(),
+        "the call connected"
+    );
+    assert_eq!(
+        std::sync::Arc::strong_count(&alive),
+        1,
+        "no app outlives its world"
+    );
+}
+
 /// A panic in an app is the app's defect: it goes in the trace, and the world still ends.
 #[test]
 fn an_app_that_panics_is_an_error_in_the_trace() {

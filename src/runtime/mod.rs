@@ -38,6 +38,7 @@ mod mdns;
 mod parking;
 pub mod processing;
 mod socket;
+mod tasks;
 mod tcp;
 mod tokio_time;
 mod wall;
@@ -63,6 +64,7 @@ use parking::Parking;
 use processing::{Machines, Processing, WokenBy};
 use socket::Inbox;
 pub use socket::SimUdpSocket;
+use tasks::{LiveTasks, SimJoinHandle};
 pub use tcp::{SimTcpListener, SimTcpStream};
 use tokio_time::TokioTime;
 use wall::Wall;
@@ -207,6 +209,8 @@ struct Shared {
     parking: Arc<Parking>,
     /// Tasks spawned so far: the next one's id.
     spawned: AtomicU64,
+    /// The tasks not finished, for [`SimRuntime::shut_down`] to drop.
+    live: Arc<LiveTasks<TaskTag>>,
     /// Whether what woke a task matters, as it does only when polls take time: without the
     /// model, [`Shared::run`] leaves the run queue alone.
     charges_time: bool,
@@ -351,6 +355,7 @@ impl SimRuntime {
                 ready: Mutex::new(VecDeque::new()),
                 waking_for_event: AtomicBool::new(false),
                 spawned: AtomicU64::new(0),
+                live: Arc::default(),
                 charges_time: processing != Processing::None,
                 parking: Arc::default(),
                 yielding: AtomicUsize::new(0),
@@ -688,8 +693,9 @@ impl SimRuntime {
         state.machines.admit(host.as_ref(), now, task, woken_by)
     }
 
-    /// Drops every queued task, timer and packet so that tasks (which hold this runtime)
-    /// and the runtime (which holds their wakers) free each other at the end of a world.
+    /// Drops every task, timer and packet so that tasks (which hold this runtime), the
+    /// runtime (which holds their wakers) and tasks waiting on each other free each other
+    /// at the end of a world.
     /// Also closes the real sockets: a run stopped midway (the watchdog) can leave tasks
     /// waiting on each other forever, and their addresses must not stay taken.
     pub fn shut_down(&self) {
@@ -699,17 +705,35 @@ impl SimRuntime {
         if let Some(tokio) = &self.shared.tokio {
             tokio.shut_down();
         }
-        self.shared.ready.lock().expect("run queue poisoned").clear();
         let mut state = self.state();
         state.clock.clear();
-        state.machines.clear();
         state.arrived.clear();
         state.sockets.clear();
         // Dropped unlocked: a waker they hold may be the last hold on a task, whose streams
         // then release themselves, through the state.
         let stacks = std::mem::take(&mut state.tcp);
+        let waiting = state.machines.take_all();
         drop(state);
         drop(stacks);
+        drop(waiting);
+        self.drop_tasks();
+    }
+
+    /// Cancels every task still alive ([`tasks`]), and drops the futures of all of them:
+    /// the peers' stacks are freed as the run ends, before its trace and metrics are built.
+    /// A cancelled idle task is scheduled once more for its runnable to drop its future,
+    /// and a future may spawn or wake others as it drops, so this goes on until none is left.
+    fn drop_tasks(&self) {
+        loop {
+            // Taken out first: dropping a task may schedule another, which locks the queue.
+            let live = self.shared.live.take_all();
+            let queued = std::mem::take(&mut *self.shared.ready.lock().expect("run queue poisoned"));
+            if live.is_empty() && queued.is_empty() {
+                return;
+            }
+            drop(live);
+            drop(queued);
+        }
     }
 
     /// A datagram a task sends: into the network now, or once it leaves its host's kernel
@@ -918,35 +942,6 @@ impl Wake for MainWake {
     fn wake(self: Arc<Self>) {
         self.woken.store(true, Ordering::Release);
         self.parking.notify();
-    }
-}
-
-/// A spawned task. Dropping it detaches the task, as the `Runtime` contract requires.
-struct SimJoinHandle(Mutex<Option<async_task::Task<(), TaskTag>>>);
-
-impl JoinHandle for SimJoinHandle {
-    fn detach(&self) {
-        if let Some(task) = self.0.lock().expect("join handle poisoned").take() {
-            task.detach();
-        }
-    }
-
-    fn abort(&self) {
-        self.0.lock().expect("join handle poisoned").take();
-    }
-
-    fn is_finished(&self) -> bool {
-        self.0
-            .lock()
-            .expect("join handle poisoned")
-            .as_ref()
-            .is_none_or(|task| task.is_finished())
-    }
-}
-
-impl Drop for SimJoinHandle {
-    fn drop(&mut self) {
-        self.detach();
     }
 }
 
@@ -1210,16 +1205,17 @@ impl SimRuntime {
                 shared.parking.notify();
             }
         };
-        let tag = TaskTag {
-            host,
-            id: self.shared.spawned.fetch_add(1, Ordering::Relaxed),
-            looks_on,
-        };
+        let id = self.shared.spawned.fetch_add(1, Ordering::Relaxed);
+        let tag = TaskTag { host, id, looks_on };
         let (runnable, task) = async_task::Builder::new()
             .metadata(tag)
             .spawn(move |_| future, schedule);
+        self.shared.live.add(id, task);
         runnable.schedule();
-        Box::new(SimJoinHandle(Mutex::new(Some(task))))
+        Box::new(SimJoinHandle {
+            id,
+            tasks: Arc::downgrade(&self.shared.live),
+        })
     }
 
     /// Resolves `host:port` through the simulated DNS; IP literals resolve to themselves.

@@ -377,9 +377,10 @@ impl<T> Machines<T> {
             .sum()
     }
 
-    /// Drops every waiting task and every datagram in a kernel.
-    pub(crate) fn clear(&mut self) {
-        self.hosts.clear();
+    /// Takes every waiting task and every datagram in a kernel away, for the caller to drop
+    /// (a task's future may lock what holds the machines as it drops).
+    pub(crate) fn take_all(&mut self) -> impl Drop + use<T> {
+        std::mem::take(&mut self.hosts)
     }
 }
 

@@ -928,3 +928,67 @@ fn of_the_tasks_a_poll_wakes_the_last_runs_at_once_and_the_earlier_after_a_wake_
         );
     }
 }
+
+/// Two detached tasks waiting on each other, as webrtc-rs's driver and the app holding
+/// its connection do, each keeping `guard` alive; they never finish.
+fn spawn_a_cycle(rt: &SimRuntime, guard: &Arc<()>) {
+    let (to_first, mut first_inbox) = futures::channel::mpsc::unbounded::<()>();
+    let (to_second, mut second_inbox) = futures::channel::mpsc::unbounded::<()>();
+    let (first_guard, second_guard) = (guard.clone(), guard.clone());
+    rt.spawn(Box::pin(async move {
+        let _keeps = (first_guard, to_second);
+        futures::StreamExt::next(&mut first_inbox).await;
+    }));
+    rt.spawn(Box::pin(async move {
+        let _keeps = (second_guard, to_first);
+        futures::StreamExt::next(&mut second_inbox).await;
+    }));
+}
+
+#[test]
+fn shutting_down_drops_tasks_that_wait_on_each_other() {
+    for rt in with_and_without_tokio() {
+        let guard = Arc::new(());
+        spawn_a_cycle(&rt, &guard);
+        rt.run_until(rt.sleep(ms(10)), Duration::MAX)
+            .expect("the sleep ends");
+        assert_eq!(Arc::strong_count(&guard), 3, "both tasks are alive, waiting");
+        rt.shut_down();
+        assert_eq!(Arc::strong_count(&guard), 1, "both tasks' futures were dropped");
+    }
+}
+
+#[test]
+fn an_aborted_task_is_dropped_and_a_dropped_handle_lets_its_task_finish() {
+    let rt = runtime();
+    let guard = Arc::new(());
+    let held = guard.clone();
+    let clock = rt.clone();
+    let aborted = rt.spawn(Box::pin(async move {
+        let _held = held;
+        clock.sleep(Duration::from_secs(60)).await;
+    }));
+    let finished = Arc::new(AtomicBool::new(false));
+    let (done, clock) = (finished.clone(), rt.clone());
+    drop(rt.spawn(Box::pin(async move {
+        clock.sleep(ms(5)).await;
+        done.store(true, Ordering::Release);
+    })));
+    rt.run_until(rt.sleep(ms(1)), Duration::MAX)
+        .expect("the sleep ends");
+    assert!(!aborted.is_finished());
+    aborted.abort();
+    assert!(aborted.is_finished(), "an aborted task counts as finished");
+    rt.run_until(rt.sleep(ms(10)), Duration::MAX)
+        .expect("the sleep ends");
+    assert_eq!(
+        Arc::strong_count(&guard),
+        1,
+        "the aborted task's future was dropped"
+    );
+    assert!(
+        finished.load(Ordering::Acquire),
+        "the task whose handle was dropped ran on"
+    );
+    rt.shut_down();
+}
