@@ -515,6 +515,9 @@ fn print_summary(reports: &[Report], verbose: bool) {
         {
             println!("  {verdict}");
         }
+        for error in report.peer_errors() {
+            println!("  {error}");
+        }
         if !report.passed {
             println!(
                 "  replay: netsim run {} --seed {}",

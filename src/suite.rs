@@ -140,8 +140,9 @@ fn play(file: &ScenarioFile, apps: &Apps) -> Result<(), Failed> {
     if failed.is_empty() {
         return Ok(());
     }
+    let errors: String = report.peer_errors().map(|error| format!("\n  {error}")).collect();
     Err(format!(
-        "{} of {} expectations failed:\n{}\nreplay: {}",
+        "{} of {} expectations failed:\n{}{errors}\nreplay: {}",
         failed.len(),
         verdicts.len(),
         failed.join("\n"),

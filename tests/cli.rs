@@ -511,3 +511,29 @@ fn bad_seed_ranges_are_refused_naming_the_flag() {
         assert!(output.stdout.is_empty(), "nothing was played");
     }
 }
+
+/// A peer's error (here: TCP, which the wall-clock mode cannot run) is printed beside the
+/// failed expectations it explains, not left in `report.json` alone.
+#[test]
+fn a_failure_shows_the_errors_the_peers_reported() {
+    let dir = scratch("cli/peer-errors");
+    let file = dir.join("tcp.toml");
+    let call = SHORT_CALL
+        .replace("duration = \"3s\"", "duration = \"1s\"")
+        .replace("role = \"callee\"", "role = \"callee\"\nice_tcp = true");
+    std::fs::write(&file, call).expect("written");
+    let output = netsim(&["run", path(&file), "--realtime"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("  error from bob at ")
+            && stdout.contains(
+                ": building the connection: io error: the simulated TCP runs on the virtual clock only"
+            ),
+        "{stdout}"
+    );
+
+    let output = netsim(&["run", path(&file)]);
+    assert_eq!(output.status.code(), Some(0), "on the virtual clock it connects");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("error from"));
+}

@@ -285,6 +285,16 @@ impl Report {
         }
     }
 
+    /// What the peers reported as errors (a connection their app could not build, an app's
+    /// panic), one line each: they often say why expectations failed, so a failure shows
+    /// them beside its verdicts.
+    pub fn peer_errors(&self) -> impl Iterator<Item = String> + '_ {
+        self.events.iter().filter_map(|event| match &event.what {
+            What::Error { peer, message } => Some(format!("error from {peer} at {:?}: {message}", event.at)),
+            _ => None,
+        })
+    }
+
     /// Writes `report.json` and `index.html` into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
